@@ -1,0 +1,82 @@
+"""The one error tree of nuserve; every error carries the HTTP status it answers with.
+
+    NuserveError (500)
+    ├── BadRequest (400)            bad body, shape, datatype, parameters
+    ├── NotFound (404)              unknown model, version, operation or path
+    ├── MethodNotAllowed (405)      a known path asked with the wrong method
+    ├── PayloadTooLarge (413)       a body over the configured limit
+    ├── NotReady (503, retriable)   a model still loading, or whose load failed
+    ├── ModelError (500)            an exception raised by user code (hooks, ops)
+    ├── RemoteTimeout (504, retriable) a remote model did not answer in time
+    └── ConfigError (500)           a serving spec that cannot be built (bad class, path)
+
+The message is what the client reads in ``{"error": ..., "id": ...}``: it names the bad
+value, what was expected and, where there is one, the fix. Tracebacks go to the log only.
+"""
+
+from __future__ import annotations
+
+
+class NuserveError(Exception):
+    """Base of every nuserve error; ``status`` is the HTTP status it maps to."""
+
+    status: int = 500
+    retriable: bool = False
+
+    def __init__(self, message: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.headers: dict[str, str] = headers or {}
+
+
+class BadRequest(NuserveError):
+    """The request body, its shape or its datatype is wrong (400)."""
+
+    status = 400
+
+
+class NotFound(NuserveError):
+    """No model, version, operation or route matches the request (404)."""
+
+    status = 404
+
+
+class MethodNotAllowed(NuserveError):
+    """The path exists but does not accept this HTTP method (405)."""
+
+    status = 405
+
+
+class PayloadTooLarge(NuserveError):
+    """The body is larger than the server accepts (413)."""
+
+    status = 413
+
+
+class NotReady(NuserveError):
+    """A model is loading or failed to load (503); clients may retry after ``Retry-After``."""
+
+    status = 503
+    retriable = True
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
+
+
+class ModelError(NuserveError):
+    """User code (a model hook or an operation) raised; the cause is chained (500)."""
+
+    status = 500
+
+
+class RemoteTimeout(NuserveError):
+    """A remote model did not answer within its timeout (504)."""
+
+    status = 504
+    retriable = True
+
+
+class ConfigError(NuserveError):
+    """The serving spec cannot be built: a class that cannot be found, a bad argument."""
+
+    status = 500

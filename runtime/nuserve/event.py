@@ -1,0 +1,105 @@
+"""Event and Response: the only request and response types the core knows.
+
+Adapters (the Nuclio handler, the local HTTP server, stream consumers, the mock server) build an
+``Event`` and turn the ``Response`` back into their own kind. The body of a ``Response`` is a
+Python value (dict, list, str, bytes); adapters serialise it, so in-process callers never pay
+for a JSON round trip.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from typing import Any
+
+_id_prefix = os.urandom(6).hex()
+_id_counter = itertools.count(1)
+
+
+def new_event_id() -> str:
+    """A process-unique id: a random per-process prefix and a counter (cheaper than uuid4)."""
+    return f"{_id_prefix}-{next(_id_counter)}"
+
+
+_stamp_second = -1
+_stamp_prefix = ""
+
+
+def utc_timestamp() -> str:
+    """The current UTC time in ISO 8601 with microseconds; the seconds part is cached."""
+    global _stamp_second, _stamp_prefix  # noqa: PLW0603 - a one-slot cache on the hot path
+    now = time.time()
+    second = int(now)
+    if second != _stamp_second:
+        _stamp_prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _stamp_second = second
+    return f"{_stamp_prefix}.{int((now - second) * 1e6):06d}+00:00"
+
+
+class Event:
+    """One request, whatever carried it (HTTP, a Kafka or v3io message, a test call)."""
+
+    __slots__ = (
+        "body",
+        "content_type",
+        "headers",
+        "id",
+        "method",
+        "offset",
+        "path",
+        "shard_id",
+        "time",
+        "topic",
+        "trigger",
+    )
+
+    def __init__(
+        self,
+        body: Any = None,
+        path: str = "/",
+        method: str = "POST",
+        headers: dict[str, str] | None = None,
+        content_type: str | None = None,
+        id: str | None = None,
+        trigger: str = "http",
+        offset: int | None = None,
+        shard_id: int | None = None,
+        topic: str | None = None,
+        time: float | None = None,
+    ) -> None:
+        self.body = body
+        self.path = path
+        self.method = method or "POST"
+        self.headers = headers if headers is not None else {}
+        self.content_type = content_type
+        self.id = id or new_event_id()
+        self.trigger = trigger
+        self.offset = offset
+        self.shard_id = shard_id
+        self.topic = topic
+        self.time = time
+
+    def __repr__(self) -> str:
+        return f"Event(id={self.id!r}, method={self.method!r}, path={self.path!r})"
+
+
+class Response:
+    """What the core answers: a status, a Python body, headers and a content type."""
+
+    __slots__ = ("body", "content_type", "headers", "status_code")
+
+    def __init__(
+        self,
+        body: Any = None,
+        status_code: int = 200,
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> None:
+        self.body = body
+        self.status_code = status_code
+        self.headers = headers if headers is not None else {}
+        self.content_type = content_type
+
+    def __repr__(self) -> str:
+        return f"Response(status_code={self.status_code}, body={self.body!r})"

@@ -1,0 +1,75 @@
+"""MockServer: the graph in-process, with MLRun's ``test()`` call for notebooks and tests."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from nuserve.context import ServingContext
+from nuserve.event import Event, Response
+from nuserve.server import GraphServer
+from nuserve.spec import ServingSpec
+
+
+class MockResponseError(RuntimeError):
+    """``test()`` got a status ≥ 300 and was not told to be ``silent``."""
+
+    def __init__(self, response: Response) -> None:
+        error = response.body.get("error") if isinstance(response.body, dict) else response.body
+        super().__init__(f"request failed ({response.status_code}): {error}")
+        self.status_code = response.status_code
+        self.response = response
+
+
+class MockServer(GraphServer):
+    """A ``GraphServer`` started at once, answering ``test()`` calls."""
+
+    def __init__(
+        self,
+        spec: ServingSpec,
+        namespaces: list[tuple[str, Mapping[str, Any]]] | None = None,
+        code_dirs: list[Path] | None = None,
+        context: ServingContext | None = None,
+    ) -> None:
+        super().__init__(spec, context or ServingContext(is_mock=True), namespaces, code_dirs)
+        self.start()
+
+    def test(
+        self,
+        path: str = "/",
+        body: Any = None,
+        method: str = "",
+        headers: dict[str, str] | None = None,
+        content_type: str | None = None,
+        silent: bool = False,
+        get_body: bool = True,
+        event_id: str | None = None,
+        trigger: Any = None,
+        offset: int | None = None,
+        time: float | None = None,
+    ) -> Any:
+        """Send one request; returns the body, or the ``Response`` when ``get_body=False``.
+
+        A status of 300 or more raises ``MockResponseError`` unless ``silent`` is true.
+        """
+        kind = trigger if isinstance(trigger, str) else getattr(trigger, "kind", None)
+        if isinstance(trigger, dict):
+            kind = trigger.get("kind")
+        event = Event(
+            body,
+            path,
+            method or ("GET" if body is None else "POST"),
+            headers,
+            content_type,
+            event_id,
+            kind or "http",
+            offset,
+            None,
+            None,
+            time,
+        )
+        response = self.run(event)
+        if response.status_code >= 300 and not silent:
+            raise MockResponseError(response)
+        return response.body if get_body else response

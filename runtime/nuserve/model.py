@@ -1,0 +1,318 @@
+"""V2ModelServer: the class users subclass to serve a model (MLRun's serving API).
+
+Call flow per inference request: ``preprocess → validate → predict | explain → postprocess``.
+Any hook may be ``async def``; which ones are is recorded once when the subclass is created,
+so the request path never inspects signatures. Custom operations are methods named
+``op_<name>(event)``, collected into a registry at class creation as well.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+from typing import Any, ClassVar
+
+from nuserve.artifacts import ModelSpec, get_model
+from nuserve.context import ServingContext
+from nuserve.errors import BadRequest, ConfigError, ModelError, NotReady, NuserveError
+from nuserve.event import Event, Response, utc_timestamp
+from nuserve.protocols import Protocol, decode_json, detect
+
+HOOKS = ("load", "predict", "explain", "preprocess", "validate", "postprocess")
+INFER_OPS = frozenset({"infer", "predict", "explain"})
+
+
+class V2ModelServer:
+    """Base class of a served model; override ``load`` and ``predict`` at least."""
+
+    operations: ClassVar[dict[str, str]] = {}
+    """Custom operation name → method name, built from the ``op_<name>`` methods."""
+    async_hooks: ClassVar[frozenset[str]] = frozenset()
+    """The hooks this class implements with ``async def``."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.operations = {
+            name[3:]: name
+            for name in dir(cls)
+            if name.startswith("op_") and len(name) > 3 and callable(getattr(cls, name))
+        }
+        cls.async_hooks = frozenset(
+            h for h in HOOKS if inspect.iscoroutinefunction(getattr(cls, h, None))
+        )
+
+    def __init__(
+        self,
+        context: ServingContext | None = None,
+        name: str | None = None,
+        model_path: str | None = None,
+        model: Any = None,
+        protocol: str | None = None,
+        input_path: str | None = None,
+        result_path: str | None = None,
+        **class_args: Any,
+    ) -> None:
+        self.context = context or ServingContext()
+        self.name = name or type(self).__name__
+        self.version = ""
+        self.model_path = model_path
+        self.model = model
+        self.protocol = protocol
+        self.input_path = input_path
+        self.result_path = result_path
+        self.class_args = class_args
+        self.model_spec: ModelSpec | None = None
+        self.metrics: dict[str, Any] = {}
+        self.ready = model is not None
+        self.load_error: str | None = None
+        self.loading = False
+        self._feature_count: int | None = None
+
+    # ----- hooks users override -----------------------------------------------------------
+
+    def load(self) -> None:
+        """Load the model into ``self.model``; ``get_model()`` fetches the artifact."""
+
+    def predict(self, request: dict[str, Any]) -> Any:
+        raise NotImplementedError(
+            f"{type(self).__name__}.predict is not implemented; override predict(request)"
+        )
+
+    def explain(self, request: dict[str, Any]) -> Any:
+        raise NotImplementedError(
+            f"{type(self).__name__}.explain is not implemented; override explain(request)"
+        )
+
+    def preprocess(self, request: dict[str, Any], operation: str) -> dict[str, Any]:
+        return request
+
+    def validate(self, request: dict[str, Any], operation: str) -> dict[str, Any]:
+        """Check the request; the default wants ``inputs`` and, when the spec says, the width."""
+        inputs = request.get("inputs") if type(request) is dict else None
+        if inputs is None:
+            got = sorted(request) if isinstance(request, dict) else type(request).__name__
+            raise BadRequest(
+                f"request to model '{self.name}' has no 'inputs' (got keys {got}); "
+                'send {"inputs": [[...], ...]} or Open Inference Protocol tensors'
+            )
+        width = self._feature_count
+        if width is not None and type(inputs) is list:
+            for i, row in enumerate(inputs):
+                if not isinstance(row, list) or len(row) != width:
+                    size = len(row) if isinstance(row, list) else type(row).__name__
+                    raise BadRequest(
+                        f"model '{self.name}' expects rows of {width} features (row {i} has {size})"
+                    )
+        return request
+
+    def postprocess(self, response: dict[str, Any]) -> dict[str, Any]:
+        return response
+
+    # ----- helpers for model code ---------------------------------------------------------
+
+    def get_model(self, suffix: str = "") -> tuple[str, dict[str, str]]:
+        """Fetch the artifact at ``model_path``: ``(model file, {extra_data key: path})``."""
+        if not self.model_path:
+            raise ConfigError(
+                f"model '{self.name}' has no model_path; pass model_path= to add_model()"
+            )
+        model_file, extra_data, spec = get_model(self.model_path, suffix)
+        self.model_spec = spec
+        if spec is not None and spec.inputs:
+            self._feature_count = len(spec.inputs)
+        return model_file, extra_data
+
+    def get_param(self, key: str, default: Any = None) -> Any:
+        """A class argument, else a model spec parameter, else a function parameter."""
+        if key in self.class_args:
+            return self.class_args[key]
+        if self.model_spec is not None and key in self.model_spec.parameters:
+            return self.model_spec.parameters[key]
+        return self.context.get_param(key, default)
+
+    def set_metric(self, name: str, value: Any) -> None:
+        """Record a metric for the current request (tracking logs it)."""
+        self.metrics[name] = value
+
+    # ----- lifecycle ----------------------------------------------------------------------
+
+    def start(self, load_mode: str = "sync") -> None:
+        """Load the model now (``sync``) or in a background thread (``async``)."""
+        if self.ready:
+            return
+        if load_mode == "async":
+            self.loading = True
+            threading.Thread(
+                target=self._load_guarded, name=f"load-{self.name}", daemon=True
+            ).start()
+            return
+        self._load_guarded()
+        if self.load_error is not None:
+            raise ConfigError(self.load_error)
+
+    def _load_guarded(self) -> None:
+        self.loading = True
+        try:
+            result: Any = self.load()  # type: ignore[func-returns-value]
+            if inspect.isawaitable(result):
+                asyncio.run(_await(result))
+        except Exception as exc:
+            self.load_error = f"model '{self.name}' failed to load: {type(exc).__name__}: {exc}"
+            self.context.logger.exception("model %s failed to load", self.name)
+        else:
+            self.ready = True
+            self.context.logger.info("model %s loaded", self.name)
+        finally:
+            self.loading = False
+
+    def readiness(self) -> str:
+        """``ready``, ``loading`` or the load error."""
+        if self.ready:
+            return "ready"
+        return self.load_error or "loading"
+
+    def check_ready(self) -> None:
+        if not self.ready:
+            if self.load_error is not None:
+                raise NotReady(self.load_error, retry_after=30)
+            raise NotReady(f"model {self.name} is loading")
+
+    # ----- request path -------------------------------------------------------------------
+
+    @property
+    def is_async(self) -> bool:
+        return bool(self.async_hooks - {"load"})
+
+    def metadata(self) -> dict[str, Any]:
+        """Model metadata in the Open Inference Protocol's shape, from the model spec."""
+        body: dict[str, Any] = {
+            "name": self.name,
+            "versions": [self.version] if self.version else [],
+        }
+        body["platform"] = "nuserve"
+        spec = self.model_spec
+        if spec is not None:
+            body["inputs"] = [_tensor_meta(f) for f in spec.inputs]
+            body["outputs"] = [_tensor_meta(f) for f in spec.outputs]
+            if spec.framework:
+                body["framework"] = spec.framework
+        else:
+            body["inputs"], body["outputs"] = [], []
+        body["operations"] = ["infer", "predict", "explain", *sorted(self.operations)]
+        return body
+
+    def infer(self, event: Event, operation: str, protocol: Protocol | None = None) -> Response:
+        """Run one inference request through the hooks (sync hooks only)."""
+        self.check_ready()
+        body = event.body if type(event.body) is dict else _as_object(event.body)
+        proto = protocol or detect(body)
+        request = proto.decode(body)
+        stage = "preprocess"
+        try:
+            request = self.preprocess(request, operation)
+            stage = "validate"
+            request = self.validate(request, operation)
+            stage = operation
+            outputs = self.explain(request) if operation == "explain" else self.predict(request)
+            response = self._response(event, body, outputs)
+            stage = "postprocess"
+            response = self.postprocess(response)
+        except NuserveError:
+            raise
+        except Exception as exc:
+            raise self._user_error(stage, exc) from exc
+        return Response(proto.encode(response, request))
+
+    async def infer_async(
+        self, event: Event, operation: str, protocol: Protocol | None = None
+    ) -> Response:
+        """The same flow, awaiting the hooks that are ``async def``."""
+        self.check_ready()
+        body = event.body if type(event.body) is dict else _as_object(event.body)
+        proto = protocol or detect(body)
+        request = proto.decode(body)
+        stage = "preprocess"
+        try:
+            request = await _maybe_await(self.preprocess(request, operation))
+            stage = "validate"
+            request = await _maybe_await(self.validate(request, operation))
+            stage = operation
+            call = self.explain if operation == "explain" else self.predict
+            outputs = await _maybe_await(call(request))
+            response = self._response(event, body, outputs)
+            stage = "postprocess"
+            response = await _maybe_await(self.postprocess(response))
+        except NuserveError:
+            raise
+        except Exception as exc:
+            raise self._user_error(stage, exc) from exc
+        return Response(proto.encode(response, request))
+
+    def run_operation(self, event: Event, operation: str) -> Any:
+        """Call ``op_<operation>(event)``; returns its result (maybe awaitable)."""
+        self.check_ready()
+        if isinstance(event.body, bytes | bytearray | str) and _looks_json(event):
+            event.body = _as_object(event.body, need_dict=False)
+        try:
+            return getattr(self, self.operations[operation])(event)
+        except NuserveError:
+            raise
+        except Exception as exc:
+            raise self._user_error(f"op_{operation}", exc) from exc
+
+    def _response(self, event: Event, body: dict[str, Any], outputs: Any) -> dict[str, Any]:
+        request_id = body.get("id")
+        response: dict[str, Any] = {
+            "id": request_id if type(request_id) is str else event.id,
+            "model_name": self.name,
+            "outputs": outputs,
+            "timestamp": utc_timestamp(),
+        }
+        if self.version:
+            response["model_version"] = self.version
+        return response
+
+    def _user_error(self, stage: str, exc: Exception) -> ModelError:
+        self.context.logger.error(
+            "model %s raised in %s", self.name, stage, exc_info=(type(exc), exc, exc.__traceback__)
+        )
+        return ModelError(f"model '{self.name}' raised in {stage}: {type(exc).__name__}: {exc}")
+
+
+def _tensor_meta(feature: Any) -> dict[str, Any]:
+    return {
+        "name": feature.name,
+        "datatype": feature.value_type,
+        "shape": list(feature.dims) or [-1],
+    }
+
+
+def _as_object(raw: Any, need_dict: bool = True) -> Any:
+    """Decode a raw body (bytes or str) into JSON; inference needs a JSON object."""
+    if raw is None or raw in (b"", ""):
+        if need_dict:
+            raise BadRequest('request body is empty; send a JSON object such as {"inputs": [...]}')
+        return raw
+    value = decode_json(raw) if isinstance(raw, bytes | bytearray | memoryview | str) else raw
+    if need_dict and type(value) is not dict:
+        raise BadRequest(
+            f"request body must be a JSON object (got {type(value).__name__}); "
+            'send {"inputs": [[...], ...]}'
+        )
+    return value
+
+
+def _looks_json(event: Event) -> bool:
+    ctype = event.content_type
+    return not ctype or "json" in ctype
+
+
+async def _maybe_await(value: Any) -> Any:
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+async def _await(awaitable: Any) -> None:
+    await awaitable

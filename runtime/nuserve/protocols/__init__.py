@@ -1,0 +1,20 @@
+"""Body protocols: detect the format of a request and answer in the same one.
+
+Each protocol turns a decoded JSON body into the ``request`` dict the model's hooks see and
+turns the model's ``response`` dict back into the body the client expects.
+"""
+
+from __future__ import annotations
+
+from nuserve.protocols.base import Protocol, decode_json
+from nuserve.protocols.kserve_v1 import KSERVE_V1
+from nuserve.protocols.oip import is_oip_request
+from nuserve.protocols.oip_protocol import OIP
+from nuserve.protocols.rows import ROWS
+
+__all__ = ["KSERVE_V1", "OIP", "ROWS", "Protocol", "decode_json", "detect"]
+
+
+def detect(body: dict[str, object]) -> Protocol:
+    """The protocol of a v2 request body: OIP tensors, else MLRun rows."""
+    return OIP if is_oip_request(body) else ROWS

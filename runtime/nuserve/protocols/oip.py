@@ -1,0 +1,295 @@
+"""Open Inference Protocol (KServe v2) JSON tensor codec.
+
+A tensor is ``{"name", "shape", "datatype", "data"}`` with ``data`` flat (or nested) in
+row-major order. Decoding validates everything a client can get wrong and raises
+:class:`BadRequest` naming the tensor, the bad value and what was expected; encoding turns
+model outputs into JSON-ready tensors (plain Python values, flat ``data``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from nuserve.errors import BadRequest, ModelError
+
+Array = npt.NDArray[Any]
+
+DATATYPES: dict[str, np.dtype[Any]] = {
+    "BOOL": np.dtype(np.bool_),
+    "UINT8": np.dtype(np.uint8),
+    "UINT16": np.dtype(np.uint16),
+    "UINT32": np.dtype(np.uint32),
+    "UINT64": np.dtype(np.uint64),
+    "INT8": np.dtype(np.int8),
+    "INT16": np.dtype(np.int16),
+    "INT32": np.dtype(np.int32),
+    "INT64": np.dtype(np.int64),
+    "FP16": np.dtype(np.float16),
+    "FP32": np.dtype(np.float32),
+    "FP64": np.dtype(np.float64),
+    "BYTES": np.dtype(object),
+}
+_EXPECTED_DATATYPES = ", ".join(DATATYPES)
+# (dtype.kind, itemsize) -> datatype; keyed this way so that aliases (intc, longlong) match.
+_BY_KIND = {(dt.kind, dt.itemsize): name for name, dt in DATATYPES.items() if name != "BYTES"}
+_INT_RANGE = {
+    name: (int(np.iinfo(dt).min), int(np.iinfo(dt).max))
+    for name, dt in DATATYPES.items()
+    if dt.kind in "iu"
+}
+_SCALARS = (bool, int, float, str, bytes)
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def is_oip_request(body: object) -> bool:
+    """True for ``{"inputs": [{"name":..., "datatype":..., ...}, ...]}`` (not MLRun rows)."""
+    if not isinstance(body, dict):
+        return False
+    inputs = body.get("inputs")
+    if not isinstance(inputs, list) or not inputs:
+        return False
+    first = inputs[0]
+    return isinstance(first, dict) and ("datatype" in first or "shape" in first or "data" in first)
+
+
+def _flatten(data: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for value in data:
+        if isinstance(value, list):
+            out.extend(_flatten(value))
+        else:
+            out.append(value)
+    return out
+
+
+def _to_float(where: str, datatype: str, dtype: np.dtype[Any], arr: Array) -> Array:
+    flat = arr.reshape(-1)
+    if dtype.itemsize == 8:  # every int64, uint64 and float64 fits
+        return flat.astype(dtype, copy=False)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = flat.astype(dtype)
+    if not np.isfinite(out).all():
+        overflow = np.isinf(out) & np.isfinite(flat)
+        if overflow.any():
+            value = flat[int(np.argmax(overflow))].item()
+            limit = float(np.finfo(dtype).max)
+            raise BadRequest(
+                f"{where}: value {value!r} is out of range for {datatype} (max {limit})"
+            )
+    return out
+
+
+def _decode_slow(where: str, datatype: str, dtype: np.dtype[Any], flat: list[Any]) -> Array:
+    """Check each value in Python: used only when numpy's own inference did not fit."""
+    ok: Callable[[Any], bool]
+    if datatype == "BOOL":
+        ok, expected = (lambda v: isinstance(v, bool)), "true or false"
+    elif dtype.kind in "iu":
+        lo, hi = _INT_RANGE[datatype]
+        ok = lambda v: isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi  # noqa: E731
+        expected = f"integers in [{lo}, {hi}]"
+    else:
+        ok, expected = (lambda v: isinstance(v, int | float) and not isinstance(v, bool)), "numbers"
+    for value in flat:
+        if not ok(value):
+            raise BadRequest(
+                f"{where}: value {_short(value)} does not fit datatype {datatype} "
+                f"(expected {expected})"
+            )
+    if dtype.kind != "f":
+        return np.array(flat, dtype=dtype)
+    try:
+        return _to_float(where, datatype, dtype, np.array(flat, dtype=np.float64))
+    except OverflowError:
+        raise BadRequest(f"{where}: a value is out of range for {datatype}") from None
+
+
+def _decode_numbers(where: str, datatype: str, dtype: np.dtype[Any], data: list[Any]) -> Array:
+    """Let numpy infer the array in C; fall back to a per-value check only when it misfits."""
+    try:
+        arr = np.asarray(data)
+    except ValueError:  # ragged nesting: flatten in Python, row-major
+        arr = np.asarray(_flatten(data))
+    if arr.size == 0 and arr.dtype.kind != "O":
+        return np.empty(0, dtype)
+    kind = arr.dtype.kind
+    if datatype == "BOOL":
+        if kind == "b":
+            return arr.reshape(-1)
+    elif dtype.kind in "iu":
+        if kind in "iu":
+            lo, hi = _INT_RANGE[datatype]
+            if arr.dtype == dtype or (lo <= int(arr.min()) and int(arr.max()) <= hi):
+                return arr.astype(dtype, copy=False).reshape(-1)
+    elif kind in "iuf":
+        return _to_float(where, datatype, dtype, arr)
+    return _decode_slow(where, datatype, dtype, _flatten(data))
+
+
+def _decode_bytes(where: str, data: list[Any], as_str: bool) -> Array:
+    values: list[str | bytes] = []
+    for value in _flatten(data):
+        if isinstance(value, str):
+            values.append(value if as_str else value.encode())
+        elif isinstance(value, bytes):
+            try:
+                values.append(value.decode() if as_str else value)
+            except UnicodeDecodeError:
+                raise BadRequest(f"{where}: value {_short(value)} is not valid UTF-8") from None
+        else:
+            raise BadRequest(
+                f"{where}: value {_short(value)} does not fit datatype BYTES (expected strings)"
+            )
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def decode_tensor(tensor: object) -> Array:
+    """Validate one request tensor and return it as an array of its declared dtype and shape.
+
+    BYTES values become ``bytes``, or ``str`` with ``parameters: {"content_type": "str"}``.
+    """
+    if not isinstance(tensor, dict):
+        raise BadRequest(
+            f"input tensor must be an object with name, shape, datatype and data, "
+            f"got {_short(tensor)}"
+        )
+    name = tensor.get("name")
+    if not isinstance(name, str):
+        raise BadRequest(f"input tensor 'name' must be a string, got {_short(name)}")
+    where = f"tensor {name!r}"
+    shape = tensor.get("shape")
+    if not isinstance(shape, list) or not all(
+        isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
+    ):
+        raise BadRequest(f"{where}: shape must be a list of non-negative integers, got {shape!r}")
+    datatype = tensor.get("datatype")
+    if not isinstance(datatype, str) or datatype not in DATATYPES:
+        raise BadRequest(
+            f"{where}: unknown datatype {_short(datatype)} (expected one of {_EXPECTED_DATATYPES})"
+        )
+    dtype = DATATYPES[datatype]
+    parameters = tensor.get("parameters", {})
+    if not isinstance(parameters, dict):
+        raise BadRequest(f"{where}: parameters must be an object, got {_short(parameters)}")
+    if "data" not in tensor:
+        raise BadRequest(f"{where}: missing 'data' (expected a list of {shape} values)")
+    data, count = tensor["data"], math.prod(shape)
+    if not isinstance(data, list):
+        if not (isinstance(data, _SCALARS) and len(shape) <= 1 and count == 1):
+            raise BadRequest(f"{where}: data must be a list, got {_short(data)}")
+        data = [data]
+    if datatype == "BYTES":
+        flat = _decode_bytes(where, data, parameters.get("content_type") == "str")
+    else:
+        flat = _decode_numbers(where, datatype, dtype, data)
+    if flat.size != count:
+        raise BadRequest(f"{where}: data has {flat.size} values but shape {shape} needs {count}")
+    return flat.reshape(shape)
+
+
+def decode_inputs(body: Mapping[str, Any]) -> Array | dict[str, Array]:
+    """One input tensor gives its array; several give ``{name: array}``."""
+    inputs = body.get("inputs")
+    if not isinstance(inputs, list) or not inputs:
+        raise BadRequest(f"'inputs' must be a non-empty list of tensors, got {_short(inputs)}")
+    if len(inputs) == 1:
+        return decode_tensor(inputs[0])
+    arrays: dict[str, Array] = {}
+    for tensor in inputs:
+        array = decode_tensor(tensor)
+        name = tensor["name"]
+        if name in arrays:
+            raise BadRequest(f"duplicate input tensor name {name!r} (names must be unique)")
+        arrays[name] = array
+    return arrays
+
+
+def _text(name: str, value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="backslashreplace")
+    raise ModelError(f"output {name!r}: cannot encode {_short(value)} as BYTES (expected strings)")
+
+
+def encode_tensor(name: str, value: object) -> dict[str, object]:
+    """Encode an array, nested list or scalar as a tensor with flat, JSON-ready ``data``."""
+    if isinstance(value, np.ndarray):
+        arr = value
+    else:
+        try:
+            arr = np.asarray(value)
+            if arr.dtype.kind in "US":  # keep str and bytes apart (numpy would coerce them)
+                arr = np.asarray(value, dtype=object)
+        except (ValueError, TypeError) as err:
+            raise ModelError(f"output {name!r}: cannot encode {_short(value)}: {err}") from None
+    flat = arr.reshape(-1)
+    if arr.dtype.kind == "O" and not all(isinstance(v, str | bytes) for v in flat):
+        flat = np.asarray(flat.tolist())  # e.g. an object array of numbers
+    kind = flat.dtype.kind
+    if kind in "USO":
+        datatype, data = "BYTES", [_text(name, v) for v in flat.tolist()]
+    else:
+        found = _BY_KIND.get((kind, flat.dtype.itemsize))
+        if found is None:
+            raise ModelError(
+                f"output {name!r}: cannot encode dtype {flat.dtype} "
+                f"(expected one of {_EXPECTED_DATATYPES})"
+            )
+        datatype, data = found, flat.tolist()
+    return {"name": name, "shape": list(arr.shape), "datatype": datatype, "data": data}
+
+
+def _is_encoded(value: object) -> bool:
+    return isinstance(value, dict) and "name" in value and ("datatype" in value or "data" in value)
+
+
+def _requested_names(requested: object, available: list[str]) -> list[str]:
+    """Names asked for in the request's ``outputs``; absent or empty means all of them."""
+    if requested is None:
+        return available
+    if not isinstance(requested, list) or not all(
+        isinstance(r, dict) and isinstance(r.get("name"), str) for r in requested
+    ):
+        raise BadRequest(
+            f"'outputs' must be a list of objects with a 'name' string, got {_short(requested)}"
+        )
+    names: list[str] = [r["name"] for r in requested]
+    for i, name in enumerate(names):
+        if name not in available:
+            raise BadRequest(
+                f"requested output {name!r} is not produced by the model "
+                f"(available: {', '.join(map(repr, available))})"
+            )
+        if name in names[:i]:
+            raise BadRequest(f"output {name!r} is requested more than once")
+    return names or available
+
+
+def encode_outputs(outputs: object, requested: object = None) -> list[dict[str, object]]:
+    """Encode a model's result: a dict gives one tensor per key, anything else ``output-0``.
+
+    A list of already-encoded tensors passes through unchanged. ``requested`` is the
+    request's ``outputs``; values that were not requested are never encoded.
+    """
+    if isinstance(outputs, list) and outputs and all(_is_encoded(t) for t in outputs):
+        if requested is None:
+            return outputs
+        tensors: dict[str, dict[str, object]] = {str(t["name"]): t for t in outputs}
+        return [tensors[n] for n in _requested_names(requested, list(tensors))]
+    if isinstance(outputs, dict):
+        values = {str(k): v for k, v in outputs.items()}
+    else:
+        values = {"output-0": outputs}
+    return [encode_tensor(n, values[n]) for n in _requested_names(requested, list(values))]

@@ -1,0 +1,72 @@
+"""Class resolution: turn a spec's ``class_name`` into a class.
+
+Order: a class object as is; a dotted path (``pkg.mod.Class``) imported; a bare name looked up
+in the explicit namespace, then the caller's globals, then the function's code module, then
+nuserve's built-ins. A name that cannot be found is an error that lists where it looked.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from nuserve.errors import ConfigError
+
+
+def resolve_class(
+    name: str | type,
+    namespaces: list[tuple[str, Mapping[str, Any]]],
+) -> type:
+    """Find ``name``; ``namespaces`` are ``(label, mapping)`` pairs searched in order."""
+    if isinstance(name, type):
+        return name
+    looked: list[str] = []
+    if "." in name:
+        module_name, _, attr = name.rpartition(".")
+        try:
+            found = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as exc:
+            looked.append(f"import {name} ({type(exc).__name__}: {exc})")
+        else:
+            return _as_class(name, found)
+        name = attr
+    for label, namespace in namespaces:
+        if name in namespace:
+            return _as_class(name, namespace[name])
+        looked.append(label)
+    raise ConfigError(
+        f"class {name!r} not found; looked in: {', '.join(looked)}. "
+        "Pass the class object, a dotted path (pkg.module.Class), or namespace=globals()"
+    )
+
+
+def _as_class(name: str, value: Any) -> type:
+    if not isinstance(value, type):
+        raise ConfigError(f"{name!r} is a {type(value).__name__}, not a class")
+    return value
+
+
+def load_code_module(filename: str, search_dirs: list[Path] | None = None) -> ModuleType:
+    """Import the function's code file (``code_to_function(filename=...)``) once."""
+    candidates = [Path(filename)]
+    candidates += [d / Path(filename).name for d in search_dirs or []]
+    path = next((p for p in candidates if p.is_file()), None)
+    if path is None:
+        tried = ", ".join(str(p) for p in candidates)
+        raise ConfigError(f"function code file {filename!r} not found (tried: {tried})")
+    module_name = f"nuserve_code_{path.stem}"
+    existing = sys.modules.get(module_name)
+    if existing is not None and getattr(existing, "__file__", None) == str(path.resolve()):
+        return existing
+    spec = importlib.util.spec_from_file_location(module_name, path.resolve())
+    if spec is None or spec.loader is None:
+        raise ConfigError(f"cannot import function code file {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module

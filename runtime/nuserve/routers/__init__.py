@@ -1,0 +1,1 @@
+"""Routers: pick which model(s) answer a request."""

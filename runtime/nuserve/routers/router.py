@@ -1,0 +1,234 @@
+"""ModelRouter: picks the model (and version and operation) a request is for.
+
+Every path a model answers is known once the models are added, so ``freeze()`` builds one
+table from exact path to target and the request path is a single dict lookup. Paths that
+miss the table take the slow road: normalisation, routing by body (stream triggers name
+``model``, ``version`` and ``operation`` in the body), and a 404/405 that says what exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Iterator
+from typing import Any, NamedTuple
+
+from nuserve.context import ServingContext
+from nuserve.errors import BadRequest, ConfigError, MethodNotAllowed, NotFound, NotReady
+from nuserve.event import Event, Response
+from nuserve.model import INFER_OPS, V2ModelServer, _as_object
+from nuserve.protocols import KSERVE_V1, Protocol
+
+SERVER_NAME = "nuserve"
+BODY_ROUTED_PATHS = frozenset({"/", "/v2/models/infer", "/v2/models/predict"})
+"""Paths with no model in them: GET answers health, anything else is routed by its body."""
+GET_OPS = frozenset({"metadata", "ready", "health", "live", "server", "list"})
+
+
+class Target(NamedTuple):
+    """Where a path leads: a model (or None for server paths), an operation, a protocol."""
+
+    model: V2ModelServer | None
+    op: str
+    protocol: Protocol | None = None
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """``"name:version"`` → ``("name", "version")``; a bare name has version ``""``."""
+    name, _, version = key.partition(":")
+    if not name or "/" in name or "/" in version:
+        raise ConfigError(f"model key {key!r} is not 'name' or 'name:version' (no '/' allowed)")
+    return name, version
+
+
+class ModelRouter:
+    """The default router: one route per ``add_model`` key, chosen by path or body."""
+
+    def __init__(
+        self,
+        context: ServingContext | None = None,
+        name: str | None = None,
+        routes: dict[str, V2ModelServer] | None = None,
+        **class_args: Any,
+    ) -> None:
+        self.context = context or ServingContext()
+        self.name = name or "router"
+        self.class_args = class_args
+        self.routes: dict[str, V2ModelServer] = {}
+        self.versions: dict[str, dict[str, V2ModelServer]] = {}
+        self.default_version: dict[str, str] = {}
+        self._table: dict[str, Target] = {}
+        self._marked_default: set[str] = set()
+        for key, model in (routes or {}).items():
+            self.add_route(key, model)
+
+    # ----- building ---------------------------------------------------------------------
+
+    def add_route(self, key: str, model: V2ModelServer, default: bool = False) -> None:
+        name, version = split_key(key)
+        if key in self.routes:
+            raise ConfigError(f"model {key!r} is added twice; use another name or version")
+        model.name, model.version = name, version
+        self.routes[key] = model
+        versions = self.versions.setdefault(name, {})
+        versions[version] = model
+        if default:
+            self._marked_default.add(name)
+        if default or name not in self._marked_default:
+            self.default_version[name] = version
+
+    def models(self) -> Iterator[V2ModelServer]:
+        return iter(self.routes.values())
+
+    def freeze(self) -> None:
+        """Build the path table; call after the last ``add_route``."""
+        table: dict[str, Target] = {
+            "/v2": Target(None, "server"),
+            "/v2/health/live": Target(None, "live"),
+            "/v2/health/ready": Target(None, "health"),
+            "/v2/models": Target(None, "list"),
+        }
+        for name, versions in self.versions.items():
+            for version, model in versions.items():
+                prefixes = [f"/v2/models/{name}/versions/{version}"] if version else []
+                if self.default_version[name] == version:
+                    prefixes.append(f"/v2/models/{name}")
+                    table[f"/v1/models/{name}:predict"] = Target(model, "infer", KSERVE_V1)
+                    table[f"/v1/models/{name}"] = Target(model, "ready")
+                for prefix in prefixes:
+                    table[prefix] = Target(model, "")
+                    for op in ("infer", "predict", "explain", "ready"):
+                        table[f"{prefix}/{op}"] = Target(model, op)
+                    for op in model.operations:
+                        table.setdefault(f"{prefix}/{op}", Target(model, f"op_{op}"))
+        self._table = table
+
+    # ----- serving ----------------------------------------------------------------------
+
+    def dispatch(self, event: Event) -> Response | Awaitable[Response]:
+        """Answer one event; async models return an awaitable."""
+        target = self._table.get(event.path) or self.resolve(event)
+        model, op, protocol = target
+        if model is not None:
+            if op in INFER_OPS or (op == "" and event.method != "GET"):
+                if event.method == "GET":
+                    raise MethodNotAllowed(f"{event.path} accepts POST, not GET")
+                operation = op or "infer"
+                if model.is_async:
+                    return model.infer_async(event, operation, protocol)
+                return model.infer(event, operation, protocol)
+            if op.startswith("op_"):
+                return _wrap(model.run_operation(event, op[3:]))
+        if event.method not in ("GET", "HEAD") and op in GET_OPS | {""}:
+            raise MethodNotAllowed(f"{event.path} accepts GET, not {event.method}")
+        return self.answer_get(model, op, event)
+
+    def answer_get(self, model: V2ModelServer | None, op: str, event: Event) -> Response:
+        if model is not None:
+            if op == "ready":
+                model.check_ready()
+                return Response({"name": model.name, "ready": True})
+            return Response(model.metadata())
+        if op == "list":
+            return Response(self.listing())
+        if op == "server":
+            return Response({"name": SERVER_NAME, "version": _version(), "extensions": []})
+        if op == "live":
+            return Response({"live": True})
+        return self.health()
+
+    def health(self) -> Response:
+        not_ready = {
+            m.name + (f":{m.version}" if m.version else ""): m.readiness()
+            for m in self.models()
+            if not m.ready
+        }
+        if not_ready:
+            detail = ", ".join(f"{k} ({v})" for k, v in sorted(not_ready.items()))
+            raise NotReady(f"models not ready: {detail}")
+        return Response({"ready": True, "models": len(self.routes)})
+
+    def listing(self) -> dict[str, Any]:
+        return {
+            "models": sorted(self.versions),
+            "versions": {n: sorted(v for v in vs if v) for n, vs in sorted(self.versions.items())},
+        }
+
+    def resolve(self, event: Event) -> Target:
+        """The slow path: normalise the path, route by body, or explain the 404."""
+        path = event.path or "/"
+        if "?" in path:
+            path = path.split("?", 1)[0]
+        if len(path) > 1 and path.endswith("/"):
+            path = path.rstrip("/") or "/"
+        target = self._table.get(path)
+        if target is not None:
+            return target
+        if path in BODY_ROUTED_PATHS:
+            if event.method in ("GET", "HEAD"):
+                return Target(None, "health")
+            return self.route_by_body(event)
+        raise self.not_found(path, event.method)
+
+    def route_by_body(self, event: Event) -> Target:
+        body = event.body if type(event.body) is dict else _as_object(event.body)
+        event.body = body
+        name = body.get("model")
+        if name is None:
+            if len(self.versions) != 1:
+                raise BadRequest(
+                    "request names no model; put it in the path (/v2/models/<model>/infer) "
+                    f"or in the body's 'model' field (models: {', '.join(sorted(self.versions))})"
+                )
+            name = next(iter(self.versions))
+        version = body.get("version") or ""
+        operation = body.get("operation") or "infer"
+        for field, value in (("model", name), ("version", version), ("operation", operation)):
+            if not isinstance(value, str):
+                raise BadRequest(f"body field '{field}' must be a string (got {value!r})")
+        path = f"/v2/models/{name}" + (f"/versions/{version}" if version else "")
+        target = self._table.get(f"{path}/{operation}")
+        if target is None:
+            raise self.not_found(f"{path}/{operation}", "POST")
+        return target
+
+    def not_found(self, path: str, method: str) -> NotFound:
+        parts = path.strip("/").split("/")
+        if len(parts) < 3 or parts[:2] != ["v2", "models"]:
+            return NotFound(
+                f"no route for {method} {path}; model paths are /v2/models/<model>/infer"
+            )
+        name = parts[2]
+        versions = self.versions.get(name)
+        if versions is None:
+            known = ", ".join(sorted(self.versions)) or "none"
+            return NotFound(f"model '{name}' not found (models: {known})")
+        rest = parts[3:]
+        if rest[:1] == ["versions"]:
+            version = rest[1] if len(rest) > 1 else ""
+            if version not in versions:
+                known = ", ".join(sorted(v for v in versions if v)) or "none"
+                return NotFound(f"model '{name}' has no version '{version}' (versions: {known})")
+            rest = rest[2:]
+        op = "/".join(rest)
+        model = versions.get(self.default_version[name])
+        ops = ["infer", "predict", "explain", "ready", *sorted(model.operations if model else [])]
+        return NotFound(f"model '{name}' has no operation '{op}' (operations: {', '.join(ops)})")
+
+
+async def _await_response(value: Awaitable[Any]) -> Response:
+    return _to_response(await value)
+
+
+def _wrap(result: Any) -> Response | Awaitable[Response]:
+    if isinstance(result, Awaitable):
+        return _await_response(result)
+    return _to_response(result)
+
+
+def _to_response(result: Any) -> Response:
+    return result if isinstance(result, Response) else Response(result)
+
+
+def _version() -> str:
+    from nuserve import __version__  # noqa: PLC0415 - avoids an import cycle
+
+    return __version__

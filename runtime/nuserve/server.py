@@ -1,0 +1,150 @@
+"""GraphServer: builds the graph from a serving spec and answers events. No I/O here.
+
+``run`` (sync) and ``run_async`` never raise: every error becomes a JSON ``{"error", "id"}``
+response with the error's status; unexpected ones are logged with their traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from nuserve.context import ServingContext
+from nuserve.errors import ConfigError, NuserveError, PayloadTooLarge
+from nuserve.event import Event, Response
+from nuserve.model import V2ModelServer
+from nuserve.resolve import load_code_module, resolve_class
+from nuserve.routers.router import ModelRouter
+from nuserve.spec import ServingSpec
+
+RAW_BODIES = frozenset({bytes, bytearray, str, memoryview})
+
+
+class GraphServer:
+    """One worker's copy of the graph, built from a ``ServingSpec``."""
+
+    def __init__(
+        self,
+        spec: ServingSpec,
+        context: ServingContext | None = None,
+        namespaces: list[tuple[str, Mapping[str, Any]]] | None = None,
+        code_dirs: list[Path] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.context = context or ServingContext()
+        self.context.parameters = {**spec.parameters, **self.context.parameters}
+        self.context.function_name = self.context.function_name or spec.name
+        self.namespaces = list(namespaces or [])
+        self.code_module: ModuleType | None = None
+        if spec.filename:
+            self.code_module = load_code_module(spec.filename, code_dirs)
+            self.namespaces.append((f"code file {spec.filename}", vars(self.code_module)))
+        self.namespaces.append(("nuserve built-ins", _builtins()))
+        self.root = self._build_router()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.max_body_size = spec.max_body_size
+
+    def _build_router(self) -> ModelRouter:
+        graph = self.spec.graph
+        if graph is None:
+            raise ConfigError(
+                f"function {self.spec.name!r} has no graph; call fn.set_topology('router') "
+                "and fn.add_model(...) first"
+            )
+        router_class = resolve_class(graph.class_name or "ModelRouter", self.namespaces)
+        router = router_class(context=self.context, **graph.class_args)
+        if not isinstance(router, ModelRouter):
+            raise ConfigError(f"router class {router_class.__name__} is not a ModelRouter")
+        for key, route in graph.routes.items():
+            if route.class_name is None:
+                raise ConfigError(f"model {key!r} has no class_name; pass class_name= to add_model")
+            model_class = resolve_class(route.class_name, self.namespaces)
+            if not issubclass(model_class, V2ModelServer):
+                raise ConfigError(f"model class {model_class.__name__} is not a V2ModelServer")
+            name = key.partition(":")[0]
+            model = model_class(
+                context=self.context, name=name, model_path=route.model_path, **route.class_args
+            )
+            router.add_route(key, model, default=route.default)
+        return router
+
+    def start(self) -> GraphServer:
+        """Load every model (per ``load_mode``) and freeze the routing table."""
+        self.root.freeze()
+        for model in self.root.models():
+            model.start(self.spec.load_mode)
+        return self
+
+    # ----- serving ----------------------------------------------------------------------
+
+    def run(self, event: Event) -> Response:
+        """Answer one event synchronously; async models run on a private event loop."""
+        try:
+            body = event.body
+            if body.__class__ in RAW_BODIES and len(body) > self.max_body_size:
+                raise self.too_large(len(body))
+            result = self.root.dispatch(event)
+            if type(result) is Response:
+                return result
+            return self._event_loop().run_until_complete(_resolve(result))
+        except NuserveError as exc:
+            return self.error_response(exc, event)
+        except Exception as exc:  # noqa: BLE001 - the server must keep serving
+            return self.internal_error(exc, event)
+
+    async def run_async(self, event: Event) -> Response:
+        """Answer one event inside a running event loop."""
+        try:
+            body = event.body
+            if body.__class__ in RAW_BODIES and len(body) > self.max_body_size:
+                raise self.too_large(len(body))
+            result = self.root.dispatch(event)
+            if type(result) is Response:
+                return result
+            return await _resolve(result)
+        except NuserveError as exc:
+            return self.error_response(exc, event)
+        except Exception as exc:  # noqa: BLE001 - the server must keep serving
+            return self.internal_error(exc, event)
+
+    def too_large(self, size: int) -> PayloadTooLarge:
+        return PayloadTooLarge(
+            f"request body is {size} bytes, over the limit of {self.max_body_size} bytes "
+            "(max_body_size in the serving spec)"
+        )
+
+    def error_response(self, exc: NuserveError, event: Event) -> Response:
+        if exc.status >= 500:
+            self.context.logger.warning("event %s failed (%d): %s", event.id, exc.status, exc)
+        return Response({"error": exc.message, "id": event.id}, exc.status, dict(exc.headers))
+
+    def internal_error(self, exc: Exception, event: Event) -> Response:
+        self.context.logger.exception("event %s: internal error", event.id)
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        return Response({"error": message, "id": event.id}, 500)
+
+    def _event_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            weakref.finalize(self, self._loop.close)
+        return self._loop
+
+    def close(self) -> None:
+        if self._loop is not None:
+            self._loop.close()
+            self._loop = None
+
+
+async def _resolve(result: Any) -> Response:
+    response = await result
+    return response if isinstance(response, Response) else Response(response)
+
+
+def _builtins() -> dict[str, Any]:
+    import nuserve  # noqa: PLC0415 - the package imports this module
+
+    return {name: getattr(nuserve, name) for name in nuserve.__all__}

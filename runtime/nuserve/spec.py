@@ -1,0 +1,167 @@
+"""The serving spec: one serialisable description of what a function serves.
+
+``ServingFunction`` builds it, ``to_mock_server()`` runs it in-process, ``to_yaml()`` writes it
+into a Nuclio function.yaml and ``init_context`` reads it back, so all three serve the same
+graph. Class names may be class objects while building in-process; ``to_dict`` writes them as
+importable dotted paths where it can, else as bare names resolved at load time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from nuserve.errors import ConfigError
+
+ClassRef = str | type | None
+
+
+def class_ref(value: ClassRef) -> str | None:
+    """A class object as text: ``module.Qualname`` when importable, else its bare name."""
+    if value is None or isinstance(value, str):
+        return value
+    module = value.__module__
+    if module in ("__main__", "builtins") or "<" in value.__qualname__:
+        return value.__name__
+    return f"{module}.{value.__qualname__}"
+
+
+@dataclass
+class RouteSpec:
+    """One model in a router: ``fn.add_model(key, ...)``."""
+
+    key: str
+    """``name`` or ``name:version``."""
+    class_name: ClassRef = None
+    """The model class (object, dotted path or bare name)."""
+    model_path: str | None = None
+    """Where the model artifact lives (file, directory, spec yaml, or URL)."""
+    model_url: str | None = None
+    """A remote model's URL, served by forwarding."""
+    class_args: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments for the class constructor."""
+    default: bool = False
+    """Marks this version as the model's default (else the last added wins)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"key": self.key, "class_name": class_ref(self.class_name)}
+        for name in ("model_path", "model_url"):
+            if getattr(self, name):
+                data[name] = getattr(self, name)
+        if self.class_args:
+            data["class_args"] = self.class_args
+        if self.default:
+            data["default"] = True
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RouteSpec:
+        return cls(
+            key=_required(data, "key", "route"),
+            class_name=data.get("class_name"),
+            model_path=data.get("model_path"),
+            model_url=data.get("model_url"),
+            class_args=dict(data.get("class_args") or {}),
+            default=bool(data.get("default", False)),
+        )
+
+
+@dataclass
+class RouterSpec:
+    """The graph root of a router topology and its routes, in the order they were added."""
+
+    class_name: ClassRef = None
+    """The router class; ``None`` is ``ModelRouter``."""
+    class_args: dict[str, Any] = field(default_factory=dict)
+    routes: dict[str, RouteSpec] = field(default_factory=dict)
+    kind: str = "router"
+
+    def add_route(
+        self,
+        key: str,
+        class_name: ClassRef = None,
+        model_path: str | None = None,
+        model_url: str | None = None,
+        default: bool = False,
+        **class_args: Any,
+    ) -> RouteSpec:
+        """Add (or replace) a model route; returns its spec."""
+        route = RouteSpec(key, class_name, model_path, model_url, class_args, default)
+        self.routes[key] = route
+        return route
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"kind": self.kind, "class_name": class_ref(self.class_name)}
+        if self.class_args:
+            data["class_args"] = self.class_args
+        data["routes"] = [route.to_dict() for route in self.routes.values()]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RouterSpec:
+        kind = data.get("kind", "router")
+        if kind != "router":
+            raise ConfigError(f"graph kind {kind!r} is not supported here (expected 'router')")
+        routes = [RouteSpec.from_dict(r) for r in data.get("routes") or []]
+        return cls(
+            class_name=data.get("class_name"),
+            class_args=dict(data.get("class_args") or {}),
+            routes={r.key: r for r in routes},
+        )
+
+
+@dataclass
+class ServingSpec:
+    """Everything the runtime needs to build and run the graph."""
+
+    name: str = "nuserve"
+    """The function's name."""
+    graph: RouterSpec | None = None
+    """The graph root (a router), set by ``set_topology``."""
+    parameters: dict[str, Any] = field(default_factory=dict)
+    """Function parameters, read by ``get_param``."""
+    load_mode: str = "sync"
+    """``sync`` loads models before serving; ``async`` loads them in the background."""
+    filename: str | None = None
+    """The Python file holding the function's classes (``code_to_function``)."""
+    tracking: dict[str, Any] | None = None
+    """Tracking settings (``set_tracking``)."""
+    max_body_size: int = 4 * 1024 * 1024
+    """Largest raw request body accepted (413 beyond); Nuclio's HTTP default is 4 MiB."""
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"version": 1, "name": self.name, "load_mode": self.load_mode}
+        if self.graph is not None:
+            data["graph"] = self.graph.to_dict()
+        if self.parameters:
+            data["parameters"] = self.parameters
+        if self.filename:
+            data["filename"] = self.filename
+        if self.tracking:
+            data["tracking"] = self.tracking
+        data["max_body_size"] = self.max_body_size
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ServingSpec:
+        if not isinstance(data, dict):
+            raise ConfigError(f"serving spec must be a JSON object (got {type(data).__name__})")
+        load_mode = data.get("load_mode", "sync")
+        if load_mode not in ("sync", "async"):
+            raise ConfigError(f"load_mode must be 'sync' or 'async' (got {load_mode!r})")
+        graph = data.get("graph")
+        return cls(
+            name=data.get("name", "nuserve"),
+            graph=RouterSpec.from_dict(graph) if graph else None,
+            parameters=dict(data.get("parameters") or {}),
+            load_mode=load_mode,
+            filename=data.get("filename"),
+            tracking=data.get("tracking"),
+            max_body_size=int(data.get("max_body_size", 4 * 1024 * 1024)),
+        )
+
+
+def _required(data: dict[str, Any], key: str, what: str) -> Any:
+    if key not in data:
+        raise ConfigError(f"{what} spec has no {key!r} (got keys {sorted(data)})")
+    return data[key]

@@ -1,0 +1,73 @@
+"""Pytest fixtures for a real Kafka broker.
+
+Register in a conftest with::
+
+    from tests.kafka.fixtures import kafka_broker  # noqa: F401
+
+(``tests.kafka`` must be importable: the repository root on ``sys.path``.)
+
+``kafka_broker`` is session-scoped: one broker serves every test and is stopped at the end
+of the session. A test that takes it down (``kill()``) must bring it back (``restart()`` or
+``ensure_running()``) before it ends, e.g. in a ``finally``, so later tests find it up.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from tests.kafka.broker import KafkaBroker
+
+__all__ = ["kafka_broker", "new_topic"]
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[KafkaBroker]:
+    """One running broker for the whole session; ``.bootstrap`` is ``"127.0.0.1:<port>"``."""
+    broker = KafkaBroker()
+    try:
+        broker.start()
+        yield broker
+    finally:
+        broker.stop()
+
+
+def new_topic(
+    broker: KafkaBroker,
+    name: str,
+    partitions: int = 1,
+    *,
+    config: dict[str, str] | None = None,
+    timeout: float = 30.0,
+) -> str:
+    """Create topic ``name`` and wait until every partition has a leader; return the name."""
+    deadline = time.monotonic() + timeout
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    futures = admin.create_topics(
+        [NewTopic(name, num_partitions=partitions, replication_factor=1, config=config or {})],
+        operation_timeout=timeout,
+        request_timeout=timeout,
+    )
+    futures[name].result(timeout=timeout)
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"topic {name!r} has no leader for all partitions after {timeout}s")
+        try:
+            metadata = admin.list_topics(topic=name, timeout=min(2.0, remaining))
+        except KafkaException:
+            metadata = None
+        if metadata is not None:
+            topic = metadata.topics.get(name)
+            if (
+                topic is not None
+                and topic.error is None
+                and len(topic.partitions) == partitions
+                and all(p.leader >= 0 and p.error is None for p in topic.partitions.values())
+            ):
+                return name
+        time.sleep(0.1)
