@@ -7,7 +7,6 @@ import threading
 from typing import Any
 
 import numpy as np
-
 import nuserve
 
 

@@ -15,8 +15,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
-
 from nuserve.errors import ConfigError
 
 SPEC_NAMES = ("model_spec.yaml", "model.yaml")
@@ -85,6 +83,8 @@ class ModelSpec:
         target = Path(path)
         if target.is_dir():
             target = target / SPEC_NAMES[0]
+        import yaml  # noqa: PLC0415 - yaml is needed only when a spec is read or written
+
         target.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False), encoding="utf-8")
         return target
 
@@ -157,6 +157,8 @@ def _read_spec(file: Path, where: str, suffix: str) -> ModelSpec | None:
     is_yaml = file.name.endswith((".yaml", ".yml")) and not (suffix and file.name.endswith(suffix))
     if not (named or is_yaml):
         return None
+    import yaml  # noqa: PLC0415 - yaml is needed only when a spec is read or written
+
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:

@@ -16,6 +16,9 @@ Usage from Python::
 ``kill()`` (SIGKILL, data kept) followed by ``restart()`` brings the broker back on the
 same address and log directory, for broker-outage tests.
 
+A failed ``start()`` raises ``KafkaBrokerError`` with the tail of the broker's log and
+deletes the temp folder (set ``NUSERVE_KAFKA_KEEP_FAILED=1`` to keep it for inspection).
+
 Manual use::
 
     python tests/kafka/broker.py fetch           # download the jars, print where they are
@@ -128,7 +131,9 @@ def _file_lock(path: Path, timeout: float) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise KafkaBrokerError(f"timed out after {timeout:.0f}s waiting for {path}") from None
+                    raise KafkaBrokerError(
+                        f"timed out after {timeout:.0f}s waiting for {path}"
+                    ) from None
                 time.sleep(0.2)
         try:
             yield
@@ -168,7 +173,7 @@ def fetch_jars(timeout: float = 900.0) -> Path:
             f"-DoutputDirectory={scratch}",
         ]
         try:
-            result = subprocess.run(  # noqa: S603 - fixed argv
+            result = subprocess.run(
                 cmd,
                 stdin=subprocess.DEVNULL,
                 capture_output=True,
@@ -182,7 +187,9 @@ def fetch_jars(timeout: float = 900.0) -> Path:
         if result.returncode != 0:
             shutil.rmtree(scratch, ignore_errors=True)
             tail = (result.stdout + result.stderr)[-4000:]
-            raise KafkaBrokerError(f"mvn failed (exit {result.returncode}): {' '.join(cmd)}\n{tail}")
+            raise KafkaBrokerError(
+                f"mvn failed (exit {result.returncode}): {' '.join(cmd)}\n{tail}"
+            )
         main_jar = scratch / f"kafka_2.13-{KAFKA_VERSION}.jar"
         if not main_jar.is_file():
             shutil.rmtree(scratch, ignore_errors=True)
@@ -314,7 +321,7 @@ class KafkaBroker:
             raise KafkaBrokerError("the broker has not been started")
         return self.workdir / "data"
 
-    def log_tail(self, lines: int = 60) -> str:
+    def log_tail(self, lines: int = 80) -> str:
         """The last ``lines`` lines of the broker's stdout/stderr ('' if none yet)."""
         try:
             text = self.log_path.read_text(errors="replace")
@@ -343,10 +350,10 @@ class KafkaBroker:
             except KafkaBrokerError as exc:
                 port_clash = "Address already in use" in str(exc)
                 self._terminate(force=True)
+                keep = os.environ.get("NUSERVE_KAFKA_KEEP_FAILED", "") not in ("", "0")
+                self._remove_workdir(keep=keep)
                 if not port_clash or attempt == attempts:
-                    self._remove_workdir(keep_on_error=True)
                     raise
-                self._remove_workdir()
         raise AssertionError("unreachable")  # pragma: no cover
 
     def restart(self) -> KafkaBroker:
@@ -472,7 +479,7 @@ class KafkaBroker:
             out.write(f"$ {' '.join(cmd)}\n".encode())
             out.flush()
             try:
-                result = subprocess.run(  # noqa: S603 - fixed argv
+                result = subprocess.run(
                     cmd,
                     stdin=subprocess.DEVNULL,
                     stdout=out,
@@ -501,7 +508,7 @@ class KafkaBroker:
             out.write(f"$ {' '.join(cmd)}\n".encode())
             out.flush()
             # The child keeps its own copy of the log's descriptor; ours closes here.
-            self._proc = subprocess.Popen(  # noqa: S603 - fixed argv
+            self._proc = subprocess.Popen(
                 cmd,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -512,11 +519,13 @@ class KafkaBroker:
         _LIVE.add(self._proc)
         started = time.monotonic()
         self._wait_ready(started + self.start_timeout)
-        log.info("Kafka %s up on %s in %.1fs", self.version, self.bootstrap, time.monotonic() - started)
+        log.info(
+            "Kafka %s up on %s in %.1fs", self.version, self.bootstrap, time.monotonic() - started
+        )
 
     def _wait_ready(self, deadline: float) -> None:
         """Wait until an AdminClient on 127.0.0.1 lists the cluster with this broker in it."""
-        from confluent_kafka.admin import AdminClient  # noqa: PLC0415 - only when starting
+        from confluent_kafka.admin import AdminClient
 
         assert self._proc is not None and self.port is not None
         admin: AdminClient | None = None
@@ -546,7 +555,7 @@ class KafkaBroker:
                         )
                     try:
                         metadata = admin.list_topics(timeout=min(2.0, max(0.1, remaining)))
-                    except Exception as exc:  # noqa: BLE001 - KafkaException, retried
+                    except Exception as exc:
                         last_error = f"list_topics: {exc}"
                     else:
                         if NODE_ID in metadata.brokers:
@@ -569,7 +578,9 @@ class KafkaBroker:
                     try:
                         proc.wait(timeout=self.stop_timeout)
                     except subprocess.TimeoutExpired:
-                        log.warning("Kafka ignored SIGTERM for %.0fs; killing it", self.stop_timeout)
+                        log.warning(
+                            "Kafka ignored SIGTERM for %.0fs; killing it", self.stop_timeout
+                        )
                         proc.kill()
             try:
                 proc.wait(timeout=30)
@@ -580,10 +591,10 @@ class KafkaBroker:
                 _LIVE.discard(proc)
                 self._proc = None
 
-    def _remove_workdir(self, *, keep_on_error: bool = False) -> None:
+    def _remove_workdir(self, *, keep: bool = False) -> None:
         if self.workdir is None:
             return
-        if keep_on_error:
+        if keep:
             log.warning("keeping the failed broker's folder for inspection: %s", self.workdir)
         else:
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -593,13 +604,15 @@ class KafkaBroker:
 
 
 def _main(argv: list[str] | None = None) -> int:
-    import argparse  # noqa: PLC0415
+    import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("fetch", help="download the broker's jars into the cache")
     start = sub.add_parser("start", help="run a broker until Ctrl-C")
-    start.add_argument("--for", dest="seconds", type=float, default=None, help="stop after S seconds")
+    start.add_argument(
+        "--for", dest="seconds", type=float, default=None, help="stop after S seconds"
+    )
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")

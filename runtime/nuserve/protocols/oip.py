@@ -42,6 +42,7 @@ _INT_RANGE = {
     for name, dt in DATATYPES.items()
     if dt.kind in "iu"
 }
+_FLOAT_MAX = {"FP16": float(np.finfo(np.float16).max), "FP32": float(np.finfo(np.float32).max)}
 _SCALARS = (bool, int, float, str, bytes)
 
 
@@ -75,16 +76,15 @@ def _to_float(where: str, datatype: str, dtype: np.dtype[Any], arr: Array) -> Ar
     flat = arr.reshape(-1)
     if dtype.itemsize == 8:  # every int64, uint64 and float64 fits
         return flat.astype(dtype, copy=False)
+    limit = _FLOAT_MAX[datatype]
+    if np.abs(flat).max() <= limit:  # False for NaN and inf too: they take the careful way
+        return flat.astype(dtype)
     with np.errstate(over="ignore", invalid="ignore"):
         out = flat.astype(dtype)
-    if not np.isfinite(out).all():
-        overflow = np.isinf(out) & np.isfinite(flat)
-        if overflow.any():
-            value = flat[int(np.argmax(overflow))].item()
-            limit = float(np.finfo(dtype).max)
-            raise BadRequest(
-                f"{where}: value {value!r} is out of range for {datatype} (max {limit})"
-            )
+    overflow = np.isinf(out) & np.isfinite(flat)
+    if overflow.any():
+        value = flat[int(np.argmax(overflow))].item()
+        raise BadRequest(f"{where}: value {value!r} is out of range for {datatype} (max {limit})")
     return out
 
 

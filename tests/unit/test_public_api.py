@@ -1,0 +1,41 @@
+"""The public API is exactly ``__all__``, and importing nuserve stays light."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import nuserve
+
+PUBLIC = {
+    "BadRequest", "ConfigError", "Event", "GraphServer", "MethodNotAllowed", "ModelError",
+    "ModelRouter", "NotFound", "NotReady", "NuserveError", "PayloadTooLarge", "RemoteTimeout",
+    "Response", "ServingContext", "ServingFunction", "V2ModelServer", "code_to_function",
+    "new_function",
+}  # fmt: skip
+
+
+def test_all_is_exactly_the_public_api():
+    assert set(nuserve.__all__) == PUBLIC
+    for name in nuserve.__all__:
+        assert getattr(nuserve, name) is not None
+
+
+def test_error_tree_statuses():
+    statuses = {cls.__name__: cls.status for cls in nuserve.NuserveError.__subclasses__()}
+    assert statuses == {
+        "BadRequest": 400, "NotFound": 404, "MethodNotAllowed": 405, "PayloadTooLarge": 413,
+        "NotReady": 503, "ModelError": 500, "RemoteTimeout": 504, "ConfigError": 500,
+    }  # fmt: skip
+    assert nuserve.NotReady("x").headers == {"Retry-After": "1"}
+    assert nuserve.NotReady("x").retriable and not nuserve.BadRequest("x").retriable
+
+
+def test_import_does_not_pull_heavy_or_optional_modules():
+    code = "import sys, json, nuserve; print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(json.loads(out.stdout))
+    forbidden = {"uvicorn", "confluent_kafka", "v3io", "fsspec", "sklearn", "yaml", "cloudpickle",
+                 "nuclio_sdk", "http.client", "email"}  # fmt: skip
+    assert loaded.isdisjoint(forbidden), sorted(loaded & forbidden)
