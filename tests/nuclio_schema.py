@@ -500,6 +500,7 @@ _VOLUME_SOURCES: dict[str, Check] = {
             "optional": _bool,
         },
         required=("name",),
+        aliases={"secretName": "name", "configMapName": "name"},
     ),
     "secret": _obj(
         {
@@ -509,9 +510,12 @@ _VOLUME_SOURCES: dict[str, Check] = {
             "optional": _bool,
         },
         required=("secretName",),
+        aliases={"name": "secretName"},
     ),
     "persistentVolumeClaim": _obj(
-        {"claimName": _nonempty_str, "readOnly": _bool}, required=("claimName",)
+        {"claimName": _nonempty_str, "readOnly": _bool},
+        required=("claimName",),
+        aliases={"name": "claimName"},
     ),
     "flexVolume": _obj(
         {

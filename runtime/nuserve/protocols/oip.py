@@ -179,8 +179,8 @@ def decode_tensor(tensor: object) -> Array:
             f"{where}: unknown datatype {_short(datatype)} (expected one of {_EXPECTED_DATATYPES})"
         )
     dtype = DATATYPES[datatype]
-    parameters = tensor.get("parameters", {})
-    if not isinstance(parameters, dict):
+    parameters = tensor.get("parameters")
+    if parameters is not None and not isinstance(parameters, dict):
         raise BadRequest(f"{where}: parameters must be an object, got {_short(parameters)}")
     if "data" not in tensor:
         raise BadRequest(f"{where}: missing 'data' (expected a list of {shape} values)")
@@ -190,7 +190,8 @@ def decode_tensor(tensor: object) -> Array:
             raise BadRequest(f"{where}: data must be a list, got {_short(data)}")
         data = [data]
     if datatype == "BYTES":
-        flat = _decode_bytes(where, data, parameters.get("content_type") == "str")
+        as_str = parameters is not None and parameters.get("content_type") == "str"
+        flat = _decode_bytes(where, data, as_str)
     else:
         flat = _decode_numbers(where, datatype, dtype, data)
     if flat.size != count:

@@ -455,3 +455,34 @@ def test_bytes_round_trip_property(a: np.ndarray) -> None:
     assert decoded.dtype == object
     assert decoded.shape == a.shape
     assert decoded.tolist() == a.tolist()
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=3),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=2), children)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(deadline=None, max_examples=20000)
+@given(
+    st.sampled_from(list(DATATYPES)),
+    st.lists(st.integers(0, 4), max_size=3),
+    json_values,
+    st.none() | st.dictionaries(st.just("content_type"), st.sampled_from(["str", "x"])),
+)
+def test_decode_never_fails_with_anything_but_bad_request(
+    datatype: str, shape: list[int], data: Any, parameters: Any
+) -> None:
+    t = {"name": "x", "shape": shape, "datatype": datatype, "data": data}
+    if parameters is not None:
+        t["parameters"] = parameters
+    try:
+        arr = decode_tensor(t)
+    except BadRequest as err:
+        assert err.message.startswith("tensor 'x': ")
+    else:
+        assert arr.shape == tuple(shape)
+        assert arr.dtype == DATATYPES[datatype]

@@ -1,0 +1,224 @@
+"""The Nuclio adapter: ``init_context`` and ``handler`` for Nuclio's Python runtime.
+
+``init_context`` runs once per worker: it reads the serving spec (env ``NUSERVE_SPEC``, JSON,
+or ``gz:`` + base64 of gzipped JSON when large; or a file named by ``NUSERVE_SPEC_PATH``),
+builds the graph, loads the models and keeps the server on ``context.user_data.server``.
+``handler`` converts each Nuclio event (HTTP, kafka-cluster, v3ioStream, or a list of them in
+trigger batch mode) and always answers a ``context.Response`` with a JSON body: nothing it
+does may raise, since Nuclio would send the traceback to the client.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from nuserve.codec import encode_response
+from nuserve.context import ServingContext
+from nuserve.errors import ConfigError
+from nuserve.event import Event, Response
+from nuserve.server import GraphServer
+from nuserve.spec import ServingSpec
+
+SPEC_ENV = "NUSERVE_SPEC"
+SPEC_PATH_ENV = "NUSERVE_SPEC_PATH"
+CODE_DIR_ENV = "NUSERVE_CODE_DIR"
+GZIP_PREFIX = "gz:"
+HTTP_KINDS = frozenset({"http", "", None})
+REQUEST_ID_HEADERS = ("X-Request-Id", "x-request-id", "X-Request-ID")
+
+
+def encode_spec(spec: dict[str, Any], limit: int = 32 * 1024) -> str:
+    """The spec as env text: JSON, or gzip+base64 with a ``gz:`` prefix when over ``limit``."""
+    text = orjson.dumps(spec).decode()
+    if len(text) <= limit:
+        return text
+    return GZIP_PREFIX + base64.b64encode(gzip.compress(text.encode(), mtime=0)).decode()
+
+
+def decode_spec(text: str) -> dict[str, Any]:
+    """Inverse of ``encode_spec``."""
+    try:
+        if text.startswith(GZIP_PREFIX):
+            text = gzip.decompress(base64.b64decode(text[len(GZIP_PREFIX) :])).decode()
+        data = orjson.loads(text)
+    except (ValueError, OSError) as exc:
+        raise ConfigError(f"{SPEC_ENV} is not a valid serving spec: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{SPEC_ENV} must hold a JSON object (got {type(data).__name__})")
+    return data
+
+
+def read_spec(environ: Mapping[str, str] | None = None) -> ServingSpec:
+    """The serving spec from the environment (read once, at the entry point)."""
+    env = os.environ if environ is None else environ
+    if env.get(SPEC_ENV):
+        return ServingSpec.from_dict(decode_spec(env[SPEC_ENV]))
+    path = env.get(SPEC_PATH_ENV)
+    if path:
+        return spec_from_file(Path(path))
+    raise ConfigError(
+        f"no serving spec: set {SPEC_ENV} (JSON) or {SPEC_PATH_ENV} (a spec or function.yaml); "
+        "fn.to_yaml() writes it for you"
+    )
+
+
+def spec_from_file(path: Path) -> ServingSpec:
+    """A serving spec from a JSON spec file or from a function.yaml's ``NUSERVE_SPEC`` env."""
+    if not path.is_file():
+        raise ConfigError(f"serving spec file {path} not found")
+    text = path.read_text(encoding="utf-8")
+    if path.suffix in (".yaml", ".yml"):
+        import yaml  # noqa: PLC0415 - only for function.yaml files
+
+        doc = yaml.safe_load(text) or {}
+        env = (doc.get("spec") or {}).get("env") or []
+        value = next((e.get("value") for e in env if e.get("name") == SPEC_ENV), None)
+        if not value:
+            raise ConfigError(f"{path} has no {SPEC_ENV} in spec.env; write it with fn.to_yaml()")
+        text = value
+    return ServingSpec.from_dict(decode_spec(text))
+
+
+class _NuclioLogHandler(logging.Handler):
+    """Forwards nuserve's log records to Nuclio's logger (which ships them to the processor)."""
+
+    def __init__(self, nuclio_logger: Any) -> None:
+        super().__init__()
+        self.nuclio_logger = nuclio_logger
+
+    def emit(self, record: logging.LogRecord) -> None:
+        level = record.levelno
+        method = (
+            "error"
+            if level >= logging.ERROR
+            else "warn"
+            if level >= logging.WARNING
+            else ("info" if level >= logging.INFO else "debug")
+        )
+        try:
+            getattr(self.nuclio_logger, method)(self.format(record))
+        except Exception:  # noqa: BLE001 - logging must never break serving
+            self.handleError(record)
+
+
+def init_context(context: Any, environ: Mapping[str, str] | None = None) -> None:
+    """Build and start this worker's graph; Nuclio calls it once per worker."""
+    logger = logging.getLogger("nuserve")
+    if getattr(context, "logger", None) is not None and not any(
+        isinstance(h, _NuclioLogHandler) for h in logger.handlers
+    ):
+        logger.addHandler(_NuclioLogHandler(context.logger))
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    env = os.environ if environ is None else environ
+    spec = read_spec(env)
+    serving_context = ServingContext(
+        logger=logger, worker_id=getattr(context, "worker_id", None), function_name=spec.name
+    )
+    code_dirs = [Path(d) for d in (env.get(CODE_DIR_ENV), os.getcwd()) if d]
+    if env.get(SPEC_PATH_ENV):
+        code_dirs.append(Path(env[SPEC_PATH_ENV]).resolve().parent)
+    server = GraphServer(spec, serving_context, code_dirs=code_dirs).start()
+    context.user_data.server = server
+
+
+def to_event(nuclio_event: Any) -> Event:
+    """A nuserve Event from a Nuclio one; stream events are routed by body, not path."""
+    trigger = nuclio_event.trigger
+    kind = getattr(trigger, "kind", "http") or "http"
+    headers = nuclio_event.headers or {}
+    request_id = None
+    for name in REQUEST_ID_HEADERS:
+        if name in headers:
+            request_id = headers[name]
+            break
+    if kind in HTTP_KINDS:
+        return Event(
+            nuclio_event.body,
+            nuclio_event.path or "/",
+            nuclio_event.method or "POST",
+            headers,
+            nuclio_event.content_type,
+            _text(request_id) or _text(nuclio_event.id),
+            "http",
+        )
+    return Event(
+        nuclio_event.body,
+        "/",
+        "POST",
+        {k: _text(v) or "" for k, v in headers.items()},
+        nuclio_event.content_type,
+        _text(request_id) or _text(nuclio_event.id),
+        kind,
+        nuclio_event.offset,
+        nuclio_event.shard_id,
+        nuclio_event.topic or nuclio_event.path,
+    )
+
+
+def _text(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bytes | bytearray):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def to_nuclio_response(context: Any, response: Response, event_id: str) -> Any:
+    status, body, content_type = encode_response(response, event_id)
+    headers = {k: str(v) for k, v in response.headers.items()} if response.headers else {}
+    headers["X-Request-Id"] = event_id
+    return context.Response(
+        body=body, headers=headers, content_type=content_type, status_code=status
+    )
+
+
+def _server_or_error(context: Any) -> GraphServer | None:
+    return getattr(context.user_data, "server", None)
+
+
+def handler(context: Any, event: Any) -> Any:
+    """Nuclio's entry point: one event, or a list in trigger batch mode."""
+    if isinstance(event, list):
+        return [handler(context, e) for e in event]
+    server = _server_or_error(context)
+    try:
+        ours = to_event(event)
+    except Exception as exc:  # noqa: BLE001 - a malformed event still gets a JSON answer
+        return _failure(context, f"cannot read the event: {type(exc).__name__}: {exc}", 400)
+    if server is None:
+        return _failure(
+            context, "the server is not initialised (init_context failed)", 503, ours.id
+        )
+    return to_nuclio_response(context, server.run(ours), ours.id)
+
+
+async def handler_async(context: Any, event: Any) -> Any:
+    """The entry point for Nuclio's async mode: many events in flight per process."""
+    if isinstance(event, list):
+        return [await handler_async(context, e) for e in event]
+    server = _server_or_error(context)
+    try:
+        ours = to_event(event)
+    except Exception as exc:  # noqa: BLE001 - a malformed event still gets a JSON answer
+        return _failure(context, f"cannot read the event: {type(exc).__name__}: {exc}", 400)
+    if server is None:
+        return _failure(
+            context, "the server is not initialised (init_context failed)", 503, ours.id
+        )
+    return to_nuclio_response(context, await server.run_async(ours), ours.id)
+
+
+def _failure(context: Any, message: str, status: int, event_id: str = "") -> Any:
+    body = orjson.dumps({"error": message, "id": event_id})
+    return context.Response(
+        body=body, headers={}, content_type="application/json", status_code=status
+    )
