@@ -1008,10 +1008,14 @@ def _check_static_allocation(
     if annotation_mode == "static":
         return
     if kind == "kafka-cluster" or attribute_mode != "static":
+        why = (
+            " (the kafka trigger reads the mode from this annotation before it decodes attributes)"
+            if kind == "kafka-cluster"
+            else ""
+        )
         out.append(
             f"{path}.explicitAckMode: explicit ack requires the static worker allocation mode; set "
-            f"metadata.annotations['{annotation}'] to 'static' (the kafka trigger reads the mode "
-            "from this annotation before it decodes attributes)"
+            f"metadata.annotations['{annotation}'] to 'static'{why}"
         )
 
 

@@ -14,6 +14,7 @@ import threading
 from typing import Any, ClassVar
 
 from nuserve.artifacts import ModelSpec, get_model
+from nuserve.batching import Batcher, BatchSettings, merge_inputs, row_count, split_outputs
 from nuserve.context import ServingContext
 from nuserve.errors import BadRequest, ConfigError, ModelError, NotReady, NuserveError
 from nuserve.event import Event, Response, utc_timestamp
@@ -61,7 +62,9 @@ class V2ModelServer:
         self.protocol = protocol
         self.input_path = input_path
         self.result_path = result_path
+        self.batching = BatchSettings.from_class_args(class_args)
         self.class_args = class_args
+        self.batcher: Batcher | None = None
         self.model_spec: ModelSpec | None = None
         self.metrics: dict[str, Any] = {}
         self.ready = model is not None
@@ -139,6 +142,8 @@ class V2ModelServer:
 
     def start(self, load_mode: str = "sync") -> None:
         """Load the model now (``sync``) or in a background thread (``async``)."""
+        if self.batching is not None:
+            self.batcher = Batcher(self.predict_batch, self.predict, self.batching)
         if self.ready:
             return
         if load_mode == "async":
@@ -182,7 +187,8 @@ class V2ModelServer:
 
     @property
     def is_async(self) -> bool:
-        return bool(self.async_hooks - {"load"})
+        """Requests need the async path: an async hook, or adaptive batching."""
+        return bool(self.async_hooks - {"load"}) or self.batching is not None
 
     def metadata(self) -> dict[str, Any]:
         """Model metadata in the Open Inference Protocol's shape, from the model spec."""
@@ -202,35 +208,63 @@ class V2ModelServer:
         body["operations"] = ["infer", "predict", "explain", *sorted(self.operations)]
         return body
 
-    def infer(self, event: Event, operation: str, protocol: Protocol | None = None) -> Response:
-        """Run one inference request through the hooks (sync hooks only)."""
+    def decode(self, event: Event, protocol: Protocol | None) -> tuple[dict[str, Any], Protocol]:
+        """The request body as a dict and its protocol (400 when it is not a JSON object)."""
         self.check_ready()
         body = event.body if type(event.body) is dict else _as_object(event.body)
-        proto = protocol or detect(body)
+        return body, protocol or detect(body)
+
+    def prepare(self, body: dict[str, Any], proto: Protocol, operation: str) -> dict[str, Any]:
+        """Decode, ``preprocess`` and ``validate`` one request (sync hooks)."""
         request = proto.decode(body)
         stage = "preprocess"
         try:
             request = self.preprocess(request, operation)
             stage = "validate"
-            request = self.validate(request, operation)
-            stage = operation
-            outputs = self.explain(request) if operation == "explain" else self.predict(request)
-            response = self._response(event, body, outputs)
-            stage = "postprocess"
-            response = self.postprocess(response)
+            return self.validate(request, operation)
         except NuserveError:
             raise
         except Exception as exc:
             raise self._user_error(stage, exc) from exc
+
+    def call_model(self, request: dict[str, Any], operation: str) -> Any:
+        """``predict`` or ``explain``; user exceptions become ``ModelError``."""
+        try:
+            return self.explain(request) if operation == "explain" else self.predict(request)
+        except NuserveError:
+            raise
+        except Exception as exc:
+            raise self._user_error(operation, exc) from exc
+
+    def finish(
+        self,
+        event: Event,
+        body: dict[str, Any],
+        request: dict[str, Any],
+        proto: Protocol,
+        outputs: Any,
+    ) -> Response:
+        """Wrap the outputs, ``postprocess`` them and encode the answer (sync hooks)."""
+        try:
+            response = self.postprocess(self._response(event, body, outputs))
+        except NuserveError:
+            raise
+        except Exception as exc:
+            raise self._user_error("postprocess", exc) from exc
         return Response(proto.encode(response, request))
+
+    def infer(self, event: Event, operation: str, protocol: Protocol | None = None) -> Response:
+        """Run one inference request through the hooks (sync hooks only)."""
+        body, proto = self.decode(event, protocol)
+        request = self.prepare(body, proto, operation)
+        outputs = self.call_model(request, operation)
+        return self.finish(event, body, request, proto, outputs)
 
     async def infer_async(
         self, event: Event, operation: str, protocol: Protocol | None = None
     ) -> Response:
-        """The same flow, awaiting the hooks that are ``async def``."""
-        self.check_ready()
-        body = event.body if type(event.body) is dict else _as_object(event.body)
-        proto = protocol or detect(body)
+        """The same flow, awaiting the hooks that are ``async def``; batched when configured."""
+        body, proto = self.decode(event, protocol)
         request = proto.decode(body)
         stage = "preprocess"
         try:
@@ -238,16 +272,33 @@ class V2ModelServer:
             stage = "validate"
             request = await _maybe_await(self.validate(request, operation))
             stage = operation
-            call = self.explain if operation == "explain" else self.predict
-            outputs = await _maybe_await(call(request))
-            response = self._response(event, body, outputs)
+            if self.batcher is not None and operation != "explain":
+                outputs = await self.batcher.submit(request)
+            else:
+                call = self.explain if operation == "explain" else self.predict
+                outputs = await _maybe_await(call(request))
             stage = "postprocess"
-            response = await _maybe_await(self.postprocess(response))
+            response = await _maybe_await(self.postprocess(self._response(event, body, outputs)))
         except NuserveError:
             raise
         except Exception as exc:
             raise self._user_error(stage, exc) from exc
         return Response(proto.encode(response, request))
+
+    def predict_batch(self, requests: list[dict[str, Any]]) -> list[Any]:
+        """One ``predict`` call for several validated requests; outputs split back per request.
+
+        The merged request is the first one with every request's inputs merged. A model whose
+        output length does not match the total row count fails every request in the batch.
+        """
+        inputs = [r["inputs"] for r in requests]
+        counts = [row_count(i) or 0 for i in inputs]
+        merged = dict(requests[0])
+        merged["inputs"] = merge_inputs(inputs)
+        outputs = self.call_model(merged, "infer")
+        if inspect.isawaitable(outputs):
+            raise ConfigError(f"model '{self.name}' has an async predict; batch it with await")
+        return split_outputs(outputs, counts, self.name)
 
     def run_operation(self, event: Event, operation: str) -> Any:
         """Call ``op_<operation>(event)``; returns its result (maybe awaitable)."""

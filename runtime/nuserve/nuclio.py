@@ -188,7 +188,7 @@ def _server_or_error(context: Any) -> GraphServer | None:
 def handler(context: Any, event: Any) -> Any:
     """Nuclio's entry point: one event, or a list in trigger batch mode."""
     if isinstance(event, list):
-        return [handler(context, e) for e in event]
+        return _handle_batch(context, event)
     server = _server_or_error(context)
     try:
         ours = to_event(event)
@@ -199,6 +199,27 @@ def handler(context: Any, event: Any) -> Any:
             context, "the server is not initialised (init_context failed)", 503, ours.id
         )
     return to_nuclio_response(context, server.run(ours), ours.id)
+
+
+def _handle_batch(context: Any, events: list[Any]) -> list[Any]:
+    """Trigger batch mode: a list in, a list out; mergeable requests share one predict."""
+    server = _server_or_error(context)
+    if server is None:
+        return [handler(context, e) for e in events]
+    ours: list[Event] = []
+    answers: dict[int, Any] = {}
+    for i, nuclio_event in enumerate(events):
+        try:
+            ours.append(to_event(nuclio_event))
+        except Exception as exc:  # noqa: BLE001 - a malformed event still gets a JSON answer
+            answers[i] = _failure(context, f"cannot read the event: {exc}", 400)
+            ours.append(Event(None))
+    responses = server.run_batch([e for i, e in enumerate(ours) if i not in answers])
+    it = iter(responses)
+    return [
+        answers[i] if i in answers else to_nuclio_response(context, next(it), ours[i].id)
+        for i in range(len(events))
+    ]
 
 
 async def handler_async(context: Any, event: Any) -> Any:

@@ -17,8 +17,9 @@ from nuserve.context import ServingContext
 from nuserve.errors import ConfigError, NuserveError, PayloadTooLarge
 from nuserve.event import Event, Response
 from nuserve.model import V2ModelServer
+from nuserve.protocols import Protocol
 from nuserve.resolve import load_code_module, resolve_class
-from nuserve.routers.router import ModelRouter
+from nuserve.routers.router import ModelRouter, Target
 from nuserve.spec import ServingSpec
 
 RAW_BODIES = frozenset({bytes, bytearray, str, memoryview})
@@ -110,6 +111,50 @@ class GraphServer:
             return self.error_response(exc, event)
         except Exception as exc:  # noqa: BLE001 - the server must keep serving
             return self.internal_error(exc, event)
+
+    def run_batch(self, events: list[Event]) -> list[Response]:
+        """Answer a list of events (Nuclio's trigger batch mode), in order.
+
+        Inference requests for a model with batching configured share one ``predict`` call
+        per model; everything else is answered one by one.
+        """
+        responses: list[Response | None] = [None] * len(events)
+        groups: dict[int, list[tuple[int, Event, Target]]] = {}
+        for i, event in enumerate(events):
+            target = self.root.infer_target(event)
+            model = target.model if target is not None else None
+            if target is None or model is None or model.batching is None or model.async_hooks:
+                responses[i] = self.run(event)
+            else:
+                groups.setdefault(id(model), []).append((i, event, target))
+        for items in groups.values():
+            for i, response in self._run_merged(items):
+                responses[i] = response
+        return [r if r is not None else Response({"error": "no answer"}, 500) for r in responses]
+
+    def _run_merged(self, items: list[tuple[int, Event, Target]]) -> list[tuple[int, Response]]:
+        model = items[0][2].model
+        assert model is not None
+        answered: list[tuple[int, Response]] = []
+        ready: list[tuple[int, Event, dict[str, Any], dict[str, Any], Protocol]] = []
+        for i, event, target in items:
+            try:
+                body, proto = model.decode(event, target.protocol)
+                ready.append((i, event, body, model.prepare(body, proto, "infer"), proto))
+            except NuserveError as exc:
+                answered.append((i, self.error_response(exc, event)))
+        if not ready:
+            return answered
+        try:
+            parts = model.predict_batch([request for _, _, _, request, _ in ready])
+        except NuserveError as exc:
+            return answered + [(i, self.error_response(exc, event)) for i, event, *_ in ready]
+        for (i, event, body, request, proto), outputs in zip(ready, parts, strict=True):
+            try:
+                answered.append((i, model.finish(event, body, request, proto, outputs)))
+            except NuserveError as exc:
+                answered.append((i, self.error_response(exc, event)))
+        return answered
 
     def too_large(self, size: int) -> PayloadTooLarge:
         return PayloadTooLarge(

@@ -12,7 +12,14 @@ from collections.abc import Awaitable, Iterator
 from typing import Any, NamedTuple
 
 from nuserve.context import ServingContext
-from nuserve.errors import BadRequest, ConfigError, MethodNotAllowed, NotFound, NotReady
+from nuserve.errors import (
+    BadRequest,
+    ConfigError,
+    MethodNotAllowed,
+    NotFound,
+    NotReady,
+    NuserveError,
+)
 from nuserve.event import Event, Response
 from nuserve.model import INFER_OPS, V2ModelServer, _as_object
 from nuserve.protocols import KSERVE_V1, Protocol
@@ -120,6 +127,20 @@ class ModelRouter:
         if event.method not in ("GET", "HEAD") and op in GET_OPS | {""}:
             raise MethodNotAllowed(f"{event.path} accepts GET, not {event.method}")
         return self.answer_get(model, op, event)
+
+    def infer_target(self, event: Event) -> Target | None:
+        """The target when ``event`` is a plain ``infer``/``predict`` request, else ``None``."""
+        try:
+            target = self._table.get(event.path) or self.resolve(event)
+        except NuserveError:
+            return None
+        if (
+            target.model is None
+            or event.method == "GET"
+            or target.op not in ("", "infer", "predict")
+        ):
+            return None
+        return target
 
     def answer_get(self, model: V2ModelServer | None, op: str, event: Event) -> Response:
         if model is not None:

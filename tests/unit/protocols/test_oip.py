@@ -466,7 +466,7 @@ json_values = st.recursive(
 )
 
 
-@settings(deadline=None, max_examples=20000)
+@settings(deadline=None, max_examples=500)
 @given(
     st.sampled_from(list(DATATYPES)),
     st.lists(st.integers(0, 4), max_size=3),

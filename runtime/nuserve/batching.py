@@ -1,0 +1,201 @@
+"""Merging several requests' inputs into one ``predict`` call and splitting the outputs back.
+
+Inputs merge along the first dimension: MLRun rows (lists) are concatenated, OIP tensors
+(numpy arrays, or name → array dicts) are concatenated per name. Outputs are split by each
+request's row count; an output whose length is not the total row count is an error for every
+request of the batch, never a silent misalignment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from nuserve.errors import ConfigError, ModelError
+
+
+def row_count(inputs: Any) -> int | None:
+    """Rows in one request's inputs, or ``None`` when they cannot be merged with others."""
+    if type(inputs) is list:
+        return len(inputs)
+    if isinstance(inputs, np.ndarray):
+        return int(inputs.shape[0]) if inputs.ndim else None
+    if isinstance(inputs, dict) and inputs:
+        counts = {row_count(v) for v in inputs.values() if isinstance(v, np.ndarray)}
+        if len(counts) == 1 and len(inputs) == sum(
+            isinstance(v, np.ndarray) for v in inputs.values()
+        ):
+            return counts.pop()
+    return None
+
+
+def merge_key(inputs: Any) -> tuple[Any, ...]:
+    """Requests merge only with others of the same kind, dtype and trailing shape."""
+    if type(inputs) is list:
+        return ("rows",)
+    if isinstance(inputs, np.ndarray):
+        return ("array", inputs.dtype.str, inputs.shape[1:])
+    return ("dict", tuple(sorted((k, v.dtype.str, v.shape[1:]) for k, v in inputs.items())))
+
+
+def merge_inputs(batch: list[Any]) -> Any:
+    """One input holding every request's rows, in order."""
+    first = batch[0]
+    if type(first) is list:
+        merged: list[Any] = []
+        for inputs in batch:
+            merged.extend(inputs)
+        return merged
+    if isinstance(first, np.ndarray):
+        return np.concatenate(batch)
+    return {name: np.concatenate([inputs[name] for inputs in batch]) for name in first}
+
+
+def split_outputs(outputs: Any, counts: list[int], model: str) -> list[Any]:
+    """Each request's share of ``outputs``; a length mismatch fails the whole batch."""
+    total = sum(counts)
+    if isinstance(outputs, dict):
+        parts = {k: split_outputs(v, counts, model) for k, v in outputs.items()}
+        return [{k: parts[k][i] for k in outputs} for i in range(len(counts))]
+    length = len(outputs) if isinstance(outputs, list | tuple | np.ndarray) else None
+    if length != total:
+        got = f"{length} rows" if length is not None else f"a {type(outputs).__name__}"
+        raise ModelError(
+            f"model '{model}' answered a batch of {total} rows with {got}; "
+            "batched models must return one output row per input row"
+        )
+    result = []
+    start = 0
+    for count in counts:
+        result.append(outputs[start : start + count])
+        start += count
+    return result
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """Adaptive batching of one model: ``add_model(..., max_batch_size=32, max_batch_time_ms=2)``
+
+    ``batching={...}`` with the same keys works too.
+    """
+
+    max_batch_size: int = 32
+    """Rows after which a batch is sent at once."""
+    max_batch_time_ms: float = 2.0
+    """How long the first request of a batch waits for others."""
+
+    @classmethod
+    def from_class_args(cls, class_args: dict[str, Any]) -> BatchSettings | None:
+        """Take the batching arguments out of a model's class args (``None``: no batching)."""
+        options = dict(class_args.pop("batching", None) or {})
+        for key in ("max_batch_size", "max_batch_time_ms"):
+            if key in class_args:
+                options[key] = class_args.pop(key)
+        if not options:
+            return None
+        unknown = set(options) - {"max_batch_size", "max_batch_time_ms"}
+        if unknown:
+            raise ConfigError(
+                f"unknown batching options {sorted(unknown)}; "
+                "use max_batch_size and max_batch_time_ms"
+            )
+        settings = cls(**options)
+        if settings.max_batch_size < 1 or settings.max_batch_time_ms < 0:
+            raise ConfigError(
+                f"batching needs max_batch_size >= 1 and max_batch_time_ms >= 0 (got {settings})"
+            )
+        return settings
+
+
+class Batcher:
+    """Collects concurrent requests of one model and answers them with merged ``predict`` calls.
+
+    Runs on the asyncio loop of the server; a batch goes when it holds ``max_batch_size`` rows
+    or when its first request has waited ``max_batch_time_ms``. Requests whose inputs cannot be
+    merged are predicted alone. When a merged ``predict`` raises, each request is retried alone
+    so one bad request does not fail the others.
+    """
+
+    def __init__(
+        self, predict_batch: PredictBatch, predict_one: PredictOne, settings: BatchSettings
+    ) -> None:
+        self.predict_batch = predict_batch
+        self.predict_one = predict_one
+        self.settings = settings
+        self.batches = 0
+        self.batched_requests = 0
+        self._pending: list[tuple[dict[str, Any], asyncio.Future[Any]]] = []
+        self._rows = 0
+        self._timer: asyncio.TimerHandle | None = None
+
+    async def submit(self, request: dict[str, Any]) -> Any:
+        rows = row_count(request.get("inputs"))
+        if rows is None:
+            return await _maybe_await(self.predict_one(request))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._pending.append((request, future))
+        self._rows += rows
+        if self._rows >= self.settings.max_batch_size:
+            self._flush()
+        elif self._timer is None:
+            self._timer = loop.call_later(self.settings.max_batch_time_ms / 1000, self._flush)
+        return await future
+
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        pending, self._pending, self._rows = self._pending, [], 0
+        groups: dict[tuple[Any, ...], list[tuple[dict[str, Any], asyncio.Future[Any]]]] = {}
+        for item in pending:
+            groups.setdefault(merge_key(item[0]["inputs"]), []).append(item)
+        for group in groups.values():
+            self.batches += 1
+            self.batched_requests += len(group)
+            self._answer(group)
+
+    def _answer(self, group: list[tuple[dict[str, Any], asyncio.Future[Any]]]) -> None:
+        try:
+            parts = self.predict_batch([request for request, _ in group])
+        except ModelError as exc:
+            if len(group) == 1 or "answered a batch" in exc.message:
+                _fail(group, exc)
+                return
+            for request, future in group:
+                try:
+                    _settle(future, self.predict_one(request))
+                except Exception as single_exc:  # noqa: BLE001 - handed to its own request
+                    _fail([(request, future)], single_exc)
+            return
+        except Exception as exc:  # noqa: BLE001 - every request of the batch gets the error
+            _fail(group, exc)
+            return
+        for (_, future), part in zip(group, parts, strict=True):
+            _settle(future, part)
+
+
+PredictBatch = Callable[[list[dict[str, Any]]], list[Any]]
+PredictOne = Callable[[dict[str, Any]], Any]
+
+
+def _settle(future: asyncio.Future[Any], value: Any) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+def _fail(group: list[tuple[dict[str, Any], asyncio.Future[Any]]], exc: BaseException) -> None:
+    for _, future in group:
+        if not future.done():
+            future.set_exception(exc)
+
+
+async def _maybe_await(value: Any) -> Any:
+    if inspect.isawaitable(value):
+        return await value
+    return value

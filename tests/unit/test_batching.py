@@ -1,0 +1,126 @@
+"""Adaptive batching: merge rows and tensors, split outputs, isolate errors, never misalign."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+import nuserve
+from nuserve.batching import merge_inputs, row_count, split_outputs
+from nuserve.event import Event
+
+
+class CountingDoubler(nuserve.V2ModelServer):
+    """Doubles each row; counts predict calls and the rows each call saw."""
+
+    def load(self):
+        self.calls = []
+
+    def predict(self, request):
+        inputs = request["inputs"]
+        rows = np.asarray(inputs)
+        if (rows < 0).any():
+            raise ValueError("negative input")
+        self.calls.append(len(rows))
+        return (rows * 2).tolist() if isinstance(inputs, list) else rows * 2
+
+
+class Shrinking(CountingDoubler):
+    """Answers one row fewer than it was given (a broken batched model)."""
+
+    def predict(self, request):
+        return super().predict(request)[:-1]
+
+
+def make_server(cls=CountingDoubler, **batching):
+    fn = nuserve.new_function("b")
+    fn.add_model("m", class_name=cls, **(batching or {"max_batch_size": 8, "max_batch_time_ms": 20}))
+    return fn.to_mock_server()
+
+
+def test_merge_and_split_rows_and_tensors():
+    assert row_count([[1], [2]]) == 2 and row_count(np.zeros((3, 2))) == 3
+    assert row_count({"a": np.zeros((2, 1)), "b": np.zeros((2,))}) == 2
+    assert row_count({"a": np.zeros((2, 1)), "b": np.zeros((3,))}) is None
+    assert row_count("text") is None
+    assert merge_inputs([[[1]], [[2], [3]]]) == [[1], [2], [3]]
+    merged = merge_inputs([np.ones((1, 2)), np.zeros((2, 2))])
+    assert merged.shape == (3, 2)
+    assert split_outputs([1, 2, 3], [1, 2], "m") == [[1], [2, 3]]
+    parts = split_outputs({"y": np.arange(3)}, [2, 1], "m")
+    assert [p["y"].tolist() for p in parts] == [[0, 1], [2]]
+    with pytest.raises(nuserve.ModelError, match="answered a batch of 3 rows with 2 rows"):
+        split_outputs([1, 2], [1, 2], "m")
+
+
+def test_batching_options_are_validated():
+    with pytest.raises(nuserve.ConfigError, match="unknown batching options"):
+        make_server(batching={"size": 3})
+    with pytest.raises(nuserve.ConfigError, match="max_batch_size >= 1"):
+        make_server(max_batch_size=0)
+
+
+async def _concurrent(server, bodies):
+    events = [Event(body, "/v2/models/m/infer") for body in bodies]
+    return await asyncio.gather(*(server.run_async(e) for e in events))
+
+
+def test_concurrent_requests_share_one_predict_and_get_their_own_rows():
+    server = make_server()
+    model = server.root.routes["m"]
+    bodies = [{"inputs": [[i], [i + 100]]} for i in range(4)]
+    responses = asyncio.run(_concurrent(server, bodies))
+    assert model.calls == [8]
+    for i, resp in enumerate(responses):
+        assert resp.status_code == 200
+        assert resp.body["outputs"] == [[2 * i], [2 * (i + 100)]]
+
+
+def test_oip_tensors_are_batched_and_requested_outputs_honoured():
+    server = make_server()
+    model = server.root.routes["m"]
+    bodies = [
+        {"inputs": [{"name": "x", "shape": [1, 2], "datatype": "FP32", "data": [i, i]}],
+         "outputs": [{"name": "output-0"}]}
+        for i in range(3)
+    ]
+    responses = asyncio.run(_concurrent(server, bodies))
+    assert model.calls == [3]
+    assert [r.body["outputs"][0]["data"] for r in responses] == [[0, 0], [2, 2], [4, 4]]
+    assert responses[0].body["outputs"][0]["shape"] == [1, 2]
+
+
+def test_a_bad_request_does_not_fail_the_batch():
+    server = make_server()
+    bodies = [{"inputs": [[1]]}, {"inputs": [[-1]]}, {"inputs": [[3]]}, {"rows": 1}]
+    responses = asyncio.run(_concurrent(server, bodies))
+    assert [r.status_code for r in responses] == [200, 500, 200, 400]
+    assert responses[1].body["error"] == "model 'm' raised in infer: ValueError: negative input"
+    assert responses[2].body["outputs"] == [[6]]
+
+
+def test_output_length_mismatch_fails_every_request_of_the_batch():
+    server = make_server(Shrinking)
+    responses = asyncio.run(_concurrent(server, [{"inputs": [[1]]}, {"inputs": [[2]]}]))
+    assert [r.status_code for r in responses] == [500, 500]
+    assert "answered a batch of 2 rows with 1 rows" in responses[0].body["error"]
+
+
+def test_mock_server_test_works_with_batching():
+    server = make_server()
+    assert server.test("/v2/models/m/infer", {"inputs": [[5]]})["outputs"] == [[10]]
+
+
+def test_run_batch_merges_a_list_of_events_into_one_predict():
+    server = make_server()
+    model = server.root.routes["m"]
+    events = [Event({"inputs": [[i]]}, "/v2/models/m/infer") for i in range(5)]
+    events.insert(2, Event({"inputs": [[1]]}, "/v2/models/zz/infer"))
+    responses = server.run_batch(events)
+    assert model.calls == [5]
+    assert [r.status_code for r in responses] == [200, 200, 404, 200, 200, 200]
+    assert [r.body["outputs"] for r in responses if r.status_code == 200] == [
+        [[0]], [[2]], [[4]], [[6]], [[8]]
+    ]
