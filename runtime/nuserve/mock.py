@@ -53,9 +53,6 @@ class MockServer(GraphServer):
 
         A status of 300 or more raises ``MockResponseError`` unless ``silent`` is true.
         """
-        kind = trigger if isinstance(trigger, str) else getattr(trigger, "kind", None)
-        if isinstance(trigger, dict):
-            kind = trigger.get("kind")
         event = Event(
             body,
             path,
@@ -63,12 +60,12 @@ class MockServer(GraphServer):
             headers,
             content_type,
             event_id,
-            kind or "http",
-            offset,
-            None,
-            None,
-            time,
         )
+        if trigger is not None:
+            kind = trigger.get("kind") if isinstance(trigger, dict) else trigger
+            event.trigger = kind if isinstance(kind, str) else getattr(kind, "kind", "http")
+        if offset is not None or time is not None:
+            event.offset, event.time = offset, time
         response = self.run(event)
         if response.status_code >= 300 and not silent:
             raise MockResponseError(response)

@@ -18,7 +18,7 @@ from nuserve.batching import Batcher, BatchSettings, merge_inputs, row_count, sp
 from nuserve.context import ServingContext
 from nuserve.errors import BadRequest, ConfigError, ModelError, NotReady, NuserveError
 from nuserve.event import Event, Response, utc_timestamp
-from nuserve.protocols import Protocol, decode_json, detect
+from nuserve.protocols import OIP, ROWS, Protocol, decode_json, detect
 
 HOOKS = ("load", "predict", "explain", "preprocess", "validate", "postprocess")
 INFER_OPS = frozenset({"infer", "predict", "explain"})
@@ -65,6 +65,12 @@ class V2ModelServer:
         self.batching = BatchSettings.from_class_args(class_args)
         self.class_args = class_args
         self.batcher: Batcher | None = None
+        self.is_async = bool(self.async_hooks - {"load"}) or self.batching is not None
+        """Requests take the async path: an async hook, or adaptive batching."""
+        cls = type(self)
+        self._custom_preprocess = cls.preprocess is not V2ModelServer.preprocess
+        self._custom_postprocess = cls.postprocess is not V2ModelServer.postprocess
+        self._custom_validate = cls.validate is not V2ModelServer.validate
         self.model_spec: ModelSpec | None = None
         self.metrics: dict[str, Any] = {}
         self.ready = model is not None
@@ -185,11 +191,6 @@ class V2ModelServer:
 
     # ----- request path -------------------------------------------------------------------
 
-    @property
-    def is_async(self) -> bool:
-        """Requests need the async path: an async hook, or adaptive batching."""
-        return bool(self.async_hooks - {"load"}) or self.batching is not None
-
     def metadata(self) -> dict[str, Any]:
         """Model metadata in the Open Inference Protocol's shape, from the model spec."""
         body: dict[str, Any] = {
@@ -254,11 +255,52 @@ class V2ModelServer:
         return Response(proto.encode(response, request))
 
     def infer(self, event: Event, operation: str, protocol: Protocol | None = None) -> Response:
-        """Run one inference request through the hooks (sync hooks only)."""
-        body, proto = self.decode(event, protocol)
-        request = self.prepare(body, proto, operation)
-        outputs = self.call_model(request, operation)
-        return self.finish(event, body, request, proto, outputs)
+        """Run one inference request through the hooks (sync hooks only).
+
+        The hot path: hooks the class did not override are not called, and MLRun rows (the
+        format the hooks speak) skip decoding and encoding altogether.
+        """
+        if not self.ready:
+            self.check_ready()
+        body = event.body
+        if type(body) is not dict:
+            body = _as_object(body)
+        if protocol is None:
+            inputs = body.get("inputs")
+            first = inputs[0] if type(inputs) is list and inputs else None
+            is_oip = type(first) is dict and (
+                "datatype" in first or "data" in first or "shape" in first
+            )
+            proto = OIP if is_oip else ROWS
+        else:
+            proto = protocol
+        request = body if proto is ROWS else proto.decode(body)
+        stage = "preprocess"
+        try:
+            if self._custom_preprocess:
+                request = self.preprocess(request, operation)
+            stage = "validate"
+            if self._custom_validate or self._feature_count is not None or "inputs" not in request:
+                request = self.validate(request, operation)
+            stage = operation
+            outputs = self.explain(request) if operation == "explain" else self.predict(request)
+            request_id = body.get("id")
+            response = {
+                "id": request_id if type(request_id) is str else event.id,
+                "model_name": self.name,
+                "outputs": outputs,
+                "timestamp": utc_timestamp(),
+            }
+            if self.version:
+                response["model_version"] = self.version
+            if self._custom_postprocess:
+                stage = "postprocess"
+                response = self.postprocess(response)
+        except NuserveError:
+            raise
+        except Exception as exc:
+            raise self._user_error(stage, exc) from exc
+        return Response(response if proto is ROWS else proto.encode(response, request))
 
     async def infer_async(
         self, event: Event, operation: str, protocol: Protocol | None = None

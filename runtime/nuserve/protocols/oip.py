@@ -59,7 +59,7 @@ def is_oip_request(body: object) -> bool:
     if not isinstance(inputs, list) or not inputs:
         return False
     first = inputs[0]
-    return isinstance(first, dict) and ("datatype" in first or "shape" in first or "data" in first)
+    return isinstance(first, dict) and ("datatype" in first or "data" in first or "shape" in first)
 
 
 def _flatten(data: list[Any]) -> list[Any]:

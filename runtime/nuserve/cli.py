@@ -1,0 +1,169 @@
+"""The ``nuserve`` command: serve, invoke, build, deploy, version."""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import runpy
+import sys
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from nuserve import __version__
+from nuserve.errors import ConfigError, NuserveError
+from nuserve.function import ServingFunction
+
+DESCRIPTION = """\
+nuserve: serve ML models with the Nuclio handler, locally or on Nuclio.
+
+  nuserve serve function.yaml --port 8080 --workers 2
+  nuserve invoke http://127.0.0.1:8080 /v2/models/iris/infer --body '{"inputs": [[5, 3, 1, 0]]}'
+  nuserve invoke function.yaml /v2/models/iris/infer --body @request.json
+  nuserve build examples/iris/function.py -o function.yaml
+  nuserve deploy function.yaml --dry-run
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        result: int = args.run(args)
+    except (ConfigError, NuserveError, OSError) as exc:
+        print(f"nuserve {args.command}: {exc}", file=sys.stderr)
+        return 1
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nuserve", description=DESCRIPTION, formatter_class=argparse.RawTextHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="serve a function.yaml over HTTP (and its Kafka triggers)")
+    serve.add_argument("file", help="the function.yaml to serve")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port to bind (default 8080)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument("--log-level", default="warning", help="uvicorn log level")
+    serve.set_defaults(run=_serve)
+
+    invoke = sub.add_parser("invoke", help="send one request to a URL or to a function.yaml")
+    invoke.add_argument("target", help="a base URL (http://host:port) or a function.yaml")
+    invoke.add_argument("path", nargs="?", default="/", help="request path (default /)")
+    invoke.add_argument("--body", help="JSON text, or @file to read it from a file")
+    invoke.add_argument("--method", default="", help="HTTP method (default POST with a body)")
+    invoke.set_defaults(run=_invoke)
+
+    build = sub.add_parser("build", help="write function.yaml from a Python file defining it")
+    build.add_argument("file", help="a Python file that creates a ServingFunction")
+    build.add_argument("-o", "--output", default="function.yaml", help="where to write it")
+    build.set_defaults(run=_build)
+
+    deploy = sub.add_parser("deploy", help="deploy with nuctl (function.yaml or Python file)")
+    deploy.add_argument("file", help="function.yaml, or a Python file defining the function")
+    deploy.add_argument("--platform", help="nuctl platform (local or kube)")
+    deploy.add_argument("--dry-run", action="store_true", help="print the command and YAML only")
+    deploy.set_defaults(run=_deploy)
+
+    version = sub.add_parser("version", help="print the nuserve version")
+    version.set_defaults(run=lambda _: print(f"nuserve {__version__}") or 0)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from nuserve.serve.workers import run  # noqa: PLC0415 - uvicorn only when serving
+
+    run(args.file, host=args.host, port=args.port, workers=args.workers, log_level=args.log_level)
+    return 0
+
+
+def _read_body(text: str | None) -> bytes | None:
+    if text is None:
+        return None
+    if text.startswith("@"):
+        return Path(text[1:]).read_bytes()
+    return text.encode()
+
+
+def _invoke(args: argparse.Namespace) -> int:
+    body = _read_body(args.body)
+    method = args.method or ("POST" if body is not None else "GET")
+    if args.target.startswith(("http://", "https://")):
+        status, data = _invoke_url(args.target, args.path, method, body)
+    else:
+        status, data = _invoke_local(Path(args.target), args.path, method, body)
+    print(data.decode("utf-8", "replace"))
+    return 0 if status < 400 else 1
+
+
+def _invoke_url(base: str, path: str, method: str, body: bytes | None) -> tuple[int, bytes]:
+    url = urllib.parse.urlsplit(base)
+    conn_class = (
+        http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+    )
+    conn = conn_class(url.hostname or "127.0.0.1", url.port, timeout=30)
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    try:
+        conn.request(method, url.path.rstrip("/") + path, body=body, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def _invoke_local(file: Path, path: str, method: str, body: bytes | None) -> tuple[int, bytes]:
+    from nuserve.codec import encode_response  # noqa: PLC0415
+    from nuserve.event import Event  # noqa: PLC0415
+    from nuserve.nuclio import spec_from_file  # noqa: PLC0415
+    from nuserve.server import GraphServer  # noqa: PLC0415
+
+    server = GraphServer(spec_from_file(file), code_dirs=[Path.cwd(), file.parent]).start()
+    event = Event(body, path, method, content_type="application/json")
+    status, data, _ = encode_response(server.run(event), event.id)
+    return status, data
+
+
+def load_function(file: str) -> ServingFunction:
+    """The ServingFunction a Python file defines (its ``fn``, or the only one it creates)."""
+    path = Path(file)
+    if path.suffix in (".yaml", ".yml"):
+        from nuserve.function import function_from_yaml  # noqa: PLC0415
+
+        return function_from_yaml(path)
+    if not path.is_file():
+        raise ConfigError(f"{file} not found; pass the Python file that defines the function")
+    namespace: dict[str, Any] = runpy.run_path(str(path), run_name="nuserve_build")
+    found = [v for v in namespace.values() if isinstance(v, ServingFunction)]
+    if isinstance(namespace.get("fn"), ServingFunction):
+        return namespace["fn"]  # type: ignore[no-any-return]
+    if len(found) != 1:
+        raise ConfigError(
+            f"{file} defines {len(found)} serving functions; name the one to build `fn`"
+        )
+    return found[0]
+
+
+def _build(args: argparse.Namespace) -> int:
+    fn = load_function(args.file)
+    fn.to_yaml(args.output)
+    print(f"wrote {args.output} for function {fn.name!r}")
+    return 0
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    fn = load_function(args.file)
+    result = fn.deploy(dry_run=args.dry_run, platform=args.platform)
+    print(orjson.dumps(result, default=vars, option=orjson.OPT_INDENT_2).decode())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,262 @@
+"""kafka-cluster triggers for ``nuserve serve``: one consumer thread per trigger and worker.
+
+Each message becomes a real ``nuclio_sdk.Event`` shaped like the one Nuclio's kafka-cluster
+trigger sends (raw value bytes, empty content type, ``path`` and ``topic`` = the topic,
+``shard_id`` = the partition, ``offset``, headers ``{str: bytes}``). It runs on the worker's
+event loop, the same handler as HTTP requests, and its offset is stored and committed only
+after the handler answered (at-least-once: a crash replays unanswered messages).
+``confluent_kafka`` is imported only when a function has a kafka-cluster trigger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import nuclio_sdk
+import orjson
+
+from nuserve.errors import ConfigError
+from nuserve.event import new_event_id
+
+KIND = "kafka-cluster"
+OFFSETS = ("earliest", "latest")
+Handle = Callable[[Any], Awaitable[Any]]
+"""Runs one ``nuclio_sdk.Event`` on the worker's loop and returns the ``nuclio_sdk.Response``."""
+OnResult = Callable[[Any, Any], None]
+"""Called in the consumer thread with ``(event, response)`` before the offset is committed."""
+log = logging.getLogger("nuserve.serve.kafka")
+
+
+def _no_result(event: Any, response: Any) -> None:
+    """The default ``on_result``: nothing (output and dead-letter streams plug in here)."""
+
+
+@dataclass(frozen=True)
+class KafkaTrigger:
+    """A function.yaml ``kafka-cluster`` trigger (``spec.triggers.<name>.attributes``)."""
+
+    name: str
+    brokers: tuple[str, ...]
+    topics: tuple[str, ...]
+    consumer_group: str
+    initial_offset: str = "earliest"
+    num_workers: int = 1
+    """Consumers (threads, same group) each worker process runs for this trigger."""
+
+    @classmethod
+    def from_attributes(cls, name: str, attributes: Mapping[str, Any]) -> KafkaTrigger:
+        where = f"trigger {name!r} (spec.triggers.{name}.attributes)"
+        brokers, topics = attributes.get("brokers"), attributes.get("topics")
+        if isinstance(brokers, str):
+            brokers = [b.strip() for b in brokers.split(",") if b.strip()]
+        for field, value in (("brokers", brokers), ("topics", topics)):
+            if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{where}: '{field}' must be a list of strings (got {value!r})")
+        group = attributes.get("consumerGroup")
+        if not isinstance(group, str) or not group:
+            raise ConfigError(f"{where}: 'consumerGroup' must be a name (got {group!r})")
+        offset = attributes.get("initialOffset", "earliest")
+        if offset not in OFFSETS:
+            raise ConfigError(f"{where}: 'initialOffset' must be earliest or latest (got {offset!r})")
+        workers = attributes.get("numWorkers", 1)
+        if type(workers) is not int or workers < 1:
+            raise ConfigError(f"{where}: 'numWorkers' must be an integer >= 1 (got {workers!r})")
+        return cls(name, tuple(brokers), tuple(topics), group, offset, workers)  # type: ignore[arg-type]
+
+    def consumer_config(self) -> dict[str, Any]:
+        return {
+            "bootstrap.servers": ",".join(self.brokers),
+            "group.id": self.consumer_group,
+            "auto.offset.reset": self.initial_offset,
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+        }
+
+
+def kafka_triggers(path: str | Path) -> list[KafkaTrigger]:
+    """The kafka-cluster triggers of a function.yaml; a JSON serving spec has none."""
+    path = Path(path)
+    if path.suffix not in (".yaml", ".yml"):
+        return []
+    import yaml  # noqa: PLC0415 - only for function.yaml files
+
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    triggers = (doc.get("spec") or {}).get("triggers") or {}
+    return [
+        KafkaTrigger.from_attributes(name, trigger.get("attributes") or {})
+        for name, trigger in triggers.items()
+        if isinstance(trigger, dict) and trigger.get("kind") == KIND
+    ]
+
+
+def kafka_event(message: Any, trigger: Any) -> nuclio_sdk.Event:
+    """A Nuclio kafka-cluster event from a confluent_kafka ``Message``."""
+    topic, value = message.topic(), message.value() or b""
+    stamp_type, stamp = message.timestamp()
+    return nuclio_sdk.Event(
+        body=value,
+        content_type="",
+        trigger=trigger,
+        headers={k: v if v is not None else b"" for k, v in message.headers() or ()},
+        _id=new_event_id(),
+        path=topic,
+        size=len(value),
+        timestamp=datetime.fromtimestamp(stamp / 1000, UTC) if stamp_type else None,
+        shard_id=message.partition(),
+        offset=message.offset(),
+        topic=topic,
+    )
+
+
+class Throttle:
+    """Lets one log line through per ``interval`` seconds and counts the ones it held back."""
+
+    def __init__(self, interval: float = 5.0) -> None:
+        self.interval, self.next_at, self.held = interval, 0.0, 0
+
+    def allow(self) -> int | None:
+        """``None`` to stay quiet, else how many lines were held back since the last one."""
+        now = time.monotonic()
+        if now < self.next_at:
+            self.held += 1
+            return None
+        held, self.held, self.next_at = self.held, 0, now + self.interval
+        return held
+
+
+class KafkaConsumer:
+    """One consumer of a trigger, polling in a daemon thread; ``stop`` then ``join``."""
+
+    def __init__(
+        self,
+        trigger: KafkaTrigger,
+        handle: Handle,
+        loop: asyncio.AbstractEventLoop,
+        on_result: OnResult = _no_result,
+        poll_timeout: float = 0.5,
+        stop_timeout: float = 10.0,
+    ) -> None:
+        from confluent_kafka import Consumer  # noqa: PLC0415 - only for kafka triggers
+
+        self.trigger, self.handle, self.loop, self.on_result = trigger, handle, loop, on_result
+        self.poll_timeout, self.stop_timeout = poll_timeout, stop_timeout
+        self.info = nuclio_sdk.TriggerInfo(KIND, trigger.name)
+        self.consumer = Consumer(trigger.consumer_config())
+        self.stopping = threading.Event()
+        self.stop_requested_at = 0.0
+        self.throttle = Throttle()
+        self.thread = threading.Thread(target=self._run, name=f"kafka-{trigger.name}", daemon=True)
+
+    def start(self) -> KafkaConsumer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the thread to stop after the message in hand (waited for up to stop_timeout)."""
+        self.stop_requested_at = time.monotonic()
+        self.stopping.set()
+
+    def join(self, timeout: float) -> bool:
+        self.thread.join(timeout)
+        return not self.thread.is_alive()
+
+    def _run(self) -> None:
+        consumer = self.consumer
+        try:
+            consumer.subscribe(list(self.trigger.topics))
+            while not self.stopping.is_set():
+                message = consumer.poll(self.poll_timeout)
+                if message is None:
+                    continue
+                error = message.error()
+                if error is not None:
+                    self._warn("trigger %s: kafka error: %s", self.trigger.name, error)
+                    continue
+                self._process(message)
+        except Exception:
+            log.exception("trigger %s: the consumer stopped", self.trigger.name)
+        finally:
+            self._close()
+
+    def _process(self, message: Any) -> None:
+        event = kafka_event(message, self.info)
+        response = self._wait(asyncio.run_coroutine_threadsafe(self.handle(event), self.loop))
+        if response is None:
+            return  # not committed: the message is delivered again
+        try:
+            self.on_result(event, response)
+        except Exception:
+            log.exception("trigger %s: on_result raised", self.trigger.name)
+        if response.status_code >= 400:
+            self._warn(
+                "trigger %s: %s[%d]@%d answered %d: %.300r",
+                *(self.trigger.name, event.topic, event.shard_id, event.offset),
+                *(response.status_code, response.body),
+            )
+        self.consumer.store_offsets(message=message)
+        self.consumer.commit(asynchronous=True)
+
+    def _wait(self, future: concurrent.futures.Future[Any]) -> Any:
+        """The handler's response; ``None`` when abandoned at shutdown or cancelled."""
+        while not future.done():
+            concurrent.futures.wait([future], self.poll_timeout)
+            late = time.monotonic() - self.stop_requested_at > self.stop_timeout
+            if not future.done() and (self.loop.is_closed() or (self.stopping.is_set() and late)):
+                future.cancel()
+                return None
+        if future.cancelled():
+            return None
+        exc = future.exception()
+        if exc is None:
+            return future.result()
+        log.error("trigger %s: the handler raised", self.trigger.name, exc_info=exc)
+        body = orjson.dumps({"error": f"internal error: {type(exc).__name__}: {exc}", "id": ""})
+        return nuclio_sdk.Response(body=body, content_type="application/json", status_code=500)
+
+    def _warn(self, text: str, *args: Any) -> None:
+        held = self.throttle.allow()
+        if held is not None:
+            log.warning(text + (f" ({held} similar lines held back)" if held else ""), *args)
+
+    def _close(self) -> None:
+        from confluent_kafka import KafkaException  # noqa: PLC0415 - only for kafka triggers
+
+        try:
+            self.consumer.commit(asynchronous=False)
+        except KafkaException:
+            pass  # nothing stored since the last commit
+        finally:
+            self.consumer.close()
+
+
+def start_consumers(
+    triggers: list[KafkaTrigger],
+    handle: Handle,
+    loop: asyncio.AbstractEventLoop,
+    on_result: OnResult = _no_result,
+) -> list[KafkaConsumer]:
+    """Start ``num_workers`` consumers per trigger (call from the worker's loop thread)."""
+    return [
+        KafkaConsumer(trigger, handle, loop, on_result).start()
+        for trigger in triggers
+        for _ in range(trigger.num_workers)
+    ]
+
+
+def stop_consumers(consumers: list[KafkaConsumer], timeout: float = 15.0) -> None:
+    """Stop all consumers, waiting at most ``timeout`` seconds in all (blocking: run in a thread)."""
+    for consumer in consumers:
+        consumer.stop()
+    deadline = time.monotonic() + timeout
+    for consumer in consumers:
+        if not consumer.join(max(0.0, deadline - time.monotonic())):
+            log.warning("trigger %s: consumer still busy at shutdown", consumer.trigger.name)

@@ -1,0 +1,239 @@
+"""Per-worker request metrics, shared between worker processes through snapshot files.
+
+Counters live in plain Python objects touched only by the worker's event loop thread, so the
+hot path takes no lock: one dict lookup (path → series, cached) and a few increments. Each
+worker writes its snapshot as JSON into a shared directory (``<pid>.json``, at most once per
+second, and fresh before answering ``/metrics``); ``/metrics`` sums the files of live workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from bisect import bisect_left
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+"""Latency histogram upper bounds, in seconds (``+Inf`` is implied)."""
+MAX_CACHED_PATHS = 1024
+MAX_SERIES = 256
+"""Distinct (model, op) pairs kept; more (a client probing random paths) count as "other"."""
+OTHER = ("", "other")
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class Series:
+    """Counters of one (model, op) pair."""
+
+    __slots__ = ("buckets", "errors", "labels", "requests", "seconds")
+
+    def __init__(self, labels: tuple[str, str]) -> None:
+        self.labels = labels
+        self.requests = 0
+        self.errors = 0
+        self.seconds = 0.0
+        self.buckets = [0] * (len(BUCKETS) + 1)
+        """Per-bucket (not cumulative) counts; the last one is ``+Inf``."""
+
+    def observe(self, status: int, seconds: float) -> None:
+        self.requests += 1
+        if status >= 400:
+            self.errors += 1
+        self.seconds += seconds
+        self.buckets[bisect_left(BUCKETS, seconds)] += 1
+
+
+def labels_for(path: str) -> tuple[str, str]:
+    """``(model, op)`` of a request path; paths that name no model give ``("", op)``."""
+    parts = path.split("/")
+    if len(parts) >= 4 and parts[1] == "v2" and parts[2] == "models" and parts[3]:
+        if len(parts) == 4 and parts[3] in ("infer", "predict"):
+            return "", parts[3]
+        rest = parts[4:]
+        if rest[:1] == ["versions"]:
+            rest = rest[2:]
+        if not rest:
+            return parts[3], "model"
+        return (parts[3], rest[0]) if len(rest) == 1 and rest[0] else (parts[3], "other")
+    if len(parts) == 4 and parts[1] == "v2" and parts[2] == "health":
+        return "", "health"
+    if len(parts) == 4 and parts[1] == "v1" and parts[2] == "models":
+        name, sep, op = parts[3].partition(":")
+        return name, op if sep else "model"
+    return OTHER
+
+
+class Metrics:
+    """One worker's counters; ``series(path)`` is the only call on the request path."""
+
+    def __init__(self, pid: int | None = None) -> None:
+        self.pid = os.getpid() if pid is None else pid
+        self.in_flight = 0
+        self.inits = 0
+        self._by_path: dict[str, Series] = {}
+        self._by_labels: dict[tuple[str, str], Series] = {}
+
+    def series(self, path: str) -> Series:
+        series = self._by_path.get(path)
+        if series is None:
+            series = self.labelled(*labels_for(path))
+            if len(self._by_path) < MAX_CACHED_PATHS:
+                self._by_path[path] = series
+        return series
+
+    def labelled(self, model: str, op: str) -> Series:
+        """The series of ``(model, op)``, created on first use (bounded in number)."""
+        labels = (model, op)
+        series = self._by_labels.get(labels)
+        if series is None:
+            if len(self._by_labels) >= MAX_SERIES:
+                labels = OTHER
+            series = self._by_labels.get(labels) or Series(labels)
+            self._by_labels[labels] = series
+        return series
+
+    def total(self) -> int:
+        return sum(s.requests for s in self._by_labels.values())
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "pid": self.pid,
+            "inits": self.inits,
+            "in_flight": self.in_flight,
+            "series": [
+                [s.labels[0], s.labels[1], s.requests, s.errors, s.seconds, s.buckets]
+                for s in self._by_labels.values()
+            ],
+        }
+
+    def write_snapshot(self, directory: str) -> None:
+        """Write ``<pid>.json`` atomically (a reader never sees half a file)."""
+        target = Path(directory, f"{self.pid}.json")
+        temporary = target.with_suffix(".tmp")
+        temporary.write_bytes(orjson.dumps(self.snapshot()))
+        os.replace(temporary, target)
+
+    def remove_snapshot(self, directory: str) -> None:
+        with contextlib.suppress(OSError):
+            Path(directory, f"{self.pid}.json").unlink()
+
+    def render(self, directory: str | None) -> str:
+        """Prometheus text: this worker's counters, plus every live worker's when shared."""
+        if directory is None:
+            return render([self.snapshot()])
+        self.write_snapshot(directory)
+        return render(read_snapshots(directory))
+
+
+async def write_periodically(metrics: Metrics, directory: str, interval: float = 1.0) -> None:
+    """Write ``metrics``' snapshot every ``interval`` seconds while it changes (a loop task).
+
+    It runs on the worker's event loop, the thread that updates the counters, so a snapshot
+    is never taken halfway through an update.
+    """
+    last: tuple[int, int, int] | None = None
+    while True:
+        state = (metrics.total(), metrics.in_flight, metrics.inits)
+        if state != last:
+            try:
+                metrics.write_snapshot(directory)
+            except OSError as exc:  # a full or removed directory must not stop the worker
+                logging.getLogger("nuserve.serve").warning("cannot write metrics: %s", exc)
+            last = state
+        await asyncio.sleep(interval)
+
+
+def read_snapshots(directory: str) -> list[dict[str, Any]]:
+    """The snapshots of live workers; files of dead ones are removed."""
+    snapshots = []
+    for path in sorted(Path(directory).glob("*.json")):
+        try:
+            pid = int(path.stem)
+        except ValueError:
+            continue
+        if not alive(pid):
+            with contextlib.suppress(OSError):
+                path.unlink()
+            continue
+        try:
+            snapshots.append(orjson.loads(path.read_bytes()))
+        except (OSError, ValueError):
+            continue  # replaced or removed while we read it; the next scrape sees it
+    return snapshots
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs; a zombie (killed, not reaped yet by uvicorn) counts as dead."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
+
+
+def render(snapshots: list[dict[str, Any]]) -> str:
+    """Sum the workers' snapshots into Prometheus's text format."""
+    merged: dict[tuple[str, str], list[Any]] = {}
+    for snap in snapshots:
+        for model, op, requests, errors, seconds, buckets in snap["series"]:
+            row = merged.setdefault((model, op), [0, 0, 0.0, [0] * (len(BUCKETS) + 1)])
+            row[0] += requests
+            row[1] += errors
+            row[2] += seconds
+            row[3] = [a + b for a, b in zip(row[3], buckets, strict=True)]
+    lines = [
+        "# HELP nuserve_requests_total Requests answered, per model and operation.",
+        "# TYPE nuserve_requests_total counter",
+    ]
+    lines += [f"nuserve_requests_total{_labels(k)} {r[0]}" for k, r in merged.items()]
+    lines += [
+        "# HELP nuserve_request_errors_total Requests answered with a status of 400 or more.",
+        "# TYPE nuserve_request_errors_total counter",
+    ]
+    lines += [f"nuserve_request_errors_total{_labels(k)} {r[1]}" for k, r in merged.items()]
+    lines += [
+        "# HELP nuserve_request_duration_seconds Time to answer a request.",
+        "# TYPE nuserve_request_duration_seconds histogram",
+    ]
+    for key, (requests, _errors, seconds, buckets) in merged.items():
+        model, op = (_escape(v) for v in key)
+        cumulative = 0
+        for bound, count in zip((*(repr(b) for b in BUCKETS), "+Inf"), buckets, strict=True):
+            cumulative += count
+            lines.append(
+                f'nuserve_request_duration_seconds_bucket{{model="{model}",op="{op}",'
+                f'le="{bound}"}} {cumulative}'
+            )
+        lines.append(f"nuserve_request_duration_seconds_sum{_labels(key)} {seconds!r}")
+        lines.append(f"nuserve_request_duration_seconds_count{_labels(key)} {requests}")
+    lines += [
+        "# HELP nuserve_requests_in_flight Requests being answered now.",
+        "# TYPE nuserve_requests_in_flight gauge",
+        f"nuserve_requests_in_flight {sum(s['in_flight'] for s in snapshots)}",
+        "# HELP nuserve_worker_info One per live worker process.",
+        "# TYPE nuserve_worker_info gauge",
+        *(f'nuserve_worker_info{{pid="{s["pid"]}"}} 1' for s in snapshots),
+        "# HELP nuserve_worker_inits_total Graphs built (init_context calls) by live workers.",
+        "# TYPE nuserve_worker_inits_total counter",
+        f"nuserve_worker_inits_total {sum(s['inits'] for s in snapshots)}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _labels(key: tuple[str, str]) -> str:
+    return f'{{model="{_escape(key[0])}",op="{_escape(key[1])}"}}'
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
