@@ -1,58 +1,34 @@
-"""ServingFunction: the builder users call (``new_function``, ``set_topology``, ``add_model``)."""
+"""ServingFunction: the builder users call (``new_function``, ``set_topology``, ``add_model``).
+
+Besides the graph it holds what only deployment needs (triggers, resources, env, volumes);
+``to_yaml()`` writes both into a Nuclio function.yaml (``nuserve.nuclio_config``) and
+``deploy()`` hands that file to nuctl (``nuserve.deploy``).
+"""
 
 from __future__ import annotations
 
+import copy
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nuserve import function_spec as parts
+from nuserve import nuclio_triggers as triggers
 from nuserve.errors import ConfigError
-from nuserve.spec import ClassRef, RouterSpec, RouteSpec, ServingSpec
+from nuserve.function_spec import FunctionSpec
+from nuserve.spec import ClassRef, RouterSpec, RouteSpec
 
 if TYPE_CHECKING:
+    from nuserve.deploy import DeployResult
     from nuserve.mock import MockServer
 
 
-@dataclass
-class FunctionSpec(ServingSpec):
-    """The serving spec plus what only deployment needs (written into function.yaml)."""
-
-    image: str | None = None
-    """A base image for the Nuclio build (``spec.build.baseImage``)."""
-    env: dict[str, Any] = field(default_factory=dict)
-    """Environment variables: a value, or ``{"secretKeyRef": {"name", "key"}}``."""
-    build_commands: list[str] = field(default_factory=list)
-    """Extra build commands run after nuserve is installed."""
-    min_replicas: int = 1
-    max_replicas: int = 4
-    readiness_timeout: int = 120
-    """Seconds Nuclio waits for ``init_context`` (model loading) before giving up."""
-    event_timeout: str | None = None
-    """Nuclio's per-event timeout, a duration such as ``"30s"``."""
-    http_workers: int = 1
-    resources: dict[str, dict[str, str]] = field(default_factory=dict)
-    triggers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    volumes: list[dict[str, Any]] = field(default_factory=list)
-
-    def serving_spec(self) -> ServingSpec:
-        """The serving part alone; class objects are kept (``to_dict`` names them)."""
-        graph = self.graph
-        if graph is not None:
-            graph = RouterSpec(graph.class_name, dict(graph.class_args), dict(graph.routes))
-        return ServingSpec(
-            self.name,
-            graph,
-            dict(self.parameters),
-            self.load_mode,
-            self.filename,
-            self.tracking,
-            self.max_body_size,
-        )
-
-
 class ServingFunction:
-    """A serving function: a graph of models plus how to deploy it."""
+    """A serving function: a graph of models plus how to deploy it.
+
+    The builder methods return the function, so calls chain:
+    ``fn.with_http(workers=4).gpu(1).set_env("LOG_LEVEL", "info")``.
+    """
 
     def __init__(
         self,
@@ -110,12 +86,183 @@ class ServingFunction:
         code_dirs = [Path.cwd()]
         return MockServer(self.spec.serving_spec(), namespaces, code_dirs, **kwargs)
 
+    # ----------------------------------------------------------------------- deployment
+
+    def to_yaml(self, path: str | Path | None = None) -> str:
+        """The Nuclio function.yaml text, also written to ``path`` when given.
+
+        Keys come in a fixed order, so regenerating from the same function gives the same
+        bytes (diff-friendly, and ``function_from_yaml(p).to_yaml()`` equals the file).
+        """
+        from nuserve.nuclio_config import dump_yaml, function_config  # noqa: PLC0415
+
+        text = dump_yaml(function_config(self))
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def add_trigger(self, name: str, spec: dict[str, Any]) -> ServingFunction:
+        """Add (or replace) a trigger written in Nuclio's form; it must set ``numWorkers``."""
+        triggers.check_trigger(name, spec)
+        self.spec.triggers[name] = copy.deepcopy(spec)
+        return self
+
+    def add_kafka_trigger(
+        self,
+        name: str = "kafka",
+        *,
+        brokers: str | list[str],
+        topics: str | list[str],
+        consumer_group: str = "nuserve",
+        initial_offset: str = "earliest",
+        workers: int = 1,
+        worker_allocation_mode: str = "pool",
+        sasl: dict[str, Any] | None = None,
+        explicit_ack: bool = False,
+        extra_attributes: dict[str, Any] | None = None,
+    ) -> ServingFunction:
+        """Consume Kafka topics. ``explicit_ack=True`` sets static worker allocation (and the
+        function annotation Nuclio reads it from), which explicit ack requires.
+
+        ``sasl`` is ``{"user", "password", "mechanism"}`` (PLAIN, SCRAM-SHA-256/512).
+        """
+        trigger = triggers.kafka_trigger(
+            name, brokers, topics, consumer_group, initial_offset, workers,
+            worker_allocation_mode, sasl, explicit_ack, extra_attributes,
+        )  # fmt: skip
+        return self.add_trigger(name, trigger)
+
+    def add_v3io_stream_trigger(
+        self,
+        name: str,
+        stream_path: str,
+        *,
+        consumer_group: str = "nuserve",
+        seek_to: str = "latest",
+        workers: int = 1,
+        container: str | None = None,
+        webapi: str = triggers.DEFAULT_WEBAPI,
+        access_key: str | None = None,
+        explicit_ack: bool = False,
+        extra_attributes: dict[str, Any] | None = None,
+    ) -> ServingFunction:
+        """Consume a v3io stream (``v3io:///<container>/<path>``, or container= and a path).
+
+        Nuclio triggers cannot reference a Kubernetes secret: ``access_key`` goes into the
+        trigger's ``password``, which Nuclio's sensitive-field masking stores as a secret.
+        """
+        trigger = triggers.v3io_stream_trigger(
+            name, stream_path, consumer_group, seek_to, workers, container, webapi,
+            access_key, explicit_ack, extra_attributes,
+        )  # fmt: skip
+        return self.add_trigger(name, trigger)
+
+    def with_http(
+        self,
+        workers: int | None = None,
+        max_body_size: int | None = None,
+        batch_size: int | None = None,
+        batch_timeout: str | float | None = None,
+    ) -> ServingFunction:
+        """Configure the HTTP trigger. ``max_body_size`` sets Nuclio's limit and nuserve's
+        413 alike; ``batch_size >= 1`` turns on trigger batch mode, ``0`` turns it off."""
+        spec = self.spec
+        if workers is not None:
+            spec.http_workers = parts.positive_int(workers, "http workers")
+        if max_body_size is not None:
+            spec.max_body_size = parts.positive_int(max_body_size, "max_body_size")
+        if batch_size is not None:
+            spec.http_batch_size = parts.positive_int(batch_size, "batch_size", 0) or None
+            if not spec.http_batch_size:
+                spec.http_batch_timeout = None
+        if batch_timeout is not None:
+            if not spec.http_batch_size:
+                raise ConfigError("batch_timeout needs batch mode: pass batch_size >= 1 as well")
+            spec.http_batch_timeout = parts.duration(batch_timeout, "batch_timeout")
+        return self
+
+    def with_limits(
+        self,
+        mem: str | int | None = None,
+        cpu: str | int | float | None = None,
+        gpus: int | None = None,
+        gpu_type: str = parts.GPU,
+    ) -> ServingFunction:
+        """Resource limits: ``mem="4Gi"``, ``cpu="2"`` (or 0.5), ``gpus=1`` (0 removes)."""
+        parts.set_resources(self.spec.resources, "limits", mem, cpu, gpus, gpu_type)
+        return self
+
+    def with_requests(
+        self, mem: str | int | None = None, cpu: str | int | float | None = None
+    ) -> ServingFunction:
+        """Resource requests (what the scheduler reserves): ``mem="1Gi"``, ``cpu="500m"``."""
+        parts.set_resources(self.spec.resources, "requests", mem, cpu)
+        return self
+
+    def gpu(self, n: int = 1, gpu_type: str = parts.GPU) -> ServingFunction:
+        """Ask for ``n`` GPUs (a limit; Kubernetes requests the same count)."""
+        return self.with_limits(gpus=n, gpu_type=gpu_type)
+
+    def set_env(self, name: str, value: str | int | float | bool) -> ServingFunction:
+        """Set an environment variable (numbers become text, booleans ``true``/``false``)."""
+        self.spec.env[parts.env_name(name)] = parts.env_value(value, name)
+        return self
+
+    def set_env_from_secret(self, name: str, secret: str, key: str) -> ServingFunction:
+        """Read an environment variable from key ``key`` of Kubernetes secret ``secret``."""
+        ref = {"name": parts.text(secret, "secret"), "key": parts.text(key, "secret key")}
+        self.spec.env[parts.env_name(name)] = {"secretKeyRef": ref}
+        return self
+
+    def add_volume(
+        self,
+        name: str,
+        mount_path: str,
+        host_path: str | None = None,
+        pvc: str | None = None,
+        config_map: str | None = None,
+        secret: str | None = None,
+        read_only: bool = False,
+    ) -> ServingFunction:
+        """Mount a volume (exactly one of host_path, pvc, config_map, secret); a volume of the
+        same name is replaced."""
+        entry = parts.volume(name, mount_path, host_path, pvc, config_map, secret, read_only)
+        volumes = [v for v in self.spec.volumes if v["volume"]["name"] != name]
+        for other in volumes:
+            if other["volumeMount"]["mountPath"] == mount_path:
+                raise ConfigError(
+                    f"volume {name!r}: mount_path {mount_path!r} is already used by volume "
+                    f"{other['volume']['name']!r}; choose another path"
+                )
+        self.spec.volumes = [*volumes, entry]
+        return self
+
+    def deploy(
+        self,
+        dry_run: bool = False,
+        platform: str | None = None,
+        project_dir: str | Path = ".",
+        nuctl: str = "nuctl",
+        registry: str | None = None,
+        namespace: str | None = None,
+    ) -> DeployResult:
+        """Deploy with ``nuctl deploy`` (see ``nuserve.deploy.deploy_function``)."""
+        from nuserve.deploy import deploy_function  # noqa: PLC0415 - subprocess only here
+
+        return deploy_function(self, dry_run, platform, project_dir, nuctl, registry, namespace)
+
 
 def new_function(
-    name: str, kind: str = "serving", image: str | None = None, **kwargs: Any
+    name: str,
+    kind: str = "serving",
+    image: str | None = None,
+    requirements: list[str] | None = None,
+    **kwargs: Any,
 ) -> ServingFunction:
     """A new serving function (MLRun's ``new_function``)."""
-    return ServingFunction(name, kind, image)
+    fn = ServingFunction(name, kind, image)
+    fn.spec.requirements = list(requirements or [])
+    return fn
 
 
 def code_to_function(
@@ -123,9 +270,19 @@ def code_to_function(
     filename: str | None = None,
     kind: str = "serving",
     image: str | None = None,
+    requirements: list[str] | None = None,
     **kwargs: Any,
 ) -> ServingFunction:
     """A serving function whose classes live in ``filename``."""
     if filename is not None and not Path(filename).is_file():
         raise ConfigError(f"code file {filename!r} not found (cwd is {Path.cwd()})")
-    return ServingFunction(name, kind, image, filename=filename)
+    fn = ServingFunction(name, kind, image, filename=filename)
+    fn.spec.requirements = list(requirements or [])
+    return fn
+
+
+def function_from_yaml(path: str | Path) -> ServingFunction:
+    """Read a function.yaml written by ``to_yaml()``; its ``to_yaml()`` gives the same text."""
+    from nuserve.nuclio_config import function_from_yaml as load  # noqa: PLC0415
+
+    return load(path)

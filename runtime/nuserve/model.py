@@ -11,13 +11,16 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from nuserve.artifacts import ModelSpec, get_model
 from nuserve.batching import Batcher, BatchSettings, merge_inputs, row_count, split_outputs
 from nuserve.context import ServingContext
 from nuserve.errors import BadRequest, ConfigError, ModelError, NotReady, NuserveError
 from nuserve.event import Event, Response, utc_timestamp
+
+if TYPE_CHECKING:
+    from nuserve.tracking import Tracker
 from nuserve.protocols import OIP, ROWS, Protocol, decode_json, detect
 
 HOOKS = ("load", "predict", "explain", "preprocess", "validate", "postprocess")
@@ -65,6 +68,8 @@ class V2ModelServer:
         self.batching = BatchSettings.from_class_args(class_args)
         self.class_args = class_args
         self.batcher: Batcher | None = None
+        self.tracker: Tracker | None = None
+        """Set by the server when the function tracks requests (``fn.set_tracking``)."""
         self.is_async = bool(self.async_hooks - {"load"}) or self.batching is not None
         """Requests take the async path: an async hook, or adaptive batching."""
         cls = type(self)
@@ -140,6 +145,12 @@ class V2ModelServer:
             return self.model_spec.parameters[key]
         return self.context.get_param(key, default)
 
+    def logged_results(
+        self, request: dict[str, Any], response: dict[str, Any], operation: str
+    ) -> tuple[Any, Any]:
+        """What tracking records of a request: ``(inputs, outputs)``; override to choose."""
+        return request.get("inputs"), response.get("outputs")
+
     def set_metric(self, name: str, value: Any) -> None:
         """Record a metric for the current request (tracking logs it)."""
         self.metrics[name] = value
@@ -212,7 +223,9 @@ class V2ModelServer:
     def decode(self, event: Event, protocol: Protocol | None) -> tuple[dict[str, Any], Protocol]:
         """The request body as a dict and its protocol (400 when it is not a JSON object)."""
         self.check_ready()
-        body = event.body if type(event.body) is dict else _as_object(event.body)
+        body = event.body
+        if type(body) is not dict:
+            body = event.body = _as_object(body)
         return body, protocol or detect(body)
 
     def prepare(self, body: dict[str, Any], proto: Protocol, operation: str) -> dict[str, Any]:
@@ -264,7 +277,8 @@ class V2ModelServer:
             self.check_ready()
         body = event.body
         if type(body) is not dict:
-            body = _as_object(body)
+            body = event.body = _as_object(body)
+        proto: Protocol
         if protocol is None:
             inputs = body.get("inputs")
             first = inputs[0] if type(inputs) is list and inputs else None

@@ -11,7 +11,7 @@ import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nuserve.context import ServingContext
 from nuserve.errors import ConfigError, NuserveError, PayloadTooLarge
@@ -21,6 +21,9 @@ from nuserve.protocols import Protocol
 from nuserve.resolve import load_code_module, resolve_class
 from nuserve.routers.router import ModelRouter, Target
 from nuserve.spec import ServingSpec
+
+if TYPE_CHECKING:
+    from nuserve.tracking import Tracker
 
 RAW_BODIES = frozenset({bytes, bytearray, str, memoryview})
 
@@ -47,6 +50,7 @@ class GraphServer:
         self.namespaces.append(("nuserve built-ins", _builtins()))
         self.root = self._build_router()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.tracker: Tracker | None = None
         self.max_body_size = spec.max_body_size
 
     def _build_router(self) -> ModelRouter:
@@ -76,6 +80,13 @@ class GraphServer:
     def start(self) -> GraphServer:
         """Load every model (per ``load_mode``) and freeze the routing table."""
         self.root.freeze()
+        if self.spec.tracking:
+            from nuserve.tracking import create_tracker  # noqa: PLC0415 - only when tracking
+
+            self.tracker = create_tracker(self.spec.tracking, self.context)
+            for model in self.root.models():
+                model.tracker = self.tracker
+            self.tracker.start()
         for model in self.root.models():
             model.start(self.spec.load_mode)
         return self
@@ -179,6 +190,10 @@ class GraphServer:
         return self._loop
 
     def close(self) -> None:
+        """Flush tracking and release the private event loop."""
+        if self.tracker is not None:
+            self.tracker.close()
+            self.tracker = None
         if self._loop is not None:
             self._loop.close()
             self._loop = None

@@ -119,6 +119,8 @@ class ModelRouter:
                 if event.method == "GET":
                     raise MethodNotAllowed(f"{event.path} accepts POST, not GET")
                 operation = op or "infer"
+                if model.tracker is not None:
+                    return model.tracker.run(model, event, operation, protocol)
                 if model.is_async:
                     return model.infer_async(event, operation, protocol)
                 return model.infer(event, operation, protocol)

@@ -16,6 +16,8 @@ from nuserve.nuclio import CODE_DIR_ENV, SPEC_PATH_ENV
 METRICS_DIR_ENV = "NUSERVE_METRICS_DIR"
 LOG_LEVEL_ENV = "NUSERVE_LOG_LEVEL"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+FAILED_PREFIX = "failed-"
+"""A worker whose startup failed leaves ``failed-<pid>.txt`` (the reason) in the metrics dir."""
 
 
 @dataclass(frozen=True)

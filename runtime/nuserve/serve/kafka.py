@@ -15,87 +15,37 @@ import concurrent.futures
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import nuclio_sdk
 import orjson
 
-from nuserve.errors import ConfigError
 from nuserve.event import new_event_id
+from nuserve.serve.triggers import KIND, KafkaTrigger, kafka_triggers
 
-KIND = "kafka-cluster"
-OFFSETS = ("earliest", "latest")
-Handle = Callable[[Any], Awaitable[Any]]
+Handle = Callable[[Any], Coroutine[Any, Any, Any]]
 """Runs one ``nuclio_sdk.Event`` on the worker's loop and returns the ``nuclio_sdk.Response``."""
 OnResult = Callable[[Any, Any], None]
 """Called in the consumer thread with ``(event, response)`` before the offset is committed."""
 log = logging.getLogger("nuserve.serve.kafka")
+__all__ = [
+    "KIND",
+    "Handle",
+    "KafkaConsumer",
+    "KafkaTrigger",
+    "OnResult",
+    "kafka_event",
+    "kafka_triggers",
+    "no_result",
+    "start_consumers",
+    "stop_consumers",
+]
 
 
-def _no_result(event: Any, response: Any) -> None:
+def no_result(event: Any, response: Any) -> None:
     """The default ``on_result``: nothing (output and dead-letter streams plug in here)."""
-
-
-@dataclass(frozen=True)
-class KafkaTrigger:
-    """A function.yaml ``kafka-cluster`` trigger (``spec.triggers.<name>.attributes``)."""
-
-    name: str
-    brokers: tuple[str, ...]
-    topics: tuple[str, ...]
-    consumer_group: str
-    initial_offset: str = "earliest"
-    num_workers: int = 1
-    """Consumers (threads, same group) each worker process runs for this trigger."""
-
-    @classmethod
-    def from_attributes(cls, name: str, attributes: Mapping[str, Any]) -> KafkaTrigger:
-        where = f"trigger {name!r} (spec.triggers.{name}.attributes)"
-        brokers, topics = attributes.get("brokers"), attributes.get("topics")
-        if isinstance(brokers, str):
-            brokers = [b.strip() for b in brokers.split(",") if b.strip()]
-        for field, value in (("brokers", brokers), ("topics", topics)):
-            if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-                raise ConfigError(f"{where}: '{field}' must be a list of strings (got {value!r})")
-        group = attributes.get("consumerGroup")
-        if not isinstance(group, str) or not group:
-            raise ConfigError(f"{where}: 'consumerGroup' must be a name (got {group!r})")
-        offset = attributes.get("initialOffset", "earliest")
-        if offset not in OFFSETS:
-            raise ConfigError(f"{where}: 'initialOffset' must be earliest or latest (got {offset!r})")
-        workers = attributes.get("numWorkers", 1)
-        if type(workers) is not int or workers < 1:
-            raise ConfigError(f"{where}: 'numWorkers' must be an integer >= 1 (got {workers!r})")
-        return cls(name, tuple(brokers), tuple(topics), group, offset, workers)  # type: ignore[arg-type]
-
-    def consumer_config(self) -> dict[str, Any]:
-        return {
-            "bootstrap.servers": ",".join(self.brokers),
-            "group.id": self.consumer_group,
-            "auto.offset.reset": self.initial_offset,
-            "enable.auto.commit": False,
-            "enable.auto.offset.store": False,
-        }
-
-
-def kafka_triggers(path: str | Path) -> list[KafkaTrigger]:
-    """The kafka-cluster triggers of a function.yaml; a JSON serving spec has none."""
-    path = Path(path)
-    if path.suffix not in (".yaml", ".yml"):
-        return []
-    import yaml  # noqa: PLC0415 - only for function.yaml files
-
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    triggers = (doc.get("spec") or {}).get("triggers") or {}
-    return [
-        KafkaTrigger.from_attributes(name, trigger.get("attributes") or {})
-        for name, trigger in triggers.items()
-        if isinstance(trigger, dict) and trigger.get("kind") == KIND
-    ]
 
 
 def kafka_event(message: Any, trigger: Any) -> nuclio_sdk.Event:
@@ -141,7 +91,7 @@ class KafkaConsumer:
         trigger: KafkaTrigger,
         handle: Handle,
         loop: asyncio.AbstractEventLoop,
-        on_result: OnResult = _no_result,
+        on_result: OnResult = no_result,
         poll_timeout: float = 0.5,
         stop_timeout: float = 10.0,
     ) -> None:
@@ -242,7 +192,7 @@ def start_consumers(
     triggers: list[KafkaTrigger],
     handle: Handle,
     loop: asyncio.AbstractEventLoop,
-    on_result: OnResult = _no_result,
+    on_result: OnResult = no_result,
 ) -> list[KafkaConsumer]:
     """Start ``num_workers`` consumers per trigger (call from the worker's loop thread)."""
     return [
@@ -253,7 +203,7 @@ def start_consumers(
 
 
 def stop_consumers(consumers: list[KafkaConsumer], timeout: float = 15.0) -> None:
-    """Stop all consumers, waiting at most ``timeout`` seconds in all (blocking: run in a thread)."""
+    """Stop all consumers; waits at most ``timeout`` seconds in all (blocking: use a thread)."""
     for consumer in consumers:
         consumer.stop()
     deadline = time.monotonic() + timeout

@@ -1,0 +1,173 @@
+"""Deploying with nuctl: ``nuctl deploy <name> --path <code dir> --file <function.yaml>``.
+
+nuserve does not talk to Nuclio's API itself; nuctl builds the image (running the build
+commands that pip install nuserve and the requirements) and deploys it. The function.yaml
+is written to ``<project_dir>/.nuserve/<name>.yaml``, so a failed deploy can be inspected
+and re-run by hand, and a dry run shows the exact command without running anything.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nuserve.errors import ConfigError
+
+if TYPE_CHECKING:
+    from nuserve.function import ServingFunction
+
+NUCTL_DOCS = "https://docs.nuclio.io/en/stable/reference/nuctl/nuctl.html"
+NUCTL_RELEASES = "https://github.com/nuclio/nuclio/releases"
+PLATFORMS = ("auto", "local", "kube")
+TAIL_LINES = 40
+YAML_DIR = ".nuserve"
+
+
+@dataclass
+class DeployResult:
+    """What ``deploy()`` ran (or, in a dry run, would run) and how it ended."""
+
+    command: list[str]
+    """The nuctl command line."""
+    yaml: str
+    """The function.yaml text given to nuctl."""
+    yaml_path: str
+    """Where that text is (or, in a dry run, would be) written."""
+    dry_run: bool = False
+    returncode: int | None = None
+    """nuctl's exit status; ``None`` in a dry run."""
+    output_tail: list[str] = field(default_factory=list)
+    """The last lines nuctl printed (stdout and stderr together)."""
+
+
+class DeployError(ConfigError):
+    """nuctl ran and failed; ``result`` holds its exit status and the tail of its output."""
+
+    def __init__(self, message: str, result: DeployResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+def nuctl_command(
+    nuctl: str,
+    name: str,
+    code_dir: Path,
+    yaml_path: Path,
+    platform: str | None = None,
+    registry: str | None = None,
+    namespace: str | None = None,
+) -> list[str]:
+    """The ``nuctl deploy`` command line for a function.yaml and its code directory."""
+    command = [nuctl, "deploy", name, "--path", str(code_dir), "--file", str(yaml_path)]
+    if platform is not None:
+        if platform not in PLATFORMS:
+            raise ConfigError(
+                f"platform must be one of {', '.join(map(repr, PLATFORMS))} (got {platform!r})"
+            )
+        command += ["--platform", platform]
+    if registry:
+        command += ["--registry", registry]
+    if namespace:
+        command += ["--namespace", namespace]
+    return command
+
+
+def find_nuctl(nuctl: str = "nuctl") -> str:
+    """The nuctl executable's path; a clear error when it is not installed."""
+    found = shutil.which(nuctl)
+    if found is None:
+        raise ConfigError(
+            f"nuctl is not on PATH (looked for {nuctl!r}): download the nuctl binary for your "
+            f"platform from {NUCTL_RELEASES}, make it executable and put it on PATH, or pass "
+            f"nuctl='/path/to/nuctl'. Install docs: {NUCTL_DOCS}"
+        )
+    return found
+
+
+def deploy_function(
+    fn: ServingFunction,
+    dry_run: bool = False,
+    platform: str | None = None,
+    project_dir: str | Path = ".",
+    nuctl: str = "nuctl",
+    registry: str | None = None,
+    namespace: str | None = None,
+    timeout: float | None = None,
+) -> DeployResult:
+    """Write ``fn``'s function.yaml and run ``nuctl deploy`` on it with ``project_dir`` as code.
+
+    ``project_dir`` is copied into the image (Nuclio's ``/opt/nuclio``); with the default
+    handler it must hold ``handler.py``. A nuctl failure raises ``DeployError`` with its
+    output's tail; ``dry_run=True`` only returns the command and the YAML.
+    """
+    code_dir = Path(project_dir)
+    if not code_dir.is_dir():
+        raise ConfigError(f"project_dir {str(code_dir)!r} is not a directory")
+    _check_handler_file(fn.spec.handler, code_dir)
+    text = fn.to_yaml()
+    yaml_path = code_dir / YAML_DIR / f"{fn.metadata_name}.yaml"
+    if dry_run:
+        command = nuctl_command(
+            nuctl, fn.metadata_name, code_dir, yaml_path, platform, registry, namespace
+        )
+        return DeployResult(command, text, str(yaml_path), dry_run=True)
+    executable = find_nuctl(nuctl)
+    command = nuctl_command(
+        executable, fn.metadata_name, code_dir, yaml_path, platform, registry, namespace
+    )
+    yaml_path.parent.mkdir(exist_ok=True)
+    yaml_path.write_text(text, encoding="utf-8")
+    return run_nuctl(command, text, yaml_path, timeout)
+
+
+def run_nuctl(
+    command: list[str], text: str, yaml_path: Path, timeout: float | None = None
+) -> DeployResult:
+    """Run a nuctl command; raise ``DeployError`` (with the output's tail) when it fails."""
+    try:
+        done = subprocess.run(  # noqa: S603 - the command is built above, never from a shell
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        output = exc.output if isinstance(exc.output, str) else ""
+        result = DeployResult(command, text, str(yaml_path), output_tail=_tail(output))
+        message = f"nuctl did not finish within {timeout}s: {' '.join(command)}"
+        raise DeployError(message, result) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot run {command[0]!r}: {exc}") from None
+    result = DeployResult(
+        command, text, str(yaml_path), returncode=done.returncode, output_tail=_tail(done.stdout)
+    )
+    if done.returncode != 0:
+        tail = "\n".join(result.output_tail)
+        raise DeployError(
+            f"nuctl deploy failed (exit status {done.returncode}); the function.yaml is at "
+            f"{yaml_path}. Last lines of its output:\n{tail}",
+            result,
+        )
+    return result
+
+
+def _check_handler_file(handler: str, code_dir: Path) -> None:
+    """Nuclio imports the handler's module from the code dir; a missing file fails late."""
+    module = handler.partition(":")[0]
+    if "." in module or (code_dir / f"{module}.py").is_file():
+        return
+    raise ConfigError(
+        f"{code_dir / (module + '.py')} not found: Nuclio loads handler {handler!r} from the code "
+        f"directory. Create it with `from nuserve.nuclio import handler, init_context`, or set "
+        "fn.spec.handler = 'nuserve.nuclio:handler'"
+    )
+
+
+def _tail(output: str | None) -> list[str]:
+    return (output or "").splitlines()[-TAIL_LINES:]

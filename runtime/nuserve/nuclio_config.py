@@ -1,0 +1,286 @@
+"""The Nuclio function config (function.yaml) of a ServingFunction, and back.
+
+nuctl decodes function.yaml with Go's ``encoding/json`` and trigger attributes with
+``mapstructure``; both drop unknown keys without a word. So this module writes only keys the
+function-configuration reference documents (the tests run every generated config through
+``tests/nuclio_schema.py``), always sets ``numWorkers`` (Nuclio's kafka default is 32), and
+builds dicts in a fixed order so that regenerating a file gives identical bytes.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import shlex
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nuserve.errors import ConfigError
+from nuserve.function_spec import dns_label, duration, env_name, env_value, one_of, positive_int
+from nuserve.nuclio import CODE_DIR_ENV, SPEC_ENV, decode_spec, encode_spec
+from nuserve.spec import ServingSpec
+
+if TYPE_CHECKING:
+    from nuserve.function import ServingFunction
+    from nuserve.function_spec import FunctionSpec
+
+API_VERSION = "nuclio.io/v1"
+RUNTIMES = ("python:3.11", "python:3.12")
+CODE_DIR = "/opt/nuclio"
+"""Where Nuclio's python runtime puts the function's code (and its PYTHONPATH)."""
+KAFKA_ALLOCATION_ANNOTATION = "nuclio.io/kafka-worker-allocation-mode"
+ACK_ON = ("enable", "explicitOnly")
+PIP_INSTALL = "pip install "
+
+_HANDLER = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
+_NUSERVE_REQ = re.compile(r"^nuserve($|[^A-Za-z0-9_.-]|\[)", re.IGNORECASE)
+
+
+# --------------------------------------------------------------------------- function config
+
+
+def function_config(fn: ServingFunction) -> dict[str, Any]:
+    """The Nuclio function config (``apiVersion: nuclio.io/v1``) that deploys ``fn``."""
+    spec = fn.spec
+    metadata: dict[str, Any] = {"name": dns_label(fn.metadata_name, "function name")}
+    annotations = _annotations(spec)
+    if annotations:
+        metadata["annotations"] = annotations
+    nuclio: dict[str, Any] = {
+        "runtime": one_of(spec.runtime, RUNTIMES, "spec.runtime"),
+        "handler": _handler(spec.handler),
+        "env": _env(spec),
+        "build": _build(spec),
+        "minReplicas": positive_int(spec.min_replicas, "min_replicas", 0),
+        "maxReplicas": positive_int(spec.max_replicas, "max_replicas", 1),
+        "readinessTimeoutSeconds": positive_int(spec.readiness_timeout, "readiness_timeout"),
+    }
+    if spec.min_replicas > spec.max_replicas:
+        raise ConfigError(
+            f"min_replicas {spec.min_replicas} is greater than max_replicas "
+            f"{spec.max_replicas}; raise max_replicas"
+        )
+    if spec.event_timeout is not None:
+        nuclio["eventTimeout"] = duration(spec.event_timeout, "event_timeout")
+    resources = {
+        k: dict(spec.resources[k]) for k in ("requests", "limits") if spec.resources.get(k)
+    }
+    if resources:
+        nuclio["resources"] = resources
+    if spec.volumes:
+        nuclio["volumes"] = copy.deepcopy(spec.volumes)
+    nuclio["triggers"] = {"http": _http_trigger(spec), **copy.deepcopy(spec.triggers)}
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "NuclioFunction",
+        "metadata": metadata,
+        "spec": nuclio,
+    }
+
+
+def _handler(handler: Any) -> str:
+    if not isinstance(handler, str) or not _HANDLER.match(handler):
+        raise ConfigError(
+            f"spec.handler {handler!r} must be 'module:function', e.g. 'handler:handler' "
+            "(handler.py at the code root) or 'nuserve.nuclio:handler'"
+        )
+    return handler
+
+
+def _annotations(spec: FunctionSpec) -> dict[str, str]:
+    """The user's annotations, plus the kafka static-allocation one explicit ack needs."""
+    annotations = dict(spec.annotations)
+    for name, trigger in spec.triggers.items():
+        static = (trigger.get("attributes") or {}).get("workerAllocationMode") == "static"
+        if trigger.get("kind") != "kafka-cluster" or not (
+            static or trigger.get("explicitAckMode") in ACK_ON
+        ):
+            continue
+        current = annotations.setdefault(KAFKA_ALLOCATION_ANNOTATION, "static")
+        if current != "static":
+            raise ConfigError(
+                f"trigger {name!r} needs static worker allocation (explicit ack) but annotation "
+                f"{KAFKA_ALLOCATION_ANNOTATION} is {current!r}; remove that annotation"
+            )
+    return annotations
+
+
+def _env(spec: FunctionSpec) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = [
+        {"name": SPEC_ENV, "value": encode_spec(spec.serving_spec().to_dict())},
+        {
+            "name": CODE_DIR_ENV,
+            "value": env_value(spec.env.get(CODE_DIR_ENV, CODE_DIR), CODE_DIR_ENV),
+        },
+    ]
+    for name, value in spec.env.items():
+        if name == CODE_DIR_ENV:
+            continue
+        env_name(name)
+        if isinstance(value, dict):
+            ref = value.get("secretKeyRef")
+            if (
+                set(value) != {"secretKeyRef"}
+                or not isinstance(ref, dict)
+                or set(ref)
+                != {
+                    "name",
+                    "key",
+                }
+            ):
+                raise ConfigError(
+                    f"env {name!r} must be a value or {{'secretKeyRef': {{'name', 'key'}}}} "
+                    f"(got {value!r}); use set_env_from_secret(name, secret, key)"
+                )
+            entries.append({"name": name, "valueFrom": {"secretKeyRef": dict(ref)}})
+        else:
+            entries.append({"name": name, "value": env_value(value, name)})
+    return entries
+
+
+def requirements_with_nuserve(requirements: list[str]) -> list[str]:
+    """``requirements`` with ``nuserve==<version>`` first, unless one of them names nuserve."""
+    import nuserve  # noqa: PLC0415 - the package is fully imported by the time this runs
+
+    if any(_NUSERVE_REQ.match(r) for r in requirements):
+        return list(requirements)
+    return [f"nuserve=={nuserve.__version__}", *requirements]
+
+
+def _build(spec: FunctionSpec) -> dict[str, Any]:
+    build: dict[str, Any] = {}
+    if spec.image:
+        build["baseImage"] = spec.image
+    packages = " ".join(shlex.quote(r) for r in requirements_with_nuserve(spec.requirements))
+    build["commands"] = [PIP_INSTALL + packages, *spec.build_commands]
+    return build
+
+
+def _http_trigger(spec: FunctionSpec) -> dict[str, Any]:
+    attributes = {k: v for k, v in spec.http_attributes.items() if k != "maxRequestBodySize"}
+    trigger: dict[str, Any] = {
+        "kind": "http",
+        "numWorkers": positive_int(spec.http_workers, "http workers"),
+        "attributes": {
+            "maxRequestBodySize": positive_int(spec.max_body_size, "max_body_size"),
+            **copy.deepcopy(attributes),
+        },
+    }
+    if spec.http_batch_size:
+        batch: dict[str, Any] = {"mode": "enable", "batchSize": spec.http_batch_size}
+        if spec.http_batch_timeout:
+            batch["timeout"] = spec.http_batch_timeout
+        trigger["batch"] = batch
+    return trigger
+
+
+def dump_yaml(config: dict[str, Any]) -> str:
+    import yaml  # noqa: PLC0415 - keeps `import nuserve` light
+
+    return yaml.safe_dump(
+        config, sort_keys=False, default_flow_style=False, allow_unicode=True, width=1 << 30
+    )
+
+
+# --------------------------------------------------------------------------- loading back
+
+_LOADED_SPEC_KEYS = frozenset(
+    {
+        "runtime",
+        "handler",
+        "env",
+        "build",
+        "minReplicas",
+        "maxReplicas",
+        "readinessTimeoutSeconds",
+        "eventTimeout",
+        "resources",
+        "volumes",
+        "triggers",
+    }
+)
+
+
+def function_from_yaml(path: str | Path) -> ServingFunction:
+    """``function_from_config`` of a function.yaml file."""
+    import yaml  # noqa: PLC0415 - keeps `import nuserve` light
+
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"function.yaml {str(file)!r} not found (cwd is {Path.cwd()})")
+    try:
+        doc = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{file} is not valid YAML: {exc}") from None
+    return function_from_config(doc, str(file))
+
+
+def function_from_config(doc: Any, source: str = "function.yaml") -> ServingFunction:
+    """The ServingFunction a config written by ``function_config`` describes."""
+    from nuserve.function import ServingFunction  # noqa: PLC0415 - import cycle
+    from nuserve.function_spec import FunctionSpec  # noqa: PLC0415
+
+    if not isinstance(doc, dict) or not isinstance(doc.get("spec"), dict):
+        raise ConfigError(f"{source} is not a Nuclio function config (no 'spec' map)")
+    metadata, nuclio = doc.get("metadata") or {}, doc["spec"]
+    _no_unknown(metadata, {"name", "annotations"}, "metadata", source)
+    _no_unknown(nuclio, _LOADED_SPEC_KEYS, "spec", source)
+    env = {e.get("name"): e for e in nuclio.get("env") or []}
+    if SPEC_ENV not in env:
+        raise ConfigError(f"{source} has no {SPEC_ENV} in spec.env; write it with fn.to_yaml()")
+    serving = ServingSpec.from_dict(decode_spec(str(env[SPEC_ENV].get("value"))))
+    fn = ServingFunction(serving.name)
+    fn.spec = FunctionSpec(**vars(serving))
+    spec = fn.spec
+    fn.metadata_name = str(metadata.get("name") or serving.name)
+    spec.annotations = dict(metadata.get("annotations") or {})
+    spec.runtime = nuclio.get("runtime", spec.runtime)
+    spec.handler = nuclio.get("handler", spec.handler)
+    for name, entry in env.items():
+        if name != SPEC_ENV:
+            spec.env[name] = entry["valueFrom"] if "valueFrom" in entry else entry.get("value")
+    if spec.env.get(CODE_DIR_ENV) == CODE_DIR:
+        del spec.env[CODE_DIR_ENV]
+    build = nuclio.get("build") or {}
+    _no_unknown(build, {"baseImage", "commands"}, "spec.build", source)
+    spec.image = build.get("baseImage")
+    commands = list(build.get("commands") or [])
+    if commands and commands[0].startswith(PIP_INSTALL):
+        spec.requirements = shlex.split(commands.pop(0)[len(PIP_INSTALL) :])
+        if spec.requirements[:1] == requirements_with_nuserve([])[:1]:
+            spec.requirements.pop(0)
+    spec.build_commands = commands
+    spec.min_replicas = nuclio.get("minReplicas", spec.min_replicas)
+    spec.max_replicas = nuclio.get("maxReplicas", spec.max_replicas)
+    spec.readiness_timeout = nuclio.get("readinessTimeoutSeconds", spec.readiness_timeout)
+    spec.event_timeout = nuclio.get("eventTimeout")
+    spec.resources = copy.deepcopy(nuclio.get("resources") or {})
+    spec.volumes = copy.deepcopy(nuclio.get("volumes") or [])
+    triggers = copy.deepcopy(nuclio.get("triggers") or {})
+    _load_http(spec, triggers.pop("http", None), source)
+    spec.triggers = triggers
+    return fn
+
+
+def _load_http(spec: FunctionSpec, trigger: Any, source: str) -> None:
+    if trigger is None:
+        return
+    _no_unknown(trigger, {"kind", "numWorkers", "attributes", "batch"}, "the http trigger", source)
+    spec.http_workers = trigger.get("numWorkers", spec.http_workers)
+    attributes = dict(trigger.get("attributes") or {})
+    spec.max_body_size = attributes.pop("maxRequestBodySize", spec.max_body_size)
+    spec.http_attributes = attributes
+    batch = trigger.get("batch") or {}
+    if batch.get("mode") == "enable":
+        spec.http_batch_size = batch.get("batchSize", 1)
+        spec.http_batch_timeout = batch.get("timeout")
+
+
+def _no_unknown(data: Any, known: set[str] | frozenset[str], where: str, source: str) -> None:
+    unknown = sorted(set(data) - known) if isinstance(data, dict) else []
+    if unknown:
+        raise ConfigError(
+            f"{source}: {where} has {unknown}, which nuserve's function builder does not model "
+            f"(it reads {sorted(known)}); deploy such a file as it is with "
+            "nuserve.deploy.deploy_file() or `nuctl deploy --file`"
+        )

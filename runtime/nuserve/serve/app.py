@@ -1,0 +1,243 @@
+"""The ASGI app of ``nuserve serve``: each request runs through Nuclio's own entry point.
+
+No web framework: a request becomes a real ``nuclio_sdk.Event`` and goes to the same
+``nuserve.nuclio.handler_async`` a Nuclio processor calls, so local answers are Nuclio's
+answers. ``init_context`` runs once per worker process at lifespan startup; kafka-cluster
+triggers of the function.yaml start then too. Nothing here raises to the server: any failure
+is a JSON ``{"error", "id"}`` answer, never a traceback.
+
+The request path is kept lean (it is benchmarked against a bare ASGI app): header names are
+converted through a cache, the body is joined only when it came in several chunks, and
+nothing is logged per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+
+import nuclio_sdk
+import nuclio_sdk.logger
+import orjson
+
+from nuserve.event import new_event_id
+from nuserve.nuclio import handler_async, init_context
+from nuserve.serve import kafka, metrics
+from nuserve.serve.config import FAILED_PREFIX, ServeConfig
+from nuserve.serve.events import HTTP_TRIGGER, http_event, read_headers, response_start
+from nuserve.serve.types import Receive, Scope, Send
+
+JSON_HEADERS = [(b"content-type", b"application/json")]
+METRICS_HEADERS = [(b"content-type", metrics.CONTENT_TYPE.encode())]
+CLIENT_GONE = 499
+"""Status recorded (never sent) for a request whose client left before the answer."""
+
+
+class _Stderr:
+    """The current ``sys.stderr`` (test runners swap it), for the Nuclio logger's handler."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def new_context(log_level: str, trigger: Any = HTTP_TRIGGER) -> nuclio_sdk.Context:
+    """A real Nuclio context: a stderr logger and a platform that needs no network."""
+    level = getattr(logging, log_level.upper())
+    logger = nuclio_sdk.Logger(level)
+    logger.set_handler("nuserve-serve", _Stderr(), nuclio_sdk.logger.HumanReadableFormatter())
+    for handler in logging.getLogger("nuclio_sdk").handlers:
+        if handler.name == "nuserve-serve":
+            handler.setLevel(level)  # the SDK's Logger logs past its level check
+    platform = nuclio_sdk.Platform("local")
+    return nuclio_sdk.Context(logger, platform, os.getpid(), trigger)
+
+
+class App:
+    """One worker's ASGI app; ``create_app`` builds it from the environment."""
+
+    def __init__(self, config: ServeConfig, on_result: kafka.OnResult | None = None) -> None:
+        self.config = config
+        self.on_result = on_result
+        self.metrics = metrics.Metrics()
+        self.context: Any = None
+        self.max_body_size = 0
+        self.stream_contexts: dict[str, Any] = {}
+        self.consumers: list[kafka.KafkaConsumer] = []
+        self.writer: asyncio.Task[None] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            if scope["path"] == "/metrics" and scope["method"] == "GET":
+                await self.answer_metrics(send)
+                return
+            counters = self.metrics
+            series = counters.series(scope["path"])
+            counters.in_flight += 1
+            started = perf_counter()
+            status = 500
+            try:
+                status = await self.answer(scope, receive, send)
+            except Exception as exc:  # noqa: BLE001 - the client gets JSON, never a traceback
+                await _failure(send, f"internal error: {type(exc).__name__}: {exc}")
+            finally:
+                counters.in_flight -= 1
+                series.observe(status, perf_counter() - started)
+        elif scope["type"] == "lifespan":
+            await self.lifespan(receive, send)
+
+    async def answer(self, scope: Scope, receive: Receive, send: Send) -> int:
+        """Read the body (up to the limit), run the handler, write its response."""
+        context = self.context
+        if context is None:
+            return await _json(send, 503, "the server has not started (lifespan startup)")
+        headers = read_headers(scope["headers"])
+        limit = self.max_body_size
+        length = headers.get("Content-Length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            return await self.too_large(send)
+        message = await receive()
+        if message["type"] != "http.request":
+            return CLIENT_GONE
+        raw = message.get("body", b"")
+        if message.get("more_body", False):
+            chunks, size = [raw], len(raw)
+            while message.get("more_body", False) and size <= limit:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return CLIENT_GONE
+                chunk = message.get("body", b"")
+                chunks.append(chunk)
+                size += len(chunk)
+            raw = b"".join(chunks)
+        if len(raw) > limit:
+            return await self.too_large(send)
+        event = http_event(scope, raw, headers, headers.get("Content-Type", ""))
+        status, response_headers, body = response_start(await handler_async(context, event))
+        await send({"type": "http.response.start", "status": status, "headers": response_headers})
+        await send({"type": "http.response.body", "body": body})
+        return status
+
+    async def too_large(self, send: Send) -> int:
+        """413 without reading the rest of the body; the connection is closed after it."""
+        message = (
+            f"request body is over the limit of {self.max_body_size} bytes; send less, "
+            "or raise max_body_size in the serving spec"
+        )
+        return await _json(send, 413, message, close=True)
+
+    async def answer_metrics(self, send: Send) -> None:
+        try:
+            body = self.metrics.render(self.config.metrics_dir).encode()
+        except Exception as exc:  # noqa: BLE001 - a scrape must not break the worker
+            await _failure(send, f"cannot read metrics: {type(exc).__name__}: {exc}")
+            return
+        headers = [*METRICS_HEADERS, (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def handle_stream(self, event: Any) -> Any:
+        """Run one stream event on this loop (``kafka`` calls it from its thread)."""
+        series = self.metrics.labelled("", "stream")
+        self.metrics.in_flight += 1
+        started = perf_counter()
+        response: Any = None
+        try:
+            response = await handler_async(self.stream_contexts[event.trigger.name], event)
+            return response
+        finally:
+            self.metrics.in_flight -= 1
+            series.observe(getattr(response, "status_code", 500), perf_counter() - started)
+
+    # ----- lifespan -----------------------------------------------------------------------
+
+    async def lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:  # noqa: BLE001 - reported to uvicorn and run()
+                    text = f"nuserve worker {os.getpid()} failed to start: {exc}"
+                    self.report_failure(text)
+                    await send({"type": "lifespan.startup.failed", "message": text})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def startup(self) -> None:
+        """Build the graph (``init_context``, in a thread: models may run their own loop)."""
+        config = self.config
+        context = new_context(config.log_level)
+        await asyncio.to_thread(init_context, context, config.handler_environ())
+        self.metrics.inits += 1
+        self.max_body_size = context.user_data.server.max_body_size
+        self.context = context
+        if config.metrics_dir:
+            self.writer = asyncio.create_task(
+                metrics.write_periodically(self.metrics, config.metrics_dir)
+            )
+        triggers = kafka.kafka_triggers(config.spec_path)
+        for trigger in triggers:
+            stream_context = new_context(
+                config.log_level, nuclio_sdk.TriggerInfo(kafka.KIND, trigger.name)
+            )
+            stream_context.user_data = context.user_data
+            self.stream_contexts[trigger.name] = stream_context
+        loop = asyncio.get_running_loop()
+        on_result = self.on_result or kafka.no_result
+        self.consumers = kafka.start_consumers(triggers, self.handle_stream, loop, on_result)
+
+    async def shutdown(self) -> None:
+        """Stop the consumers (their last event may still run here), then close the graph."""
+        if self.consumers:
+            await asyncio.to_thread(kafka.stop_consumers, self.consumers)
+        if self.writer is not None:
+            self.writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.writer
+        if self.config.metrics_dir:
+            self.metrics.remove_snapshot(self.config.metrics_dir)
+        server = getattr(getattr(self.context, "user_data", None), "server", None)
+        close = getattr(server, "close", None)
+        if callable(close):
+            close()
+        self.context = None
+
+    def report_failure(self, text: str) -> None:
+        """Leave the reason in the shared directory, where ``workers.run`` reads it."""
+        if self.config.metrics_dir:
+            with contextlib.suppress(OSError):
+                Path(self.config.metrics_dir, f"{FAILED_PREFIX}{os.getpid()}.txt").write_text(text)
+
+
+def create_app() -> App:
+    """The factory uvicorn calls in each worker process (``factory=True``)."""
+    return App(ServeConfig.from_env())
+
+
+async def _json(send: Send, status: int, error: str, close: bool = False) -> int:
+    body = orjson.dumps({"error": error, "id": new_event_id()})
+    headers = [*JSON_HEADERS, (b"content-length", str(len(body)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+    return status
+
+
+async def _failure(send: Send, error: str) -> None:
+    """A 500 if the response has not started yet; else there is nothing left to do."""
+    with contextlib.suppress(Exception):
+        await _json(send, 500, error)

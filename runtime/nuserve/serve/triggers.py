@@ -1,0 +1,77 @@
+"""Stream triggers read from a function.yaml (``spec.triggers``), as Nuclio spells them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nuserve.errors import ConfigError
+
+KIND = "kafka-cluster"
+OFFSETS = ("earliest", "latest")
+
+
+@dataclass(frozen=True)
+class KafkaTrigger:
+    """A function.yaml ``kafka-cluster`` trigger (``spec.triggers.<name>.attributes``)."""
+
+    name: str
+    brokers: tuple[str, ...]
+    topics: tuple[str, ...]
+    consumer_group: str
+    initial_offset: str = "earliest"
+    num_workers: int = 1
+    """Consumers (threads, same group) each worker process runs for this trigger."""
+
+    @classmethod
+    def from_attributes(cls, name: str, attributes: Mapping[str, Any]) -> KafkaTrigger:
+        where = f"trigger {name!r} (spec.triggers.{name}.attributes)"
+        brokers, topics = attributes.get("brokers"), attributes.get("topics")
+        if isinstance(brokers, str):
+            brokers = [b.strip() for b in brokers.split(",") if b.strip()]
+        for field, value in (("brokers", brokers), ("topics", topics)):
+            if (
+                not isinstance(value, list)
+                or not value
+                or not all(isinstance(v, str) for v in value)
+            ):
+                raise ConfigError(f"{where}: '{field}' must be a list of strings (got {value!r})")
+        group = attributes.get("consumerGroup")
+        if not isinstance(group, str) or not group:
+            raise ConfigError(f"{where}: 'consumerGroup' must be a name (got {group!r})")
+        offset = attributes.get("initialOffset", "earliest")
+        if offset not in OFFSETS:
+            raise ConfigError(
+                f"{where}: 'initialOffset' must be earliest or latest (got {offset!r})"
+            )
+        workers = attributes.get("numWorkers", 1)
+        if type(workers) is not int or workers < 1:
+            raise ConfigError(f"{where}: 'numWorkers' must be an integer >= 1 (got {workers!r})")
+        return cls(name, tuple(brokers), tuple(topics), group, offset, workers)  # type: ignore[arg-type]
+
+    def consumer_config(self) -> dict[str, Any]:
+        return {
+            "bootstrap.servers": ",".join(self.brokers),
+            "group.id": self.consumer_group,
+            "auto.offset.reset": self.initial_offset,
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+        }
+
+
+def kafka_triggers(path: str | Path) -> list[KafkaTrigger]:
+    """The kafka-cluster triggers of a function.yaml; a JSON serving spec has none."""
+    path = Path(path)
+    if path.suffix not in (".yaml", ".yml"):
+        return []
+    import yaml  # noqa: PLC0415 - only for function.yaml files
+
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    triggers = (doc.get("spec") or {}).get("triggers") or {}
+    return [
+        KafkaTrigger.from_attributes(name, trigger.get("attributes") or {})
+        for name, trigger in triggers.items()
+        if isinstance(trigger, dict) and trigger.get("kind") == KIND
+    ]

@@ -1,0 +1,164 @@
+"""``run``: serve a function.yaml locally with uvicorn, in one or several worker processes.
+
+Each worker is a uvicorn process running ``app.create_app`` (an import string, so uvicorn's
+supervisor can spawn workers and replace one that dies). The supervisor process holds the
+settings in the environment, reads them nowhere else, and owns the shared metrics directory.
+SIGTERM and SIGINT shut down gracefully: uvicorn stops accepting, finishes the requests in
+flight, then runs each worker's lifespan shutdown (consumers stopped, graph closed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import os
+import shutil
+import signal
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import FrameType
+
+from nuserve.errors import ConfigError
+from nuserve.nuclio import SPEC_ENV, SPEC_PATH_ENV, spec_from_file
+from nuserve.serve.config import FAILED_PREFIX, LOG_LEVEL_ENV, LOG_LEVELS, METRICS_DIR_ENV
+from nuserve.serve.triggers import kafka_triggers
+
+APP = "nuserve.serve.app:create_app"
+GRACEFUL_SHUTDOWN_S = 25
+"""Seconds uvicorn waits for requests in flight at shutdown (Kubernetes allows 30)."""
+STARTUP_FAILURE = 3
+"""uvicorn's exit code for a worker whose startup failed."""
+
+
+def check_function_yaml(function_yaml: str | Path) -> Path:
+    """The file as an absolute path, once its spec and triggers are known to be readable."""
+    path = Path(function_yaml).resolve()
+    if not path.is_file():
+        raise ConfigError(
+            f"function.yaml {str(function_yaml)!r} not found (cwd is {Path.cwd()}); "
+            "write it with fn.to_yaml('function.yaml') or `nuserve build`, then pass its path"
+        )
+    try:
+        spec_from_file(path)
+        kafka_triggers(path)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc.message}") from None
+    except (OSError, ValueError) as exc:  # unreadable, or not YAML
+        raise ConfigError(f"{path} cannot be read as a function.yaml: {exc}") from None
+    return path
+
+
+def best_available(*names: str) -> str:
+    """The first of ``names`` whose module is installed; the last one is the fallback."""
+    return next((n for n in names[:-1] if importlib.util.find_spec(n) is not None), names[-1])
+
+
+def run(
+    function_yaml: str,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    workers: int = 1,
+    log_level: str = "warning",
+) -> None:
+    """Serve ``function_yaml`` until SIGTERM or SIGINT; raises ``ConfigError`` on bad input."""
+    path = check_function_yaml(function_yaml)
+    if log_level not in LOG_LEVELS:
+        raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)} (got {log_level!r})")
+    if workers < 1:
+        raise ConfigError(f"workers must be 1 or more (got {workers})")
+    import uvicorn  # noqa: PLC0415 - `import nuserve` must not import a web server
+
+    metrics_dir = tempfile.mkdtemp(prefix="nuserve-metrics-")
+    settings = {SPEC_PATH_ENV: str(path), METRICS_DIR_ENV: metrics_dir, LOG_LEVEL_ENV: log_level}
+    try:
+        with _environment(settings, drop=(SPEC_ENV,)), _sigterm_exits():
+            try:
+                uvicorn.run(
+                    APP,
+                    factory=True,
+                    host=host,
+                    port=port,
+                    workers=workers,
+                    http=best_available("httptools", "h11"),
+                    loop=best_available("uvloop", "asyncio"),
+                    ws="none",
+                    lifespan="on",
+                    access_log=False,
+                    log_level=log_level,
+                    timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+                )
+            except SystemExit as exc:
+                if exc.code != STARTUP_FAILURE:
+                    raise
+        _raise_startup_failure(metrics_dir)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _raise_startup_failure(metrics_dir: str) -> None:
+    """uvicorn stops when a worker cannot start; say why, rather than exit quietly."""
+    reasons = sorted(Path(metrics_dir).glob(f"{FAILED_PREFIX}*.txt"))
+    if reasons:
+        raise ConfigError(reasons[0].read_text(encoding="utf-8", errors="replace"))
+
+
+@contextlib.contextmanager
+def _environment(settings: dict[str, str], drop: Sequence[str]) -> Iterator[None]:
+    """Set the workers' environment (they inherit it) and restore the caller's afterwards."""
+    saved = {name: os.environ.get(name) for name in (*settings, *drop)}
+    for name in drop:
+        os.environ.pop(name, None)  # an inline spec would win over the file we were given
+    os.environ.update(settings)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _exit(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+@contextlib.contextmanager
+def _sigterm_exits() -> Iterator[None]:
+    """SIGTERM ends ``run`` normally (exit 0, temp dir removed).
+
+    uvicorn handles SIGTERM while it serves, then re-raises it once shut down; with the
+    default handler that kills the process before ``run`` can clean up.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _exit)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m nuserve.serve.workers", description="serve a function.yaml locally"
+    )
+    parser.add_argument("function_yaml", help="the function.yaml to serve")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--log-level", default="warning", choices=LOG_LEVELS)
+    args = parser.parse_args(argv)
+    try:
+        run(args.function_yaml, args.host, args.port, args.workers, args.log_level)
+    except ConfigError as exc:
+        raise SystemExit(f"nuserve serve: {exc.message}") from None
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,189 @@
+"""Shared setup of the ``nuserve serve`` tests: fake models, function.yaml, a real server.
+
+The models record what happened in files named by environment variables, since they run in
+worker processes the test cannot look into. ``Served`` runs
+``python -m nuserve.serve.workers`` on 127.0.0.1 and always stops it (and its workers).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import nuserve
+from nuserve.nuclio import encode_spec
+
+LOADS_ENV = "NUSERVE_TEST_LOADS"
+CALLS_ENV = "NUSERVE_TEST_CALLS"
+
+
+def _append(env: str, line: str) -> None:
+    path = os.environ.get(env)
+    if path:
+        with open(path, "a", encoding="utf-8") as file:
+            file.write(line + "\n")
+
+
+class CountingEcho(nuserve.V2ModelServer):
+    """Echo that appends its PID to ``$NUSERVE_TEST_LOADS`` on load and each input to
+    ``$NUSERVE_TEST_CALLS`` on predict."""
+
+    def load(self) -> None:
+        self.model = "echo"
+        _append(LOADS_ENV, str(os.getpid()))
+
+    def predict(self, request: dict[str, Any]) -> Any:
+        _append(CALLS_ENV, repr(request["inputs"]))
+        return request["inputs"]
+
+
+def write_function_yaml(
+    path: Path,
+    models: dict[str, str],
+    triggers: dict[str, Any] | None = None,
+    max_body_size: int | None = None,
+) -> Path:
+    """A function.yaml serving ``models`` (key → class path), as the Nuclio deployer reads it."""
+    fn = nuserve.new_function("t")
+    for key, class_name in models.items():
+        fn.add_model(key, class_name=class_name)
+    if max_body_size is not None:
+        fn.spec.max_body_size = max_body_size
+    spec = fn.spec.serving_spec().to_dict()
+    doc = {
+        "metadata": {"name": "t"},
+        "spec": {
+            "runtime": "python:3.11",
+            "handler": "handler:handler",
+            "env": [{"name": "NUSERVE_SPEC", "value": encode_spec(spec)}],
+            "triggers": triggers or {},
+        },
+    }
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return path
+
+
+ROOT = Path(__file__).resolve().parents[1]
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def request(
+    port: int, method: str, path: str, body: bytes | None = None, timeout: float = 10
+) -> tuple[int, bytes]:
+    """One request on a new connection; ``(status, body)``."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{what} not within {timeout}s")
+
+
+def children(pid: int) -> set[int]:
+    """The live child processes of ``pid`` (uvicorn's workers and multiprocessing's tracker)."""
+    try:
+        return {int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+    except OSError:
+        return set()
+
+
+@dataclass
+class Served:
+    """A running ``nuserve serve`` process."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    loads: Path
+    calls: Path
+    log: Path
+
+    def ready(self) -> bool:
+        assert self.process.poll() is None, self.log.read_text()
+        try:
+            return request(self.port, "GET", "/v2/health/ready", timeout=2)[0] == 200
+        except OSError:
+            return False
+
+    def load_pids(self) -> list[int]:
+        return [int(line) for line in self.loads.read_text().split()] if self.loads.exists() else []
+
+    def calls_seen(self) -> list[str]:
+        return self.calls.read_text().splitlines() if self.calls.exists() else []
+
+    def counted(self, model: str, op: str) -> int:
+        """``nuserve_requests_total{model, op}`` from ``/metrics`` (0 when absent)."""
+        status, body = request(self.port, "GET", "/metrics")
+        assert status == 200
+        pattern = rf'^nuserve_requests_total\{{model="{model}",op="{op}"\}} (\d+)$'
+        found = re.search(pattern, body.decode(), re.M)
+        return int(found.group(1)) if found else 0
+
+
+@contextlib.contextmanager
+def serve(spec: Path, workers: int = 2, timeout: float = 30) -> Iterator[Served]:
+    """Start the server on a free port, wait until every worker loaded, stop it at the end."""
+    tmp, port = spec.parent, free_port()
+    loads, calls, log = tmp / "loads.txt", tmp / "calls.txt", tmp / "server.log"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        LOADS_ENV: str(loads),
+        CALLS_ENV: str(calls),
+    }
+    env.pop("NUSERVE_SPEC", None)
+    command = [sys.executable, "-m", "nuserve.serve.workers", str(spec), "--host", HOST]
+    command += ["--port", str(port), "--workers", str(workers)]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=env, cwd=tmp, stdout=out, stderr=out)
+    served = Served(process, port, loads, calls, log)
+    try:
+        wait_until(served.ready, timeout, "the server answering /v2/health/ready")
+        wait_until(lambda: len(served.load_pids()) == workers, timeout, "every worker loading")
+        yield served
+    finally:
+        stop(served.process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 10 s; workers left behind are killed too."""
+    workers = children(process.pid)
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+    for pid in workers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)

@@ -1,0 +1,293 @@
+"""The ASGI app, driven in-process by a tiny hand-written ASGI client (no server, no socket)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from nuserve.serve import app as app_module
+from nuserve.serve.app import App
+from nuserve.serve.config import ServeConfig
+from tests.serve_models import write_function_yaml
+
+LIMIT = 4096
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    receives: int = 0
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+    def json(self) -> Any:
+        return orjson.loads(self.body)
+
+
+async def call(
+    app: App,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    chunk: int | None = None,
+    query: bytes = b"",
+) -> Answer:
+    """Send one request through ``app(scope, receive, send)``; count the receive() calls."""
+    size = chunk or max(len(body), 1)
+    chunks = [body[i : i + size] for i in range(0, len(body), size)] or [b""]
+    receives = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal receives
+        receives += 1
+        if receives <= len(chunks):
+            return {
+                "type": "http.request",
+                "body": chunks[receives - 1],
+                "more_body": receives < len(chunks),
+            }
+        return {"type": "http.disconnect"}
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query,
+        "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
+        "server": ("127.0.0.1", 8080),
+        "client": ("127.0.0.1", 50000),
+    }
+    await asyncio.wait_for(app(scope, receive, send), 10)
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"], sent
+    response_headers = {k.decode(): v.decode() for k, v in sent[0]["headers"]}
+    return Answer(sent[0]["status"], response_headers, sent[1]["body"], receives, sent)
+
+
+@contextlib.asynccontextmanager
+async def running(app: App) -> AsyncIterator[App]:
+    """Lifespan startup before, shutdown after, as uvicorn drives it."""
+    to_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    from_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+    task = asyncio.create_task(app(scope, to_app.get, from_app.put))
+    await to_app.put({"type": "lifespan.startup"})
+    started = await asyncio.wait_for(from_app.get(), 30)
+    assert started["type"] == "lifespan.startup.complete", started
+    try:
+        yield app
+    finally:
+        await to_app.put({"type": "lifespan.shutdown"})
+        stopped = await asyncio.wait_for(from_app.get(), 30)
+        assert stopped["type"] == "lifespan.shutdown.complete"
+        await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> ServeConfig:
+    path = write_function_yaml(
+        tmp_path / "function.yaml",
+        {"e": "tests.models.Echo", "bad": "tests.models.Raising"},
+        max_body_size=LIMIT,
+    )
+    return ServeConfig(spec_path=str(path))
+
+
+JSON = {"Content-Type": "application/json"}
+
+
+def test_infer_answers_200_with_the_request_id(config: ServeConfig) -> None:
+    async def main() -> Answer:
+        async with running(App(config)) as app:
+            body = orjson.dumps({"inputs": [1, 2, 3]})
+            return await call(app, "POST", "/v2/models/e/infer", body, {**JSON, "x-request-id": "r-1"})
+
+    answer = asyncio.run(main())
+    assert answer.status == 200
+    assert answer.json()["outputs"] == [1, 2, 3]
+    assert answer.json()["model_name"] == "e"
+    assert answer.headers["x-request-id"] == "r-1"  # found under its canonical name
+    assert answer.headers["content-type"] == "application/json"
+    assert int(answer.headers["content-length"]) == len(answer.body)
+
+
+def test_query_string_is_not_part_of_the_path(config: ServeConfig) -> None:
+    async def main() -> Answer:
+        async with running(App(config)) as app:
+            body = orjson.dumps({"inputs": [7]})
+            return await call(app, "POST", "/v2/models/e/infer", body, JSON, query=b"debug=1")
+
+    assert asyncio.run(main()).json()["outputs"] == [7]
+
+
+def test_raw_bytes_without_json_content_type_are_decoded_by_the_core(config: ServeConfig) -> None:
+    async def main() -> Answer:
+        async with running(App(config)) as app:
+            body = orjson.dumps({"inputs": [5]})
+            return await call(app, "POST", "/v2/models/e/infer", body, {"Content-Type": "text/plain"})
+
+    assert asyncio.run(main()).json()["outputs"] == [5]
+
+
+def test_unknown_model_is_404_json(config: ServeConfig) -> None:
+    async def main() -> Answer:
+        async with running(App(config)) as app:
+            return await call(app, "POST", "/v2/models/nope/infer", b'{"inputs": [1]}', JSON)
+
+    answer = asyncio.run(main())
+    assert answer.status == 404
+    assert "model 'nope' not found" in answer.json()["error"]
+    assert answer.json()["id"]
+
+
+def test_malformed_json_is_400(config: ServeConfig) -> None:
+    async def main() -> Answer:
+        async with running(App(config)) as app:
+            return await call(app, "POST", "/v2/models/e/infer", b'{"inputs": [1', JSON)
+
+    answer = asyncio.run(main())
+    assert answer.status == 400
+    assert set(answer.json()) == {"error", "id"}
+
+
+def test_body_over_the_limit_is_413_and_reading_stops(config: ServeConfig) -> None:
+    async def main() -> Answer:
+        async with running(App(config)) as app:
+            body = b"x" * (100 * 1024)
+            return await call(app, "POST", "/v2/models/e/infer", body, JSON, chunk=1024)
+
+    answer = asyncio.run(main())
+    assert answer.status == 413
+    assert "over the limit of 4096 bytes" in answer.json()["error"]
+    assert answer.receives == 5  # 5 KiB read of 100 KiB: the first chunk past the limit
+    assert answer.headers["connection"] == "close"
+
+
+def test_declared_length_over_the_limit_is_413_before_reading(config: ServeConfig) -> None:
+    async def main() -> Answer:
+        async with running(App(config)) as app:
+            headers = {**JSON, "Content-Length": str(LIMIT + 1)}
+            return await call(app, "POST", "/v2/models/e/infer", b"x" * (LIMIT + 1), headers)
+
+    answer = asyncio.run(main())
+    assert answer.status == 413
+    assert answer.receives == 0
+
+
+def test_body_at_the_limit_in_chunks_is_served(config: ServeConfig) -> None:
+    async def main() -> Answer:
+        async with running(App(config)) as app:
+            body = orjson.dumps({"inputs": ["a" * (LIMIT - 20)]})
+            assert len(body) <= LIMIT
+            return await call(app, "POST", "/v2/models/e/infer", body, JSON, chunk=100)
+
+    answer = asyncio.run(main())
+    assert answer.status == 200
+    assert answer.receives > 10
+
+
+def test_raising_model_is_500_json_without_traceback(config: ServeConfig) -> None:
+    async def main() -> Answer:
+        async with running(App(config)) as app:
+            return await call(app, "POST", "/v2/models/bad/infer", b'{"inputs": [1]}', JSON)
+
+    answer = asyncio.run(main())
+    assert answer.status == 500
+    assert set(answer.json()) == {"error", "id"}
+    assert "ValueError: cannot handle [1]" in answer.json()["error"]
+    assert b"Traceback" not in answer.body
+
+
+def test_an_exception_outside_the_handler_is_500_json(
+    config: ServeConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(context: Any, event: Any) -> Any:
+        raise RuntimeError("adapter bug")
+
+    monkeypatch.setattr(app_module, "handler_async", broken)
+
+    async def main() -> Answer:
+        async with running(App(config)) as app:
+            return await call(app, "POST", "/v2/models/e/infer", b'{"inputs": [1]}', JSON)
+
+    answer = asyncio.run(main())
+    assert answer.status == 500
+    assert answer.json()["error"] == "internal error: RuntimeError: adapter bug"
+    assert b"Traceback" not in answer.body
+
+
+def test_request_before_startup_is_503() -> None:
+    app = App(ServeConfig(spec_path="unused.yaml"))
+    answer = asyncio.run(call(app, "GET", "/v2/health/ready"))
+    assert answer.status == 503
+    assert "lifespan startup" in answer.json()["error"]
+
+
+def test_metrics_count_requests_errors_and_latency(config: ServeConfig, tmp_path: Path) -> None:
+    shared = tmp_path / "metrics"
+    shared.mkdir()
+    config = ServeConfig(spec_path=config.spec_path, metrics_dir=str(shared))
+
+    async def main() -> str:
+        async with running(App(config)) as app:
+            for _ in range(3):
+                await call(app, "POST", "/v2/models/e/infer", b'{"inputs": [1]}', JSON)
+            await call(app, "POST", "/v2/models/bad/infer", b'{"inputs": [1]}', JSON)
+            await call(app, "GET", "/v2/health/ready")
+            answer = await call(app, "GET", "/metrics")
+            assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")
+            assert (shared / f"{os.getpid()}.json").is_file()
+            return answer.body.decode()
+
+    text = asyncio.run(main())
+    assert 'nuserve_requests_total{model="e",op="infer"} 3' in text
+    assert 'nuserve_request_errors_total{model="e",op="infer"} 0' in text
+    assert 'nuserve_requests_total{model="bad",op="infer"} 1' in text
+    assert 'nuserve_request_errors_total{model="bad",op="infer"} 1' in text
+    assert 'nuserve_requests_total{model="",op="health"} 1' in text
+    assert 'nuserve_request_duration_seconds_bucket{model="e",op="infer",le="+Inf"} 3' in text
+    assert 'nuserve_request_duration_seconds_count{model="e",op="infer"} 3' in text
+    assert "nuserve_requests_in_flight 0" in text
+    assert f'nuserve_worker_info{{pid="{os.getpid()}"}} 1' in text
+    assert "nuserve_worker_inits_total 1" in text
+    assert not (shared / f"{os.getpid()}.json").exists()  # removed at shutdown
+
+
+def test_startup_failure_is_reported(tmp_path: Path) -> None:
+    path = write_function_yaml(tmp_path / "function.yaml", {"e": "tests.models.BrokenLoad"})
+    shared = tmp_path / "metrics"
+    shared.mkdir()
+    app = App(ServeConfig(spec_path=str(path), metrics_dir=str(shared)))
+
+    async def main() -> dict[str, Any]:
+        to_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        from_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        task = asyncio.create_task(app({"type": "lifespan"}, to_app.get, from_app.put))
+        await to_app.put({"type": "lifespan.startup"})
+        message = await asyncio.wait_for(from_app.get(), 30)
+        await asyncio.wait_for(task, 10)
+        return message
+
+    message = asyncio.run(main())
+    assert message["type"] == "lifespan.startup.failed"
+    assert "weights.bin is missing" in message["message"]
+    (reason,) = shared.glob("failed-*.txt")
+    assert "weights.bin is missing" in reason.read_text()

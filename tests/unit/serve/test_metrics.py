@@ -1,0 +1,105 @@
+"""Per-worker counters and their sum over the live workers' snapshot files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from nuserve.serve import metrics
+from nuserve.serve.metrics import Metrics, labels_for, read_snapshots, render
+
+
+@pytest.mark.parametrize(
+    ("path", "labels"),
+    [
+        ("/v2/models/m/infer", ("m", "infer")),
+        ("/v2/models/m/versions/2/predict", ("m", "predict")),
+        ("/v2/models/m/versions/2", ("m", "model")),
+        ("/v2/models/m", ("m", "model")),
+        ("/v2/models/m/a/b", ("m", "other")),
+        ("/v2/models/infer", ("", "infer")),
+        ("/v2/health/ready", ("", "health")),
+        ("/v1/models/m:predict", ("m", "predict")),
+        ("/", ("", "other")),
+        ("/favicon.ico", ("", "other")),
+    ],
+)
+def test_labels_from_paths(path: str, labels: tuple[str, str]) -> None:
+    assert labels_for(path) == labels
+
+
+def test_series_are_cached_per_path_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(metrics, "MAX_SERIES", 3)
+    counters = Metrics()
+    assert counters.series("/v2/models/a/infer") is counters.series("/v2/models/a/infer")
+    for name in "bcdef":
+        counters.series(f"/v2/models/{name}/infer").observe(200, 0.001)
+    labels = {s.labels for s in counters._by_labels.values()}
+    assert labels == {("a", "infer"), ("b", "infer"), ("c", "infer"), ("", "other")}
+    assert counters.series("/v2/models/f/infer").requests == 3  # d, e and f
+
+
+def test_histogram_buckets_are_cumulative_and_le_inclusive() -> None:
+    counters = Metrics()
+    series = counters.series("/v2/models/m/infer")
+    for seconds in (0.0005, 0.0007, 0.3, 20.0):
+        series.observe(200, seconds)
+    series.observe(503, 0.001)
+    text = render([counters.snapshot()])
+    line = 'nuserve_request_duration_seconds_bucket{model="m",op="infer",le="%s"} %d'
+    assert line % ("0.0005", 1) in text
+    assert line % ("0.001", 3) in text
+    assert line % ("0.25", 3) in text
+    assert line % ("0.5", 4) in text
+    assert line % ("10.0", 4) in text
+    assert line % ("+Inf", 5) in text
+    assert 'nuserve_request_errors_total{model="m",op="infer"} 1' in text
+
+
+def test_label_values_are_escaped() -> None:
+    counters = Metrics()
+    counters.labelled('a"b\\c', "infer").observe(200, 0.1)
+    assert 'model="a\\"b\\\\c"' in render([counters.snapshot()])
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait(10)
+    return process.pid
+
+
+def test_snapshots_of_live_workers_are_summed_and_dead_ones_dropped(tmp_path: Path) -> None:
+    mine = Metrics()
+    mine.inits = 1
+    mine.series("/v2/models/m/infer").observe(200, 0.01)
+    dead_pid = _dead_pid()
+    dead = Metrics(pid=dead_pid)
+    dead.series("/v2/models/m/infer").observe(200, 0.01)
+    dead.write_snapshot(str(tmp_path))
+    (tmp_path / "notes.json").write_text("{}")  # not a worker's file: ignored
+    text = mine.render(str(tmp_path))
+    assert 'nuserve_requests_total{model="m",op="infer"} 1' in text
+    assert f'nuserve_worker_info{{pid="{os.getpid()}"}} 1' in text
+    assert f'pid="{dead_pid}"' not in text
+    assert not (tmp_path / f"{dead_pid}.json").exists()
+
+    other = {**orjson.loads((tmp_path / f"{os.getpid()}.json").read_bytes()), "pid": os.getppid()}
+    (tmp_path / f"{os.getppid()}.json").write_bytes(orjson.dumps(other))
+    snapshots = read_snapshots(str(tmp_path))
+    assert sorted(s["pid"] for s in snapshots) == sorted([os.getpid(), os.getppid()])
+    text = render(snapshots)
+    assert 'nuserve_requests_total{model="m",op="infer"} 2' in text
+    assert "nuserve_worker_inits_total 2" in text
+
+
+def test_render_without_a_shared_directory_is_this_worker_only() -> None:
+    counters = Metrics()
+    counters.in_flight = 2
+    text = counters.render(None)
+    assert "nuserve_requests_in_flight 2" in text
+    assert text.endswith("\n")

@@ -1,0 +1,60 @@
+"""``run`` checks its input before starting anything, and does not import uvicorn early."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nuserve.errors import ConfigError
+from nuserve.serve.workers import best_available, check_function_yaml, run
+from tests.serve_models import write_function_yaml
+
+
+def test_missing_function_yaml_names_the_file_and_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        check_function_yaml(tmp_path / "nope.yaml")
+    assert "nope.yaml' not found" in str(info.value)
+    assert "fn.to_yaml(" in str(info.value)
+
+
+def test_function_yaml_without_a_spec_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "function.yaml"
+    path.write_text("metadata: {name: t}\nspec: {env: []}\n")
+    with pytest.raises(ConfigError) as info:
+        check_function_yaml(path)
+    assert str(path) in str(info.value)
+    assert "has no NUSERVE_SPEC in spec.env" in str(info.value)
+
+
+def test_bad_kafka_trigger_is_refused_before_serving(tmp_path: Path) -> None:
+    path = write_function_yaml(
+        tmp_path / "function.yaml",
+        {"e": "tests.models.Echo"},
+        triggers={"k": {"kind": "kafka-cluster", "attributes": {"topics": ["t"]}}},
+    )
+    with pytest.raises(ConfigError, match="'brokers' must be a list of strings"):
+        run(str(path))
+
+
+def test_bad_arguments_are_refused(tmp_path: Path) -> None:
+    path = write_function_yaml(tmp_path / "function.yaml", {"e": "tests.models.Echo"})
+    with pytest.raises(ConfigError, match="log_level must be one of"):
+        run(str(path), log_level="loud")
+    with pytest.raises(ConfigError, match="workers must be 1 or more"):
+        run(str(path), workers=0)
+
+
+def test_best_available_falls_back_to_the_last_name() -> None:
+    assert best_available("no_such_module_xyz", "h11") == "h11"
+    assert best_available("json", "h11") == "json"
+
+
+def test_importing_nuserve_and_the_app_does_not_import_uvicorn() -> None:
+    code = (
+        "import sys, nuserve, nuserve.serve.app, nuserve.serve.workers; "
+        "sys.exit('uvicorn' in sys.modules or 'confluent_kafka' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
