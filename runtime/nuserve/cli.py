@@ -159,8 +159,12 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _deploy(args: argparse.Namespace) -> int:
-    fn = load_function(args.file)
-    result = fn.deploy(dry_run=args.dry_run, platform=args.platform)
+    if Path(args.file).suffix in (".yaml", ".yml"):
+        from nuserve.deploy import deploy_file  # noqa: PLC0415
+
+        result = deploy_file(args.file, dry_run=args.dry_run, platform=args.platform)
+    else:
+        result = load_function(args.file).deploy(dry_run=args.dry_run, platform=args.platform)
     print(orjson.dumps(result, default=vars, option=orjson.OPT_INDENT_2).decode())
     return 0
 

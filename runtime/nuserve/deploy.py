@@ -103,24 +103,45 @@ def deploy_function(
     handler it must hold ``handler.py``. A nuctl failure raises ``DeployError`` with its
     output's tail; ``dry_run=True`` only returns the command and the YAML.
     """
-    code_dir = Path(project_dir)
-    if not code_dir.is_dir():
-        raise ConfigError(f"project_dir {str(code_dir)!r} is not a directory")
-    _check_handler_file(fn.spec.handler, code_dir)
+    code_dir = _code_dir(project_dir, fn.spec.handler)
     text = fn.to_yaml()
     yaml_path = code_dir / YAML_DIR / f"{fn.metadata_name}.yaml"
+    args = (fn.metadata_name, code_dir, yaml_path, platform, registry, namespace)
     if dry_run:
-        command = nuctl_command(
-            nuctl, fn.metadata_name, code_dir, yaml_path, platform, registry, namespace
-        )
-        return DeployResult(command, text, str(yaml_path), dry_run=True)
-    executable = find_nuctl(nuctl)
-    command = nuctl_command(
-        executable, fn.metadata_name, code_dir, yaml_path, platform, registry, namespace
-    )
+        return DeployResult(nuctl_command(nuctl, *args), text, str(yaml_path), dry_run=True)
+    command = nuctl_command(find_nuctl(nuctl), *args)
     yaml_path.parent.mkdir(exist_ok=True)
     yaml_path.write_text(text, encoding="utf-8")
     return run_nuctl(command, text, yaml_path, timeout)
+
+
+def deploy_file(
+    path: str | Path,
+    dry_run: bool = False,
+    platform: str | None = None,
+    project_dir: str | Path = ".",
+    nuctl: str = "nuctl",
+    registry: str | None = None,
+    namespace: str | None = None,
+    timeout: float | None = None,
+) -> DeployResult:
+    """Run ``nuctl deploy`` on an existing function.yaml as it is (nothing regenerated)."""
+    import yaml  # noqa: PLC0415 - keeps `import nuserve` light
+
+    yaml_path = Path(path)
+    if not yaml_path.is_file():
+        raise ConfigError(f"function.yaml {str(yaml_path)!r} not found")
+    text = yaml_path.read_text(encoding="utf-8")
+    doc = yaml.safe_load(text)
+    name = doc.get("metadata", {}).get("name") if isinstance(doc, dict) else None
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{yaml_path} has no metadata.name; nuctl needs the function's name")
+    handler = (doc.get("spec") or {}).get("handler") or "handler:handler"
+    code_dir = _code_dir(project_dir, str(handler))
+    args = (name, code_dir, yaml_path, platform, registry, namespace)
+    if dry_run:
+        return DeployResult(nuctl_command(nuctl, *args), text, str(yaml_path), dry_run=True)
+    return run_nuctl(nuctl_command(find_nuctl(nuctl), *args), text, yaml_path, timeout)
 
 
 def run_nuctl(
@@ -157,11 +178,14 @@ def run_nuctl(
     return result
 
 
-def _check_handler_file(handler: str, code_dir: Path) -> None:
-    """Nuclio imports the handler's module from the code dir; a missing file fails late."""
+def _code_dir(project_dir: str | Path, handler: str) -> Path:
+    """The code directory; Nuclio imports the handler's module from it, so check it is there."""
+    code_dir = Path(project_dir)
+    if not code_dir.is_dir():
+        raise ConfigError(f"project_dir {str(code_dir)!r} is not a directory")
     module = handler.partition(":")[0]
     if "." in module or (code_dir / f"{module}.py").is_file():
-        return
+        return code_dir
     raise ConfigError(
         f"{code_dir / (module + '.py')} not found: Nuclio loads handler {handler!r} from the code "
         f"directory. Create it with `from nuserve.nuclio import handler, init_context`, or set "

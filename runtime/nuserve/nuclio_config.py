@@ -31,6 +31,7 @@ CODE_DIR = "/opt/nuclio"
 KAFKA_ALLOCATION_ANNOTATION = "nuclio.io/kafka-worker-allocation-mode"
 ACK_ON = ("enable", "explicitOnly")
 PIP_INSTALL = "pip install "
+KEY_REF = {"name", "key"}
 
 _HANDLER = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
 _NUSERVE_REQ = re.compile(r"^nuserve($|[^A-Za-z0-9_.-]|\[)", re.IGNORECASE)
@@ -119,15 +120,7 @@ def _env(spec: FunctionSpec) -> list[dict[str, Any]]:
         env_name(name)
         if isinstance(value, dict):
             ref = value.get("secretKeyRef")
-            if (
-                set(value) != {"secretKeyRef"}
-                or not isinstance(ref, dict)
-                or set(ref)
-                != {
-                    "name",
-                    "key",
-                }
-            ):
+            if set(value) != {"secretKeyRef"} or not isinstance(ref, dict) or set(ref) != KEY_REF:
                 raise ConfigError(
                     f"env {name!r} must be a value or {{'secretKeyRef': {{'name', 'key'}}}} "
                     f"(got {value!r}); use set_env_from_secret(name, secret, key)"

@@ -54,7 +54,8 @@ def _as_class(name: str, value: Any) -> type:
 def load_code_module(filename: str, search_dirs: list[Path] | None = None) -> ModuleType:
     """Import the function's code file (``code_to_function(filename=...)``) once."""
     candidates = [Path(filename)]
-    candidates += [d / Path(filename).name for d in search_dirs or []]
+    for directory in search_dirs or []:
+        candidates += [directory / filename, directory / Path(filename).name]
     path = next((p for p in candidates if p.is_file()), None)
     if path is None:
         tried = ", ".join(str(p) for p in candidates)

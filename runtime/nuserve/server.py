@@ -43,6 +43,7 @@ class GraphServer:
         self.context.parameters = {**spec.parameters, **self.context.parameters}
         self.context.function_name = self.context.function_name or spec.name
         self.namespaces = list(namespaces or [])
+        self.code_dirs = list(code_dirs or [])
         self.code_module: ModuleType | None = None
         if spec.filename:
             self.code_module = load_code_module(spec.filename, code_dirs)
@@ -72,10 +73,22 @@ class GraphServer:
                 raise ConfigError(f"model class {model_class.__name__} is not a V2ModelServer")
             name = key.partition(":")[0]
             model = model_class(
-                context=self.context, name=name, model_path=route.model_path, **route.class_args
+                context=self.context,
+                name=name,
+                model_path=self._local_path(route.model_path),
+                **route.class_args,
             )
             router.add_route(key, model, default=route.default)
         return router
+
+    def _local_path(self, path: str | None) -> str | None:
+        """A relative model path is looked up in the cwd, then in the code directories."""
+        if not path or "://" in path or Path(path).is_absolute() or Path(path).exists():
+            return path
+        for directory in self.code_dirs:
+            if (directory / path).exists():
+                return str(directory / path)
+        return path
 
     def start(self) -> GraphServer:
         """Load every model (per ``load_mode``) and freeze the routing table."""

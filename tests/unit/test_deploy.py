@@ -12,7 +12,14 @@ from pathlib import Path
 import nuserve
 import pytest
 import yaml
-from nuserve.deploy import NUCTL_DOCS, DeployError, DeployResult, deploy_function, find_nuctl
+from nuserve.deploy import (
+    NUCTL_DOCS,
+    DeployError,
+    DeployResult,
+    deploy_file,
+    deploy_function,
+    find_nuctl,
+)
 from nuserve.errors import ConfigError
 from nuserve.function import ServingFunction, function_from_yaml
 
@@ -143,3 +150,34 @@ def test_cli_style_serialisation(fn, project):
     result = fn.deploy(dry_run=True, project_dir=project)
     data = orjson.loads(orjson.dumps(result, default=vars))
     assert data["command"][0] == "nuctl" and data["dry_run"] is True
+
+
+def test_deploy_file_sends_the_file_as_it_is(fn, fake_nuctl, project):
+    doc = yaml.safe_load(fn.to_yaml())
+    doc["spec"]["nodeSelector"] = {"gpu": "a100"}  # not modelled by the builder: kept as is
+    path = project / "function.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    with pytest.raises(ConfigError, match=r"deploy such a file as it is with"):
+        function_from_yaml(path)
+    result = deploy_file(path, project_dir=project, platform="kube")
+    record = json.loads(fake_nuctl.read_text())
+    assert record["argv"] == [
+        "deploy", "iris", "--path", str(project), "--file", str(path), "--platform", "kube",
+    ]  # fmt: skip
+    assert record["yaml"] == path.read_text() == result.yaml
+    assert not (project / ".nuserve").exists()
+
+
+def test_deploy_file_checks(project, tmp_path):
+    with pytest.raises(ConfigError, match=r"function.yaml '.*nope.yaml' not found"):
+        deploy_file(tmp_path / "nope.yaml", dry_run=True, project_dir=project)
+    nameless = tmp_path / "nameless.yaml"
+    nameless.write_text("spec: {handler: 'handler:handler'}\n")
+    with pytest.raises(ConfigError, match=r"has no metadata.name; nuctl needs the function's name"):
+        deploy_file(nameless, dry_run=True, project_dir=project)
+    other = tmp_path / "other.yaml"
+    other.write_text("metadata: {name: f}\nspec: {handler: 'main:handler'}\n")
+    with pytest.raises(
+        ConfigError, match=r"main.py not found: Nuclio loads handler 'main:handler'"
+    ):
+        deploy_file(other, dry_run=True, project_dir=project)

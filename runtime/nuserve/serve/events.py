@@ -49,10 +49,13 @@ def _name(raw: bytes) -> str:
 def read_headers(raw_headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
     """ASGI headers as Nuclio gives them: ``{"Canonical-Name": "value"}``; repeats joined."""
     headers: dict[str, str] = {}
+    cached = _canonical.get
     for raw, value in raw_headers:
-        name = _name(raw)
-        text = value.decode("latin-1")
-        headers[name] = f"{headers[name]}, {text}" if name in headers else text
+        name = cached(raw) or _name(raw)
+        if name in headers:
+            headers[name] += ", " + value.decode("latin-1")
+        else:
+            headers[name] = value.decode("latin-1")
     return headers
 
 
@@ -97,12 +100,17 @@ def response_start(response: Any) -> tuple[int, list[tuple[bytes, bytes]], bytes
         if len(_content_types) < MAX_CACHED_NAMES:
             _content_types[content_type] = ctype
     headers = [(b"content-type", ctype), (b"content-length", str(len(body)).encode())]
+    cached = _raw_names.get
     for key, value in response.headers.items():
-        name = _raw_names.get(key)
-        if name is None:
-            name = str(key).lower().encode("latin-1", "replace")
-            if len(_raw_names) < MAX_CACHED_NAMES:
-                _raw_names[key] = name
+        name = cached(key) or _raw_name(key)
         if name not in _SKIPPED:
-            headers.append((name, str(value).encode("latin-1", "replace")))
+            text = value if type(value) is str else str(value)
+            headers.append((name, text.encode("latin-1", "replace")))
     return response.status_code, headers, body
+
+
+def _raw_name(key: str) -> bytes:
+    name = str(key).lower().encode("latin-1", "replace")
+    if len(_raw_names) < MAX_CACHED_NAMES:
+        _raw_names[key] = name
+    return name
