@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 import numpy as np
+
 import nuserve
 
 

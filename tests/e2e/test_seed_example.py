@@ -9,11 +9,12 @@ from typing import List  # noqa: UP035 - as the seed example writes it
 
 import cloudpickle
 import numpy as np
-import nuserve
 import pytest
 from cloudpickle import load
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
+
+import nuserve
 
 # The seed's load() leaves its file open, exactly as written; that is the example's, not ours.
 pytestmark = pytest.mark.filterwarnings(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from nuserve.artifacts import Feature, ModelSpec, get_model
 from nuserve.errors import ConfigError
 

@@ -9,9 +9,10 @@ import stat
 import sys
 from pathlib import Path
 
-import nuserve
 import pytest
 import yaml
+
+import nuserve
 from nuserve.deploy import (
     NUCTL_DOCS,
     DeployError,
@@ -22,7 +23,6 @@ from nuserve.deploy import (
 )
 from nuserve.errors import ConfigError
 from nuserve.function import ServingFunction, function_from_yaml
-
 from tests.models import Echo
 from tests.nuclio_schema import check_function_config
 

@@ -4,10 +4,10 @@ messages (value, expectation, fix) for bad input."""
 from __future__ import annotations
 
 import pytest
+
 from nuserve.errors import ConfigError
 from nuserve.function import FunctionSpec, ServingFunction, code_to_function, new_function
 from nuserve.spec import ServingSpec
-
 from tests.models import Echo
 
 

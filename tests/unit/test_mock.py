@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import nuserve
 import pytest
-from nuserve.mock import MockResponseError
 
+import nuserve
+from nuserve.mock import MockResponseError
 from tests.models import Echo, Raising
 
 

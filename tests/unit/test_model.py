@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-import nuserve
 import pytest
 
+import nuserve
 from tests.models import AsyncEcho, BrokenLoad, Echo, Gated, Params, Raising, Summer
 
 

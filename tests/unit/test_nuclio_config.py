@@ -6,14 +6,14 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 
-import nuserve
 import pytest
 import yaml
+
+import nuserve
 from nuserve.errors import ConfigError
 from nuserve.function import ServingFunction, function_from_yaml
 from nuserve.nuclio import CODE_DIR_ENV, GZIP_PREFIX, SPEC_ENV, decode_spec
 from nuserve.nuclio_config import CODE_DIR, KAFKA_ALLOCATION_ANNOTATION, function_config
-
 from tests.models import Echo
 from tests.nuclio_schema import check_function_config
 

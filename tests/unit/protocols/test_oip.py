@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
 from nuserve.errors import BadRequest, ModelError
 from nuserve.protocols.oip import (
     DATATYPES,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import nuserve
 import pytest
+
+import nuserve
 from nuserve.protocols.oip import DATATYPES, encode_tensor
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import nuserve
 import pytest
 
+import nuserve
 from tests.models import Echo, Summer
 
 
