@@ -50,11 +50,22 @@ class CountingEcho(nuserve.V2ModelServer):
         return request["inputs"]
 
 
+class EnvReader(nuserve.V2ModelServer):
+    """Answers the values of the environment variables named in its inputs."""
+
+    def load(self) -> None:
+        self.model = "env"
+
+    def predict(self, request: dict[str, Any]) -> Any:
+        return [os.environ.get(name) for name in request["inputs"]]
+
+
 def write_function_yaml(
     path: Path,
     models: dict[str, str],
     triggers: dict[str, Any] | None = None,
     max_body_size: int | None = None,
+    env: dict[str, str] | None = None,
 ) -> Path:
     """A function.yaml serving ``models`` (key → class path), as the Nuclio deployer reads it."""
     fn = nuserve.new_function("t")
@@ -68,7 +79,10 @@ def write_function_yaml(
         "spec": {
             "runtime": "python:3.11",
             "handler": "handler:handler",
-            "env": [{"name": "NUSERVE_SPEC", "value": encode_spec(spec)}],
+            "env": [
+                {"name": "NUSERVE_SPEC", "value": encode_spec(spec)},
+                *({"name": k, "value": v} for k, v in (env or {}).items()),
+            ],
             "triggers": triggers or {},
         },
     }

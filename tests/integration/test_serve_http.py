@@ -27,7 +27,11 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    spec = write_function_yaml(tmp_path / "function.yaml", {"e": "tests.serve_models.CountingEcho"})
+    spec = write_function_yaml(
+        tmp_path / "function.yaml",
+        {"e": "tests.serve_models.CountingEcho", "env": "tests.serve_models.EnvReader"},
+        env={"NUSERVE_TEST_FROM_YAML": "from function.yaml"},
+    )
     with serve(spec, workers=2) as server:
         yield server
 
@@ -50,6 +54,11 @@ def test_two_workers_answer_count_and_stop_on_sigterm(served: Served) -> None:
     text = request(served.port, "GET", "/metrics")[1].decode()
     assert "nuserve_worker_inits_total 2" in text
     assert all(f'nuserve_worker_info{{pid="{pid}"}} 1' in text for pid in pids)
+
+    status, body = request(
+        served.port, "POST", "/v2/models/env/infer", b'{"inputs": ["NUSERVE_TEST_FROM_YAML"]}'
+    )
+    assert orjson.loads(body)["outputs"] == ["from function.yaml"]  # spec.env, as Nuclio sets it
 
     status, body = request(served.port, "POST", "/v2/models/nope/infer", b'{"inputs": [1]}')
     assert status == 404 and set(orjson.loads(body)) == {"error", "id"}

@@ -35,7 +35,9 @@ def committed(admin: AdminClient, group: str, topic: str, partitions: int) -> in
     """The sum of the group's committed offsets on ``topic``."""
     from confluent_kafka import ConsumerGroupTopicPartitions
 
-    request = ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p) for p in range(partitions)])
+    request = ConsumerGroupTopicPartitions(
+        group, [TopicPartition(topic, p) for p in range(partitions)]
+    )
     result = admin.list_consumer_group_offsets([request], request_timeout=5)[group].result()
     return sum(max(tp.offset, 0) for tp in result.topic_partitions)
 
@@ -65,12 +67,16 @@ def test_kafka_trigger_runs_each_message_once_and_commits(
         wait_until(lambda: group_ready(admin, group, 2), 60, "both consumers in the group")
         producer = Producer({"bootstrap.servers": kafka_broker.bootstrap, "acks": "all"})
         for i in range(20):
-            producer.produce(topic, key=str(i).encode(), value=orjson.dumps({"model": "e", "inputs": [i]}))
+            producer.produce(
+                topic, key=str(i).encode(), value=orjson.dumps({"model": "e", "inputs": [i]})
+            )
         assert producer.flush(30) == 0
 
         wait_until(lambda: len(served.calls_seen()) >= 20, 60, "20 handler calls")
         time.sleep(0.5)  # a 21st call (a duplicate) would show up now
-        assert sorted(served.calls_seen(), key=lambda c: int(c[1:-1])) == [f"[{i}]" for i in range(20)]
+        assert sorted(served.calls_seen(), key=lambda c: int(c[1:-1])) == [
+            f"[{i}]" for i in range(20)
+        ]
         wait_until(lambda: served.counted("", "stream") == 20, 10, "/metrics counting 20 events")
         wait_until(lambda: committed(admin, group, topic, 2) == 20, 30, "offsets committed")
         assert "answered" not in served.log.read_text()  # no error responses logged

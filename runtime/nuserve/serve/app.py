@@ -17,48 +17,27 @@ import asyncio
 import contextlib
 import logging
 import os
-import sys
 from pathlib import Path
 from time import perf_counter
 from typing import Any
 
 import nuclio_sdk
-import nuclio_sdk.logger
 import orjson
 
 from nuserve.event import new_event_id
 from nuserve.nuclio import handler_async, init_context
 from nuserve.serve import kafka, metrics
 from nuserve.serve.config import FAILED_PREFIX, ServeConfig
-from nuserve.serve.events import HTTP_TRIGGER, http_event, read_headers, response_start
+from nuserve.serve.context import new_context
+from nuserve.serve.events import http_event, read_headers, response_start
+from nuserve.serve.throttle import Throttle
 from nuserve.serve.types import Receive, Scope, Send
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
 METRICS_HEADERS = [(b"content-type", metrics.CONTENT_TYPE.encode())]
 CLIENT_GONE = 499
 """Status recorded (never sent) for a request whose client left before the answer."""
-
-
-class _Stderr:
-    """The current ``sys.stderr`` (test runners swap it), for the Nuclio logger's handler."""
-
-    def write(self, text: str) -> int:
-        return sys.stderr.write(text)
-
-    def flush(self) -> None:
-        sys.stderr.flush()
-
-
-def new_context(log_level: str, trigger: Any = HTTP_TRIGGER) -> nuclio_sdk.Context:
-    """A real Nuclio context: a stderr logger and a platform that needs no network."""
-    level = getattr(logging, log_level.upper())
-    logger = nuclio_sdk.Logger(level)
-    logger.set_handler("nuserve-serve", _Stderr(), nuclio_sdk.logger.HumanReadableFormatter())
-    for handler in logging.getLogger("nuclio_sdk").handlers:
-        if handler.name == "nuserve-serve":
-            handler.setLevel(level)  # the SDK's Logger logs past its level check
-    platform = nuclio_sdk.Platform("local")
-    return nuclio_sdk.Context(logger, platform, os.getpid(), trigger)
+log = logging.getLogger("nuserve.serve")
 
 
 class App:
@@ -73,6 +52,7 @@ class App:
         self.stream_contexts: dict[str, Any] = {}
         self.consumers: list[kafka.KafkaConsumer] = []
         self.writer: asyncio.Task[None] | None = None
+        self.throttle = Throttle()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -87,7 +67,7 @@ class App:
             try:
                 status = await self.answer(scope, receive, send)
             except Exception as exc:  # noqa: BLE001 - the client gets JSON, never a traceback
-                await _failure(send, f"internal error: {type(exc).__name__}: {exc}")
+                await self.internal_error(scope, send, exc)
             finally:
                 counters.in_flight -= 1
                 series.observe(status, perf_counter() - started)
@@ -125,6 +105,14 @@ class App:
         await send({"type": "http.response.start", "status": status, "headers": response_headers})
         await send({"type": "http.response.body", "body": body})
         return status
+
+    async def internal_error(self, scope: Scope, send: Send, exc: Exception) -> None:
+        """Log the traceback (bounded) and answer 500 JSON, if the answer has not started."""
+        held = self.throttle.allow()
+        if held is not None:
+            note = self.throttle.note(held)
+            log.error("%s %s failed%s", scope["method"], scope["path"], note, exc_info=exc)
+        await _failure(send, f"internal error: {type(exc).__name__}: {exc}")
 
     async def too_large(self, send: Send) -> int:
         """413 without reading the rest of the body; the connection is closed after it."""

@@ -16,6 +16,7 @@ import orjson
 
 from nuserve.codec import dump_json
 from nuserve.event import new_event_id
+from nuserve.serve.types import Scope
 
 JSON = "application/json"
 HTTP_TRIGGER = nuclio_sdk.TriggerInfo("http", "http")
@@ -60,7 +61,7 @@ def read_headers(raw_headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
 
 
 def http_event(
-    scope: dict[str, Any] | Any, raw: bytes, headers: dict[str, str], content_type: str
+    scope: Scope, raw: bytes, headers: dict[str, str], content_type: str
 ) -> nuclio_sdk.Event:
     """A Nuclio HTTP event for one request whose whole body is ``raw``."""
     body: Any = raw

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import threading
 import time
@@ -23,7 +24,8 @@ import nuclio_sdk
 import orjson
 
 from nuserve.event import new_event_id
-from nuserve.serve.triggers import KIND, KafkaTrigger, kafka_triggers
+from nuserve.serve.function_yaml import KIND, KafkaTrigger, kafka_triggers
+from nuserve.serve.throttle import Throttle
 
 Handle = Callable[[Any], Coroutine[Any, Any, Any]]
 """Runs one ``nuclio_sdk.Event`` on the worker's loop and returns the ``nuclio_sdk.Response``."""
@@ -67,22 +69,6 @@ def kafka_event(message: Any, trigger: Any) -> nuclio_sdk.Event:
     )
 
 
-class Throttle:
-    """Lets one log line through per ``interval`` seconds and counts the ones it held back."""
-
-    def __init__(self, interval: float = 5.0) -> None:
-        self.interval, self.next_at, self.held = interval, 0.0, 0
-
-    def allow(self) -> int | None:
-        """``None`` to stay quiet, else how many lines were held back since the last one."""
-        now = time.monotonic()
-        if now < self.next_at:
-            self.held += 1
-            return None
-        held, self.held, self.next_at = self.held, 0, now + self.interval
-        return held
-
-
 class KafkaConsumer:
     """One consumer of a trigger, polling in a daemon thread; ``stop`` then ``join``."""
 
@@ -95,8 +81,9 @@ class KafkaConsumer:
         poll_timeout: float = 0.5,
         stop_timeout: float = 10.0,
     ) -> None:
-        from confluent_kafka import Consumer  # noqa: PLC0415 - only for kafka triggers
+        from confluent_kafka import Consumer, KafkaException  # noqa: PLC0415 - kafka only
 
+        self.kafka_error: type[Exception] = KafkaException
         self.trigger, self.handle, self.loop, self.on_result = trigger, handle, loop, on_result
         self.poll_timeout, self.stop_timeout = poll_timeout, stop_timeout
         self.info = nuclio_sdk.TriggerInfo(KIND, trigger.name)
@@ -152,8 +139,11 @@ class KafkaConsumer:
                 *(self.trigger.name, event.topic, event.shard_id, event.offset),
                 *(response.status_code, response.body),
             )
-        self.consumer.store_offsets(message=message)
-        self.consumer.commit(asynchronous=True)
+        try:
+            self.consumer.store_offsets(message=message)
+            self.consumer.commit(asynchronous=True)
+        except self.kafka_error as exc:  # e.g. the partition was revoked meanwhile
+            self._warn("trigger %s: cannot commit %s: %s", self.trigger.name, event.offset, exc)
 
     def _wait(self, future: concurrent.futures.Future[Any]) -> Any:
         """The handler's response; ``None`` when abandoned at shutdown or cancelled."""
@@ -175,17 +165,15 @@ class KafkaConsumer:
     def _warn(self, text: str, *args: Any) -> None:
         held = self.throttle.allow()
         if held is not None:
-            log.warning(text + (f" ({held} similar lines held back)" if held else ""), *args)
+            log.warning(text + self.throttle.note(held), *args)
 
     def _close(self) -> None:
-        from confluent_kafka import KafkaException  # noqa: PLC0415 - only for kafka triggers
-
-        try:
+        with contextlib.suppress(self.kafka_error):  # nothing stored since the last commit
             self.consumer.commit(asynchronous=False)
-        except KafkaException:
-            pass  # nothing stored since the last commit
-        finally:
+        try:
             self.consumer.close()
+        except Exception:
+            log.exception("trigger %s: closing the consumer failed", self.trigger.name)
 
 
 def start_consumers(

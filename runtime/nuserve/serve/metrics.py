@@ -137,13 +137,16 @@ async def write_periodically(metrics: Metrics, directory: str, interval: float =
     is never taken halfway through an update.
     """
     last: tuple[int, int, int] | None = None
+    warned = False
     while True:
         state = (metrics.total(), metrics.in_flight, metrics.inits)
         if state != last:
             try:
                 metrics.write_snapshot(directory)
             except OSError as exc:  # a full or removed directory must not stop the worker
-                logging.getLogger("nuserve.serve").warning("cannot write metrics: %s", exc)
+                if not warned:
+                    logging.getLogger("nuserve.serve").warning("cannot write metrics: %s", exc)
+                    warned = True
             last = state
         await asyncio.sleep(interval)
 

@@ -24,7 +24,7 @@ from types import FrameType
 from nuserve.errors import ConfigError
 from nuserve.nuclio import SPEC_ENV, SPEC_PATH_ENV, spec_from_file
 from nuserve.serve.config import FAILED_PREFIX, LOG_LEVEL_ENV, LOG_LEVELS, METRICS_DIR_ENV
-from nuserve.serve.triggers import kafka_triggers
+from nuserve.serve.function_yaml import function_env, kafka_triggers
 
 APP = "nuserve.serve.app:create_app"
 GRACEFUL_SHUTDOWN_S = 25
@@ -44,6 +44,7 @@ def check_function_yaml(function_yaml: str | Path) -> Path:
     try:
         spec_from_file(path)
         kafka_triggers(path)
+        function_env(path)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc.message}") from None
     except (OSError, ValueError) as exc:  # unreadable, or not YAML
@@ -63,7 +64,11 @@ def run(
     workers: int = 1,
     log_level: str = "warning",
 ) -> None:
-    """Serve ``function_yaml`` until SIGTERM or SIGINT; raises ``ConfigError`` on bad input."""
+    """Serve ``function_yaml`` until SIGTERM or SIGINT; raises ``ConfigError`` on bad input.
+
+    The workers get the function's ``spec.env`` values, as under Nuclio; a variable already
+    set in this process's environment wins, so a local run can override one.
+    """
     path = check_function_yaml(function_yaml)
     if log_level not in LOG_LEVELS:
         raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)} (got {log_level!r})")
@@ -72,7 +77,10 @@ def run(
     import uvicorn  # noqa: PLC0415 - `import nuserve` must not import a web server
 
     metrics_dir = tempfile.mkdtemp(prefix="nuserve-metrics-")
-    settings = {SPEC_PATH_ENV: str(path), METRICS_DIR_ENV: metrics_dir, LOG_LEVEL_ENV: log_level}
+    # spec.env as Nuclio sets it, unless the caller's environment overrides it, then ours
+    settings = {k: v for k, v in function_env(path, (SPEC_ENV,)).items() if k not in os.environ}
+    settings |= {SPEC_PATH_ENV: str(path), METRICS_DIR_ENV: metrics_dir, LOG_LEVEL_ENV: log_level}
+    failed = False
     try:
         with _environment(settings, drop=(SPEC_ENV,)), _sigterm_exits():
             try:
@@ -93,16 +101,19 @@ def run(
             except SystemExit as exc:
                 if exc.code != STARTUP_FAILURE:
                     raise
-        _raise_startup_failure(metrics_dir)
+                failed = True
+        _raise_startup_failure(metrics_dir, failed)
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
-def _raise_startup_failure(metrics_dir: str) -> None:
+def _raise_startup_failure(metrics_dir: str, failed: bool) -> None:
     """uvicorn stops when a worker cannot start; say why, rather than exit quietly."""
     reasons = sorted(Path(metrics_dir).glob(f"{FAILED_PREFIX}*.txt"))
     if reasons:
         raise ConfigError(reasons[0].read_text(encoding="utf-8", errors="replace"))
+    if failed:
+        raise ConfigError("the server did not start; uvicorn's log above says why")
 
 
 @contextlib.contextmanager

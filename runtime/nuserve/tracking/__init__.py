@@ -1,15 +1,37 @@
-"""Request tracking to streams (placeholder contract; the implementation lands next)."""
+"""Request tracking to streams: one record per sampled request, sent in the background.
+
+    settings = tracking_settings(stream_path="kafka://broker:9092?topic=events", sample=10)
+    fn.spec.tracking = settings          # or fn.set_tracking(...)
+
+``GraphServer.start`` calls ``create_tracker(spec.tracking, context)`` and ``start()``;
+``GraphServer.close`` calls ``close()``, which sends what is queued. Importing this package
+imports no Kafka or v3io client: the sinks import theirs when created.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from nuserve.tracking.settings import TrackingSettings, tracking_settings
+from nuserve.tracking.sinks import Sink, SinkError, create_sink
+
 if TYPE_CHECKING:
     from nuserve.context import ServingContext
     from nuserve.event import Event, Response
     from nuserve.model import V2ModelServer
     from nuserve.protocols import Protocol as BodyProtocol
+
+
+__all__ = [
+    "Sink",
+    "SinkError",
+    "Tracker",
+    "TrackingSettings",
+    "create_sink",
+    "create_tracker",
+    "tracking_settings",
+]
 
 
 class Tracker(Protocol):
@@ -27,4 +49,9 @@ class Tracker(Protocol):
 
 
 def create_tracker(settings: dict[str, Any], context: ServingContext) -> Tracker:
-    raise NotImplementedError("tracking is not implemented yet")
+    """The tracker for ``spec.tracking`` (a ``tracking_settings`` dict), not started yet: a
+    ``nuserve.tracking.tracker.StreamTracker``."""
+    from nuserve.tracking.tracker import StreamTracker  # noqa: PLC0415 - imports nuserve.model
+
+    parsed = TrackingSettings.from_dict(settings)
+    return StreamTracker(parsed, create_sink(parsed.stream_path), context)

@@ -118,7 +118,9 @@ def test_infer_answers_200_with_the_request_id(config: ServeConfig) -> None:
     async def main() -> Answer:
         async with running(App(config)) as app:
             body = orjson.dumps({"inputs": [1, 2, 3]})
-            return await call(app, "POST", "/v2/models/e/infer", body, {**JSON, "x-request-id": "r-1"})
+            return await call(
+                app, "POST", "/v2/models/e/infer", body, {**JSON, "x-request-id": "r-1"}
+            )
 
     answer = asyncio.run(main())
     assert answer.status == 200
@@ -142,7 +144,9 @@ def test_raw_bytes_without_json_content_type_are_decoded_by_the_core(config: Ser
     async def main() -> Answer:
         async with running(App(config)) as app:
             body = orjson.dumps({"inputs": [5]})
-            return await call(app, "POST", "/v2/models/e/infer", body, {"Content-Type": "text/plain"})
+            return await call(
+                app, "POST", "/v2/models/e/infer", body, {"Content-Type": "text/plain"}
+            )
 
     assert asyncio.run(main()).json()["outputs"] == [5]
 

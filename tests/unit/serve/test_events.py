@@ -27,7 +27,9 @@ def test_json_body_is_decoded_only_for_exactly_application_json() -> None:
     event = http_event(scope(), b'{"inputs": [1]}', {}, "application/json")
     assert isinstance(event, nuclio_sdk.Event)
     assert event.body == {"inputs": [1]}
-    assert http_event(scope(), b'{"a": 1}', {}, "application/json; charset=utf-8").body == b'{"a": 1}'
+    assert (
+        http_event(scope(), b'{"a": 1}', {}, "application/json; charset=utf-8").body == b'{"a": 1}'
+    )
     assert http_event(scope(), b"{nope", {}, "application/json").body == b"{nope"
 
 

@@ -86,7 +86,9 @@ class FakeMessage:
 
 
 def test_kafka_event_is_shaped_like_nuclios() -> None:
-    event = kafka_event(FakeMessage(b'{"inputs": [1]}', 41, 3), nuclio_sdk.TriggerInfo("kafka-cluster", "k"))
+    event = kafka_event(
+        FakeMessage(b'{"inputs": [1]}', 41, 3), nuclio_sdk.TriggerInfo("kafka-cluster", "k")
+    )
     assert isinstance(event, nuclio_sdk.Event)
     assert event.body == b'{"inputs": [1]}'
     assert event.content_type == ""
@@ -141,7 +143,10 @@ def test_offsets_are_committed_after_the_handler_answers(monkeypatch: pytest.Mon
 
         trigger = KafkaTrigger.from_attributes("k", ATTRS)
         consumers = kafka.start_consumers(
-            [trigger], handle, asyncio.get_running_loop(), lambda e, r: results.append((e.body, r.status_code))
+            [trigger],
+            handle,
+            asyncio.get_running_loop(),
+            lambda e, r: results.append((e.body, r.status_code)),
         )
         deadline = time.monotonic() + 10
         while len(results) < 3 and time.monotonic() < deadline:

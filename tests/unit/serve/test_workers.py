@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from nuserve.errors import ConfigError
+from nuserve.serve.function_yaml import function_env
 from nuserve.serve.workers import best_available, check_function_yaml, run
 from tests.serve_models import write_function_yaml
 
@@ -58,3 +59,15 @@ def test_importing_nuserve_and_the_app_does_not_import_uvicorn() -> None:
         "sys.exit('uvicorn' in sys.modules or 'confluent_kafka' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+def test_function_env_gives_plain_values_only(tmp_path: Path) -> None:
+    path = tmp_path / "function.yaml"
+    path.write_text(
+        "spec:\n  env:\n"
+        "  - {name: A, value: '1'}\n"
+        "  - {name: B, valueFrom: {secretKeyRef: {name: s, key: k}}}\n"
+        "  - {name: NUSERVE_SPEC, value: '{}'}\n"
+    )
+    assert function_env(path, ("NUSERVE_SPEC",)) == {"A": "1"}
+    assert function_env(tmp_path / "spec.json") == {}

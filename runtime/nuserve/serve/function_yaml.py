@@ -1,4 +1,7 @@
-"""Stream triggers read from a function.yaml (``spec.triggers``), as Nuclio spells them."""
+"""What ``nuserve serve`` reads from a function.yaml besides the serving spec.
+
+Stream triggers (``spec.triggers``) and the environment (``spec.env``), as Nuclio spells them.
+"""
 
 from __future__ import annotations
 
@@ -61,17 +64,39 @@ class KafkaTrigger:
         }
 
 
-def kafka_triggers(path: str | Path) -> list[KafkaTrigger]:
-    """The kafka-cluster triggers of a function.yaml; a JSON serving spec has none."""
+def read_doc(path: str | Path) -> dict[str, Any]:
+    """The function.yaml as a dict; a JSON serving spec (not YAML) gives ``{}``."""
     path = Path(path)
     if path.suffix not in (".yaml", ".yml"):
-        return []
+        return {}
     import yaml  # noqa: PLC0415 - only for function.yaml files
 
     doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    triggers = (doc.get("spec") or {}).get("triggers") or {}
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{path} must hold a YAML mapping (got {type(doc).__name__})")
+    return doc
+
+
+def kafka_triggers(path: str | Path) -> list[KafkaTrigger]:
+    """The kafka-cluster triggers of a function.yaml; a JSON serving spec has none."""
+    triggers = (read_doc(path).get("spec") or {}).get("triggers") or {}
     return [
         KafkaTrigger.from_attributes(name, trigger.get("attributes") or {})
         for name, trigger in triggers.items()
         if isinstance(trigger, dict) and trigger.get("kind") == KIND
     ]
+
+
+def function_env(path: str | Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """``spec.env`` entries with a plain value, as Nuclio sets them in the function's process.
+
+    Entries that take their value from elsewhere (``valueFrom``: a Kubernetes secret or
+    config map) cannot be resolved locally; set those in the shell instead.
+    """
+    env = (read_doc(path).get("spec") or {}).get("env") or []
+    return {
+        str(item["name"]): str(item["value"])
+        for item in env
+        if isinstance(item, dict) and item.get("name") and "value" in item
+        if item["name"] not in skip
+    }

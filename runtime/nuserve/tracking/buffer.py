@@ -1,0 +1,60 @@
+"""RecordBuffer: the bounded queue between the request path and the sender thread.
+
+A ``deque(maxlen=n)`` drops its oldest item when full, and its ``append``/``popleft`` are
+atomic, so the request path takes no lock. Drops are not counted on the request path
+(that would race with the sender's pops); they follow exactly from the other counters:
+``dropped = put - taken - len(queue)``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import deque
+
+from nuserve.tracking.record import Item
+
+
+class RecordBuffer:
+    """Bounded FIFO of tracked items; a full buffer forgets the oldest."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: deque[Item] = deque(maxlen=size)
+        self._puts = itertools.count(1)
+        self._reads = 0
+        self._read_lock = threading.Lock()
+        self.taken = 0
+        """Items removed by ``take`` (the sender thread only writes it)."""
+
+    def put(self, item: Item) -> None:
+        next(self._puts)
+        self._items.append(item)
+
+    def take(self, count: int) -> list[Item]:
+        """Up to ``count`` of the oldest items (called by one consumer thread).
+
+        ``taken`` grows before the pops, so counts read meanwhile never miss an item: the
+        queue only shrinks by these pops (a put on a full queue keeps its length).
+        """
+        items = self._items
+        n = min(count, len(items))
+        self.taken += n
+        pop = items.popleft
+        return [pop() for _ in range(n)]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def put_count(self) -> int:
+        """Items ever put (reads the counter without a lock on the request path)."""
+        with self._read_lock:
+            self._reads += 1
+            return next(self._puts) - self._reads
+
+    def counts(self) -> tuple[int, int, int, int]:
+        """``(put, queued, taken, dropped)``; exact whenever no put or take is in progress."""
+        put = self.put_count()
+        queued = len(self._items)  # before ``taken``: a take in between only overcounts
+        taken = self.taken
+        return put, queued, taken, max(0, put - taken - queued)
