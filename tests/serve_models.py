@@ -2,7 +2,7 @@
 
 The models record what happened in files named by environment variables, since they run in
 worker processes the test cannot look into. ``Served`` runs
-``python -m nuserve.serve.workers`` on 127.0.0.1 and always stops it (and its workers).
+``nuserve serve`` (``python -m nuserve.cli serve``) on 127.0.0.1 and always stops it (and its workers).
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ def serve(spec: Path, workers: int = 2, timeout: float = 30) -> Iterator[Served]
         CALLS_ENV: str(calls),
     }
     env.pop("NUSERVE_SPEC", None)
-    command = [sys.executable, "-m", "nuserve.serve.workers", str(spec), "--host", HOST]
+    command = [sys.executable, "-m", "nuserve.cli", "serve", str(spec), "--host", HOST]
     command += ["--port", str(port), "--workers", str(workers)]
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=env, cwd=tmp, stdout=out, stderr=out)

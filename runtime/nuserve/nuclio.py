@@ -32,7 +32,6 @@ SPEC_PATH_ENV = "NUSERVE_SPEC_PATH"
 CODE_DIR_ENV = "NUSERVE_CODE_DIR"
 GZIP_PREFIX = "gz:"
 HTTP_KINDS = frozenset({"http", "", None})
-REQUEST_ID_HEADERS = ("X-Request-Id", "x-request-id", "X-Request-ID")
 
 
 def encode_spec(spec: dict[str, Any], limit: int = 32 * 1024) -> str:
@@ -135,11 +134,7 @@ def to_event(nuclio_event: Any) -> Event:
     trigger = nuclio_event.trigger
     kind = getattr(trigger, "kind", "http") or "http"
     headers = nuclio_event.headers or {}
-    request_id = None
-    for name in REQUEST_ID_HEADERS:
-        if name in headers:
-            request_id = headers[name]
-            break
+    request_id = headers.get("X-Request-Id") or headers.get("x-request-id") if headers else None
     if kind in HTTP_KINDS:
         return Event(
             nuclio_event.body,
@@ -174,8 +169,9 @@ def _text(value: Any) -> str | None:
 
 def to_nuclio_response(context: Any, response: Response, event_id: str) -> Any:
     status, body, content_type = encode_response(response, event_id)
-    headers = {k: str(v) for k, v in response.headers.items()} if response.headers else {}
-    headers["X-Request-Id"] = event_id
+    headers = {"X-Request-Id": event_id}
+    if response.headers:
+        headers.update((k, str(v)) for k, v in response.headers.items())
     return context.Response(
         body=body, headers=headers, content_type=content_type, status_code=status
     )

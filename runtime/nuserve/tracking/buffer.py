@@ -18,18 +18,39 @@ from nuserve.tracking.record import Item
 class RecordBuffer:
     """Bounded FIFO of tracked items; a full buffer forgets the oldest."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, wake_at: int | None = None) -> None:
         self.size = size
+        self.wake_at = min(wake_at or size, size)
+        """A put that brings the queue to this length wakes the sender early."""
+        self.ready = threading.Event()
         self._items: deque[Item] = deque(maxlen=size)
         self._puts = itertools.count(1)
         self._reads = 0
         self._read_lock = threading.Lock()
+        self._woken = False
         self.taken = 0
         """Items removed by ``take`` (the sender thread only writes it)."""
 
     def put(self, item: Item) -> None:
         next(self._puts)
-        self._items.append(item)
+        items = self._items
+        items.append(item)
+        if len(items) >= self.wake_at and not self._woken:
+            self._woken = True
+            self.ready.set()
+
+    def wait(self, timeout: float) -> None:
+        """Sleep until ``timeout`` passes or the queue reaches ``wake_at`` (sender side)."""
+        self.ready.wait(timeout)
+        self.ready.clear()
+        self._woken = False
+
+    def oldest_start(self) -> float | None:
+        """The start time of the oldest queued item (``None`` when empty)."""
+        try:
+            return self._items[0][1]
+        except IndexError:
+            return None
 
     def take(self, count: int) -> list[Item]:
         """Up to ``count`` of the oldest items (called by one consumer thread).

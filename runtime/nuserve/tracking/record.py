@@ -21,8 +21,26 @@ if TYPE_CHECKING:
 SCHEMA = 1
 OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
-Item = tuple[dict[str, Any], float, int, str, Any, Any, Any, dict[str, Any], str | None]
-"""``(header, start time, microseconds, op, request id, inputs, outputs, metrics, error)``."""
+
+class Header:
+    """What every record of one model shares, computed once per model."""
+
+    __slots__ = ("custom_logged", "fields", "sampling")
+
+    def __init__(
+        self, fields: dict[str, Any], sampling: dict[str, Any], custom_logged: bool
+    ) -> None:
+        self.fields = fields
+        """``schema`` … ``labels``, in wire.md's order."""
+        self.sampling = sampling
+        """``sampling_percentage`` and ``effective_sample_count`` (the record's last keys)."""
+        self.custom_logged = custom_logged
+        """The model overrides ``logged_results``."""
+
+
+Item = tuple[Header, float, float, str, Any, Any, Any, dict[str, Any], str | None]
+"""``(header, began, ended, op, request id, inputs, outputs, metrics, error)``; ``began`` and
+``ended`` are ``time.perf_counter()`` readings (cheaper than the wall clock)."""
 
 _HOST = socket.gethostname()
 
@@ -36,17 +54,18 @@ def endpoint_id(function_uri: str, model: str, version: str) -> str:
 def model_header(
     model: V2ModelServer,
     context: ServingContext,
-    sampling_percentage: float,
-    effective_sample_count: float,
-) -> dict[str, Any]:
-    """The fields every record of ``model`` shares, in wire.md's order.
+    percentage: float,
+    sample_count: float,
+    custom_logged: bool,
+) -> Header:
+    """The header of ``model``'s records.
 
     ``labels`` come from the model's ``labels`` class argument
     (``fn.add_model("m", class_name=..., labels={"team": "a"})``).
     """
     function_uri = context.function_name
     labels = model.class_args.get("labels")
-    return {
+    fields = {
         "schema": SCHEMA,
         "class": type(model).__name__,
         "model": model.name,
@@ -56,9 +75,12 @@ def model_header(
         "worker": context.worker_id,
         "host": _HOST,
         "labels": dict(labels) if isinstance(labels, dict) else {},
-        "sampling_percentage": _plain(sampling_percentage),
-        "effective_sample_count": _plain(effective_sample_count),
     }
+    sampling = {
+        "sampling_percentage": _plain(percentage),
+        "effective_sample_count": _plain(sample_count),
+    }
+    return Header(fields, sampling, custom_logged)
 
 
 def _plain(value: float) -> float | int:
@@ -66,35 +88,31 @@ def _plain(value: float) -> float | int:
     return int(value) if float(value).is_integer() else value
 
 
-_iso_second = -1
-_iso_prefix = ""
+_iso_ms = -1
+_iso = ""
 
 
 def iso_time(stamp: float) -> str:
-    """``stamp`` (seconds since the epoch) as ISO 8601 UTC with microseconds."""
-    global _iso_second, _iso_prefix  # noqa: PLW0603 - one-slot cache, sender thread only
-    second = int(stamp)
-    if second != _iso_second:
-        _iso_prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        _iso_second = second
-    return f"{_iso_prefix}.{int((stamp - second) * 1e6):06d}+00:00"
+    """``stamp`` (seconds since the epoch) as ISO 8601 UTC to the millisecond.
+
+    One-slot cache: records sent together mostly share their millisecond.
+    """
+    global _iso_ms, _iso  # noqa: PLW0603 - the sender thread alone calls this
+    ms = int(stamp * 1000)
+    if ms != _iso_ms:
+        second, milli = divmod(ms, 1000)
+        _iso = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)) + f".{milli:03d}+00:00"
+        _iso_ms = ms
+    return _iso
 
 
-def to_record(item: Item) -> dict[str, Any]:
-    """The wire record of one queued item."""
-    header, start, microsec, op, request_id, inputs, outputs, metrics, error = item
+def to_record(item: Item, clock: float) -> dict[str, Any]:
+    """The wire record of one queued item; ``clock`` is wall time minus ``perf_counter``."""
+    header, began, ended, op, request_id, inputs, outputs, metrics, error = item
     record = {
-        "schema": SCHEMA,
-        "class": header["class"],
-        "model": header["model"],
-        "version": header["version"],
-        "function_uri": header["function_uri"],
-        "endpoint_id": header["endpoint_id"],
-        "worker": header["worker"],
-        "host": header["host"],
-        "labels": header["labels"],
-        "when": iso_time(start),
-        "microsec": microsec,
+        **header.fields,
+        "when": iso_time(began + clock),
+        "microsec": int((ended - began) * 1_000_000),
         "op": op,
         "request": {"id": request_id, "inputs": inputs},
         "resp": {"outputs": outputs},
@@ -102,8 +120,7 @@ def to_record(item: Item) -> dict[str, Any]:
     }
     if error is not None:
         record["error"] = error
-    record["sampling_percentage"] = header["sampling_percentage"]
-    record["effective_sample_count"] = header["effective_sample_count"]
+    record.update(header.sampling)
     return record
 
 

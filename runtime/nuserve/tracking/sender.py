@@ -1,7 +1,8 @@
 """Sender: the background thread that batches queued records, encodes them and sends them.
 
-It wakes every ``flush_interval_ms``, turns full batches into messages (a partial batch goes
-once it has waited a whole interval), and hands at most ``max_messages`` to ``sink.send`` at
+It wakes every ``flush_interval_ms``, or sooner when the queue holds ``max_messages`` full
+batches (or half its bound), turns full batches into messages (a partial batch goes once its
+oldest record is an interval old), and hands at most ``max_messages`` to ``sink.send`` at
 a time. Messages a send could not deliver stay *pending* and are retried with exponential
 backoff (``backoff_ms`` doubling up to ``max_backoff_ms``); meanwhile nothing more is taken
 from the queue, so records wait there, up to its bound, until the sink is back. After
@@ -39,10 +40,10 @@ class Sender:
         self._pending_counts: list[int] = []
         self._attempts = 0
         self._next_try = 0.0
-        self._partial_seen = False
         self._logged_drops = 0
         self._stop = threading.Event()
         self._deadline = 0.0
+        self._interval = settings.flush_interval_ms / 1000.0
         self._thread = threading.Thread(target=self._main, name="nuserve-tracking", daemon=True)
 
     @property
@@ -56,6 +57,7 @@ class Sender:
         """Send what is left (trying until ``timeout``), close the sink; True when done."""
         self._deadline = time.monotonic() + timeout
         self._stop.set()
+        self.buffer.ready.set()
         if self._thread.is_alive():
             self._thread.join(timeout + 30.0)  # a send in progress ends by its own timeout
             return not self._thread.is_alive()
@@ -64,9 +66,12 @@ class Sender:
         return True
 
     def _main(self) -> None:
-        interval = self.settings.flush_interval_ms / 1000.0
+        interval = self._interval
         try:
-            while not self._stop.wait(interval):
+            while True:
+                self.buffer.wait(interval)
+                if self._stop.is_set():
+                    break
                 self.cycle(force=False)
         finally:
             self._finish()
@@ -97,21 +102,22 @@ class Sender:
             queued = len(self.buffer)
             take = min(queued - queued % batch, most)
             if take == 0 and queued:
-                if not (force or self._partial_seen):
-                    self._partial_seen = True
+                oldest = self.buffer.oldest_start()
+                age = time.perf_counter() - (oldest or 0.0)
+                if not force and oldest is not None and age < self._interval:
                     return True
                 take = min(queued, most)
-            self._partial_seen = False
             if take == 0:
                 return True
             self._encode(self.buffer.take(take))
 
     def _encode(self, items: list[Item]) -> None:
         batch = self.settings.batch
+        clock = time.time() - time.perf_counter()
         for start in range(0, len(items), batch):
             chunk = items[start : start + batch]
             try:
-                records = [to_record(item) for item in chunk]
+                records = [to_record(item, clock) for item in chunk]
                 self._pending.append(encode(records[0] if batch == 1 else records))
                 self._pending_counts.append(len(chunk))
             except Exception:  # noqa: BLE001 - one bad value must not stop tracking

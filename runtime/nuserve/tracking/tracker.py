@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from time import perf_counter
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,7 @@ from nuserve.errors import NuserveError
 from nuserve.model import V2ModelServer
 from nuserve.tracking.buffer import RecordBuffer
 from nuserve.tracking.ratelog import RateLimitedLog
-from nuserve.tracking.record import model_header
+from nuserve.tracking.record import Header, model_header
 from nuserve.tracking.sampling import Sampler
 from nuserve.tracking.sender import Sender
 from nuserve.tracking.settings import TrackingSettings
@@ -45,11 +46,14 @@ class StreamTracker:
         self.sink = sink
         self.context = context
         self.log = RateLimitedLog(logger)
-        self.buffer = RecordBuffer(settings.queue_size)
+        self.buffer = RecordBuffer(
+            settings.queue_size,
+            min(settings.max_messages * settings.batch, settings.queue_size // 2),
+        )
         self.sender = Sender(self.buffer, sink, settings, self.log)
         sampler = Sampler(settings.sample, settings.sampling_percentage, settings.seed)
         self._keep: Callable[[], bool] | None = sampler.keep if sampler.active else None
-        self._headers: dict[V2ModelServer, tuple[dict[str, Any], bool]] = {}
+        self._headers: dict[V2ModelServer, Header] = {}
         self._errors = 0
         self._closed = False
         self._started = False
@@ -60,37 +64,58 @@ class StreamTracker:
         self, model: V2ModelServer, event: Event, operation: str, protocol: BodyProtocol | None
     ) -> Response | Awaitable[Response]:
         keep = self._keep
-        if self._closed or (keep is not None and not keep()):
+        if keep is not None and not keep():
             if model.is_async:
                 return model.infer_async(event, operation, protocol)
             return model.infer(event, operation, protocol)
         if model.is_async:
             return self._run_async(model, event, operation, protocol)
-        start = time.time()
-        began = time.perf_counter()
         if model.metrics:
             model.metrics = {}
+        began = perf_counter()
         try:
             response = model.infer(event, operation, protocol)
         except Exception as exc:
-            self._track(model, event, operation, None, exc, start, began)
+            self._track(model, event, operation, None, exc, began)
             raise
-        self._track(model, event, operation, response, None, start, began)
+        # the common case inlined (a call with seven arguments costs more than the rest)
+        ended = perf_counter()
+        header = self._headers.get(model) or self._header(model)
+        body, answer = event.body, response.body
+        if header.custom_logged or type(body) is not dict or type(answer) is not dict:
+            self._track(model, event, operation, response, None, began, ended)
+            return response
+        rid = body.get("id")
+        metrics = model.metrics
+        if metrics:
+            model.metrics = {}
+        self.buffer.put(
+            (
+                header,
+                began,
+                ended,
+                operation,
+                rid if type(rid) is str else event.id,
+                body.get("inputs"),
+                answer.get("outputs"),
+                metrics or _NO_METRICS,
+                None,
+            )
+        )
         return response
 
     async def _run_async(
         self, model: V2ModelServer, event: Event, operation: str, protocol: BodyProtocol | None
     ) -> Response:
-        start = time.time()
-        began = time.perf_counter()
         if model.metrics:
             model.metrics = {}
+        began = perf_counter()
         try:
             response = await model.infer_async(event, operation, protocol)
         except Exception as exc:
-            self._track(model, event, operation, None, exc, start, began)
+            self._track(model, event, operation, None, exc, began)
             raise
-        self._track(model, event, operation, response, None, start, began)
+        self._track(model, event, operation, response, None, began)
         return response
 
     def _track(
@@ -100,16 +125,12 @@ class StreamTracker:
         op: str,
         response: Response | None,
         exc: Exception | None,
-        start: float,
         began: float,
+        ended: float | None = None,
     ) -> None:
-        microsec = int((time.perf_counter() - began) * 1_000_000)
-        metrics = model.metrics
-        if metrics:
-            model.metrics = {}
-        else:
-            metrics = _NO_METRICS
-        header, custom = self._headers.get(model) or self._describe(model)
+        """Queue the record of a request: errors, async models, custom ``logged_results``."""
+        ended = perf_counter() if ended is None else ended
+        header = self._headers.get(model) or self._header(model)
         body = event.body
         inputs = outputs = None
         request_id: Any = event.id
@@ -118,14 +139,14 @@ class StreamTracker:
                 answer = response.body if response is not None else None
                 if type(answer) is not dict:
                     answer = {}
-                if custom:
+                if header.custom_logged:
                     inputs, outputs = model.logged_results(body, answer, op)
                 else:
                     inputs, outputs = body.get("inputs"), answer.get("outputs")
                 rid = body.get("id")
                 if type(rid) is str:
                     request_id = rid
-        except Exception:  # noqa: BLE001 - a user's logged_results must not fail the request
+        except Exception:
             self._errors += 1
             self.log.throttled_error(
                 "logged", "%s.logged_results raised", type(model).__name__, exc_info=True
@@ -133,16 +154,30 @@ class StreamTracker:
         error = None
         if exc is not None:
             error = exc.message if isinstance(exc, NuserveError) else f"{type(exc).__name__}: {exc}"
-        self.buffer.put((header, start, microsec, op, request_id, inputs, outputs, metrics, error))
-
-    def _describe(self, model: V2ModelServer) -> tuple[dict[str, Any], bool]:
-        s = self.settings
-        header = model_header(
-            model, self.context, s.sampling_percentage / s.sample, s.effective_sample_count
+        metrics = model.metrics
+        if metrics:
+            model.metrics = {}
+        item = (
+            header,
+            began,
+            ended,
+            op,
+            request_id,
+            inputs,
+            outputs,
+            metrics or _NO_METRICS,
+            error,
         )
+        self.buffer.put(item)
+
+    def _header(self, model: V2ModelServer) -> Header:
+        s = self.settings
         custom = type(model).logged_results is not V2ModelServer.logged_results
-        self._headers[model] = (header, custom)
-        return header, custom
+        header = model_header(
+            model, self.context, s.sampling_percentage / s.sample, s.effective_sample_count, custom
+        )
+        self._headers[model] = header
+        return header
 
     # ----- lifecycle ----------------------------------------------------------------------
 
@@ -157,6 +192,7 @@ class StreamTracker:
         if self._closed:
             return
         self._closed = True
+        self._keep = _never  # requests after close are served, not tracked
         if not self.sender.stop(timeout):
             logger.error("tracking sender still busy %.0fs after close(); leaving it", timeout)
 
@@ -183,3 +219,7 @@ class StreamTracker:
             "queued": max(0, queued + taken - sender.sent - sender.lost),
             "errors": sender.errors + self._errors,
         }
+
+
+def _never() -> bool:
+    return False

@@ -1,0 +1,118 @@
+"""The sync engine: steps one after the other, in the order ``freeze`` fixed.
+
+A chain (each step after the one before) is one loop over ``(call, takes_event, name)``
+tuples; when a step raises, the loop variables still hold its name and its input, so error
+reporting costs nothing per event. Branches run one after the other, each from its input's
+value; a merge gets ``{input step: output}``. The whole flow runs before the answer.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from nuserve.event import Event, Response
+from nuserve.graph.node import RAW_BODIES, Dispatch, Node, answer, read_body
+
+if TYPE_CHECKING:
+    from nuserve.graph.flow import Flow
+
+Program = tuple[tuple[Any, bool, str], ...]
+
+
+def compile_sync(flow: Flow) -> Dispatch:
+    order = flow.order
+    is_chain = all(
+        n.kind != "merge" and n.after == ((order[i - 1].name,) if i else ())
+        for i, n in enumerate(order)
+    )
+    return _chain(flow) if is_chain else _dag(flow)
+
+
+def _steps(nodes: list[Node]) -> Program:
+    return tuple((n.call, n.takes_event, n.name) for n in nodes)
+
+
+def _chain(flow: Flow) -> Dispatch:
+    order, answer_node = flow.order, flow.answer_node
+    split = order.index(answer_node) + 1 if answer_node is not None else len(order)
+    head, tail = _steps(order[:split]), _steps(order[split:])
+    has_responder, failed = flow.has_responder, flow.failed
+    raw = RAW_BODIES
+
+    def run_chain(event: Event) -> Response:
+        body = event.body
+        if body.__class__ in raw:
+            body = read_body(event)
+        name = ""
+        try:
+            for call, takes_event, name in head:
+                body = call(body, event) if takes_event else call(body)
+            result = body
+            for call, takes_event, name in tail:
+                body = call(body, event) if takes_event else call(body)
+        except Exception as exc:  # noqa: BLE001 - a failed step is an answer, not a crash
+            return failed(event, name, body, exc)
+        if type(result) is Response:
+            return result
+        if has_responder or event.trigger == "http":
+            return Response(result)
+        return Response({"id": event.id})
+
+    if tail:
+        return run_chain
+
+    def run_chain_to_end(event: Event) -> Response:
+        """The same loop without the part after the responder (most flows)."""
+        body = event.body
+        if body.__class__ in raw:
+            body = read_body(event)
+        name = ""
+        try:
+            for call, takes_event, name in head:
+                body = call(body, event) if takes_event else call(body)
+        except Exception as exc:  # noqa: BLE001 - a failed step is an answer, not a crash
+            return failed(event, name, body, exc)
+        if type(body) is Response:
+            return body
+        if has_responder or event.trigger == "http":
+            return Response(body)
+        return Response({"id": event.id})
+
+    return run_chain_to_end
+
+
+def _dag(flow: Flow) -> Dispatch:
+    """Branches and merges: ``values[0]`` is the event body, ``values[i + 1]`` step i's output."""
+    index = {n.name: i + 1 for i, n in enumerate(flow.order)}
+    program = tuple(
+        (
+            n.call,
+            n.takes_event,
+            n.name,
+            index[n.after[0]] if n.kind != "merge" and n.after else 0,
+            tuple((a, index[a]) for a in n.after) if n.kind == "merge" else None,
+        )
+        for n in flow.order
+    )
+    answer_at = index[flow.answer_node.name] if flow.answer_node is not None else 0
+    has_responder, failed = flow.has_responder, flow.failed
+
+    def run_dag(event: Event) -> Response:
+        body = event.body
+        if body.__class__ in RAW_BODIES:
+            body = read_body(event)
+        values = [body]
+        name, value = "", body
+        try:
+            for call, takes_event, name, source, merge in program:
+                if merge is not None:
+                    value = {key: values[i] for key, i in merge}
+                else:
+                    value = values[source]
+                    value = call(value, event) if takes_event else call(value)
+                values.append(value)
+        except Exception as exc:  # noqa: BLE001 - a failed step is an answer, not a crash
+            return failed(event, name, value, exc)
+        return answer(event, values[answer_at], has_responder)
+
+    return run_dag

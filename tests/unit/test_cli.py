@@ -1,0 +1,62 @@
+"""The ``nuserve`` command: version, build, invoke (in-process), deploy --dry-run, and errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import yaml
+
+from nuserve import __version__
+from nuserve.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+FUNCTION_PY = '''
+import nuserve
+fn = nuserve.new_function("clitest")
+fn.add_model("e", class_name="tests.models.Echo")
+'''
+
+
+def test_version(capsys):
+    assert main(["version"]) == 0
+    assert capsys.readouterr().out.strip() == f"nuserve {__version__}"
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 2
+    assert "nuserve serve function.yaml" in capsys.readouterr().out
+
+
+def test_build_then_invoke_in_process(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    source = tmp_path / "fn.py"
+    source.write_text(FUNCTION_PY)
+    out = tmp_path / "function.yaml"
+    assert main(["build", str(source), "-o", str(out)]) == 0
+    assert yaml.safe_load(out.read_text())["metadata"]["name"] == "clitest"
+    capsys.readouterr()
+    assert main(["invoke", str(out), "/v2/models/e/infer", "--body", '{"inputs": [7]}']) == 0
+    assert orjson.loads(capsys.readouterr().out)["outputs"] == [7]
+    body_file = tmp_path / "req.json"
+    body_file.write_text('{"inputs": [8]}')
+    assert main(["invoke", str(out), "/v2/models/e/infer", "--body", f"@{body_file}"]) == 0
+    assert orjson.loads(capsys.readouterr().out)["outputs"] == [8]
+    assert main(["invoke", str(out), "/v2/models/nope/infer", "--body", "{}"]) == 1
+    assert "model 'nope' not found" in capsys.readouterr().out
+
+
+def test_deploy_dry_run_prints_the_nuctl_command(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert main(["deploy", "function.yaml", "--dry-run"]) == 0
+    printed = capsys.readouterr().out
+    assert "nuctl" in printed and "deploy" in printed
+
+
+def test_errors_name_the_file_and_the_fix(tmp_path, capsys):
+    assert main(["build", str(tmp_path / "missing.py")]) == 1
+    err = capsys.readouterr().err
+    assert "missing.py not found" in err
+    assert main(["serve", str(tmp_path / "nope.yaml")]) == 1
+    assert "nope.yaml" in capsys.readouterr().err
