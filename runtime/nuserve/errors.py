@@ -7,6 +7,7 @@
     ├── PayloadTooLarge (413)       a body over the configured limit
     ├── NotReady (503, retriable)   a model still loading, or whose load failed
     ├── ModelError (500)            an exception raised by user code (hooks, ops)
+    ├── BadGateway (502, retriable) a remote model could not be reached or answered nonsense
     ├── RemoteTimeout (504, retriable) a remote model did not answer in time
     └── ConfigError (500)           a serving spec that cannot be built (bad class, path)
 
@@ -67,6 +68,13 @@ class ModelError(NuserveError):
     """User code (a model hook or an operation) raised; the cause is chained (500)."""
 
     status = 500
+
+
+class BadGateway(NuserveError):
+    """A remote model could not be reached, or answered something that is not its API (502)."""
+
+    status = 502
+    retriable = True
 
 
 class RemoteTimeout(NuserveError):

@@ -13,6 +13,8 @@ import inspect
 import threading
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import orjson
+
 from nuserve.artifacts import ModelSpec, get_model
 from nuserve.batching import Batcher, BatchSettings, merge_inputs, row_count, split_outputs
 from nuserve.context import ServingContext
@@ -397,11 +399,17 @@ def _tensor_meta(feature: Any) -> dict[str, Any]:
 
 def _as_object(raw: Any, need_dict: bool = True) -> Any:
     """Decode a raw body (bytes or str) into JSON; inference needs a JSON object."""
-    if raw is None or raw in (b"", ""):
+    if raw.__class__ is bytes and raw:
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise BadRequest(f"request body is not valid JSON: {exc}") from None
+    elif raw is None or raw in (b"", ""):
         if need_dict:
             raise BadRequest('request body is empty; send a JSON object such as {"inputs": [...]}')
         return raw
-    value = decode_json(raw) if isinstance(raw, bytes | bytearray | memoryview | str) else raw
+    else:
+        value = decode_json(raw) if isinstance(raw, bytes | bytearray | memoryview | str) else raw
     if need_dict and type(value) is not dict:
         raise BadRequest(
             f"request body must be a JSON object (got {type(value).__name__}); "

@@ -172,9 +172,7 @@ def to_nuclio_response(context: Any, response: Response, event_id: str) -> Any:
     headers = {"X-Request-Id": event_id}
     if response.headers:
         headers.update((k, str(v)) for k, v in response.headers.items())
-    return context.Response(
-        body=body, headers=headers, content_type=content_type, status_code=status
-    )
+    return context.Response(headers, body, content_type, status)
 
 
 def _server_or_error(context: Any) -> GraphServer | None:

@@ -23,11 +23,20 @@ def test_all_is_exactly_the_public_api():
 
 
 def test_error_tree_statuses():
-    statuses = {cls.__name__: cls.status for cls in nuserve.NuserveError.__subclasses__()}
+    from nuserve import errors
+
+    statuses = {
+        cls.__name__: cls.status
+        for cls in vars(errors).values()
+        if isinstance(cls, type) and issubclass(cls, nuserve.NuserveError)
+    }
     assert statuses == {
-        "BadRequest": 400, "NotFound": 404, "MethodNotAllowed": 405, "PayloadTooLarge": 413,
-        "NotReady": 503, "ModelError": 500, "RemoteTimeout": 504, "ConfigError": 500,
+        "NuserveError": 500, "BadRequest": 400, "NotFound": 404, "MethodNotAllowed": 405,
+        "PayloadTooLarge": 413, "NotReady": 503, "ModelError": 500, "BadGateway": 502,
+        "RemoteTimeout": 504, "ConfigError": 500,
     }  # fmt: skip
+    for name in statuses:
+        assert f"{name} (" in errors.__doc__
     assert nuserve.NotReady("x").headers == {"Retry-After": "1"}
     assert nuserve.NotReady("x").retriable and not nuserve.BadRequest("x").retriable
 
