@@ -22,8 +22,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from servers import BODY, HOST, INFER, Iris, bare_command, cores, nuserve_command, pinned
-from servers import prepare_iris, started
+from servers import (
+    BODY,
+    HOST,
+    INFER,
+    Iris,
+    bare_command,
+    cores,
+    nuserve_command,
+    pinned,
+    prepare_iris,
+    started,
+)
 
 LEVELS = (1, 16, 64)
 BATCHED_LEVEL = 64
@@ -31,24 +41,50 @@ WRK_SCRIPT = Path(__file__).with_name("wrk_post.lua")
 LOADGEN = Path(__file__).with_name("loadgen.py")
 
 
-def generator() -> str:
-    """``"wrk"`` when installed, else ``"loadgen.py"`` (the bundled asyncio one)."""
-    return "wrk" if shutil.which("wrk") else "loadgen.py"
+def generator(bundled: bool = False) -> str | None:
+    """The path of ``wrk`` when installed (and not ``bundled``), else ``None``: loadgen.py."""
+    return None if bundled else shutil.which("wrk")
 
 
-def load(port: int, concurrency: int, seconds: int, core: int | None) -> dict[str, Any]:
+def load(
+    port: int, concurrency: int, seconds: int, core: int | None, wrk: str | None
+) -> dict[str, Any]:
     """One fixed-duration run: requests, rps, p50_ms, p99_ms, max_ms, errors, non2xx."""
     url = f"http://{HOST}:{port}{INFER}"
-    wrk = shutil.which("wrk")
     if wrk:
-        command = [wrk, "-t1", f"-c{concurrency}", f"-d{seconds}s", "--timeout", "10s",
-                   "-s", str(WRK_SCRIPT), url]
+        command = [
+            wrk,
+            "-t1",
+            f"-c{concurrency}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(WRK_SCRIPT),
+            url,
+        ]
     else:
-        command = [sys.executable, str(LOADGEN), url, "-c", str(concurrency),
-                   "-d", str(seconds), "--body", BODY.decode()]
+        command = [
+            sys.executable,
+            str(LOADGEN),
+            url,
+            "-c",
+            str(concurrency),
+            "-d",
+            str(seconds),
+            "--body",
+            BODY.decode(),
+        ]
     env = {**os.environ, "BENCH_BODY": BODY.decode()}
-    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60,
-                          env=env, preexec_fn=pinned(core), check=False)
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        env=env,
+        preexec_fn=pinned(core),
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"{command[0]} failed ({done.returncode}): {done.stderr[-2000:]}")
     if not wrk:
@@ -87,7 +123,9 @@ class Point:
         return sum(run["errors"] + run["non2xx"] for run in self.runs)
 
 
-def compare(iris: Iris, logs: Path, seconds: int, rounds: int, warm: int) -> list[Point]:
+def compare(
+    iris: Iris, logs: Path, seconds: int, rounds: int, warm: int, wrk: str | None
+) -> list[Point]:
     """Run every point ``rounds`` times, alternating the servers."""
     server_core, load_core = cores()
     runs: dict[tuple[str, int], list[dict[str, Any]]] = {}
@@ -98,7 +136,7 @@ def compare(iris: Iris, logs: Path, seconds: int, rounds: int, warm: int) -> lis
     ):
         servers = {"bare ASGI": bare, "nuserve": plain, "nuserve batched": batched}
         for port in servers.values():
-            load(port, 16, warm, load_core)
+            load(port, 16, warm, load_core, wrk)
         for round_ in range(rounds):
             order = list(servers.items())
             if round_ % 2:
@@ -107,7 +145,7 @@ def compare(iris: Iris, logs: Path, seconds: int, rounds: int, warm: int) -> lis
                 for name, port in order:
                     if name == "nuserve batched" and concurrency != BATCHED_LEVEL:
                         continue
-                    result = load(port, concurrency, seconds, load_core)
+                    result = load(port, concurrency, seconds, load_core, wrk)
                     runs.setdefault((name, concurrency), []).append(result)
     return [Point(name, c, found) for (name, c), found in sorted(runs.items(), key=_order)]
 
@@ -118,25 +156,31 @@ def _order(item: tuple[tuple[str, int], Any]) -> tuple[int, int]:
 
 
 def table(points: list[Point]) -> str:
-    rows = [f"{'server':<17}{'conc':>5}{'req/s':>9}{'req/s min–max':>17}{'p50 ms':>9}"
-            f"{'p99 ms':>9}{'failed':>8}"]
+    rows = [
+        f"{'server':<17}{'conc':>5}{'req/s':>9}{'req/s min-max':>17}{'p50 ms':>9}"
+        f"{'p99 ms':>9}{'failed':>8}"
+    ]
     for p in points:
         low, high = p.spread("rps")
-        rows.append(f"{p.server:<17}{p.concurrency:>5}{p.median('rps'):>9.0f}"
-                    f"{f'{low:.0f}–{high:.0f}':>17}{p.median('p50_ms'):>9.2f}"
-                    f"{p.median('p99_ms'):>9.2f}{p.failures:>8}")
+        rows.append(
+            f"{p.server:<17}{p.concurrency:>5}{p.median('rps'):>9.0f}"
+            f"{f'{low:.0f}-{high:.0f}':>17}{p.median('p50_ms'):>9.2f}"
+            f"{p.median('p99_ms'):>9.2f}{p.failures:>8}"
+        )
     return "\n".join(rows)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 s per point, one round")
+    parser.add_argument("--loadgen", action="store_true", help="use loadgen.py even with wrk")
     args = parser.parse_args()
+    wrk = generator(args.loadgen)
     with tempfile.TemporaryDirectory(prefix="nuserve-bench-") as tmp:
         iris = prepare_iris(Path(tmp))
         seconds, rounds = (2, 1) if args.quick else (5, 2)
-        points = compare(iris, Path(tmp), seconds, rounds, warm=1)
-    print(f"load generator: {generator()}")
+        points = compare(iris, Path(tmp), seconds, rounds, warm=1, wrk=wrk)
+    print(f"load generator: {wrk or 'bench/loadgen.py'}")
     print(table(points))
 
 

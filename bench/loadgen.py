@@ -4,7 +4,7 @@
 record every request's latency; the answer must carry a Content-Length (uvicorn's does).
 Prints one JSON line: requests, seconds, rps, p50_ms, p99_ms, max_ms, errors, non2xx.
 
-Run: ``python bench/loadgen.py http://127.0.0.1:8080/v2/models/iris/infer -c 16 -d 5 --body '{...}'``
+Run: ``python bench/loadgen.py URL -c 16 -d 5 --body '{"inputs": [[1, 2, 3, 4]]}'``
 """
 
 from __future__ import annotations
@@ -52,9 +52,7 @@ async def read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
-async def connection(
-    host: str, port: int, request: bytes, deadline: float, tally: Tally
-) -> None:
+async def connection(host: str, port: int, request: bytes, deadline: float, tally: Tally) -> None:
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), TIMEOUT_S)
     except (OSError, TimeoutError):

@@ -28,7 +28,8 @@ import nuserve
 from nuserve.nuclio import SPEC_ENV, encode_spec, handler, init_context
 from nuserve.serve.context import new_context
 
-ECHO_FILE = Path(__file__).resolve().parent / "echo_model.py"
+ROOT = Path(__file__).resolve().parents[1]
+ECHO_FILE = ROOT / "bench" / "echo_model.py"
 PATH = "/v2/models/echo/infer"
 BODY: dict[str, Any] = {"inputs": [[1.0, 2.0, 3.0, 4.0]]}
 
@@ -123,12 +124,13 @@ def profile_handler(n: int, lines: int = 15) -> str:
     pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(lines)
     text = out.getvalue()
     table = text[text.index("   ncalls") :] if "   ncalls" in text else text
+    table = table.replace(f"{ROOT}/", "")
     return f"{n} calls of handler(context, event)\n\n{table.rstrip()}\n"
 
 
 def report(timings: dict[str, Timing]) -> str:
     floor = timings["direct"].median
-    rows = [f"{'path':<30}{'median µs':>10}{'min–max µs':>18}{'overhead µs':>13}"]
+    rows = [f"{'path':<30}{'median µs':>10}{'min-max µs':>18}{'overhead µs':>13}"]
     labels = {
         "direct": "predict() direct (floor)",
         "mock": "mock server.test()",
@@ -137,7 +139,7 @@ def report(timings: dict[str, Timing]) -> str:
     for name, timing in timings.items():
         low, high = timing.spread
         over = "" if name == "direct" else f"{timing.median - floor:>13.2f}"
-        rows.append(f"{labels[name]:<30}{timing.median:>10.2f}{f'{low:.2f}–{high:.2f}':>18}{over}")
+        rows.append(f"{labels[name]:<30}{timing.median:>10.2f}{f'{low:.2f}-{high:.2f}':>18}{over}")
     return "\n".join(rows)
 
 

@@ -46,8 +46,9 @@ def prepare_iris(tmp: Path) -> Iris:
     model_dir = tmp / "model"
     train = [sys.executable, str(ROOT / "examples" / "iris" / "train.py"), str(model_dir)]
     subprocess.run(train, check=True, cwd=ROOT, capture_output=True, timeout=120)
-    batched = write_iris_yaml(tmp / "batched.yaml", model_dir, max_batch_size=32,
-                              max_batch_time_ms=2)
+    batched = write_iris_yaml(
+        tmp / "batched.yaml", model_dir, max_batch_size=32, max_batch_time_ms=2
+    )
     plain = REPO_YAML if REPO_MODEL.is_file() else write_iris_yaml(tmp / "plain.yaml", model_dir)
     return Iris(model_dir, plain, batched)
 
@@ -70,7 +71,8 @@ def nuserve_command(function_yaml: Path) -> list[str]:
 
 def bare_command(model_dir: Path) -> list[str]:
     """The bare ASGI floor serving the same model (``started`` adds a port)."""
-    return [sys.executable, str(Path(__file__).with_name("bare_asgi.py")), "--model", str(model_dir)]
+    bare = Path(__file__).with_name("bare_asgi.py")
+    return [sys.executable, str(bare), "--model", str(model_dir)]
 
 
 def cores() -> tuple[int | None, int | None]:
@@ -123,8 +125,13 @@ def start(command: list[str], log: Path, core: int | None = None) -> subprocess.
     with log.open("wb") as out:
         env = {k: v for k, v in os.environ.items() if k != "NUSERVE_SPEC"}
         return subprocess.Popen(
-            command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env,
-            start_new_session=True, preexec_fn=pinned(core),
+            command,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+            preexec_fn=pinned(core),  # noqa: PLW1509 - no threads here
         )
 
 

@@ -2,6 +2,7 @@
 
 from nuserve.context import ServingContext
 from nuserve.errors import (
+    BadGateway,
     BadRequest,
     ConfigError,
     MethodNotAllowed,
@@ -14,15 +15,25 @@ from nuserve.errors import (
 )
 from nuserve.event import Event, Response
 from nuserve.function import ServingFunction, code_to_function, new_function
+from nuserve.graph.steps import Step
 from nuserve.model import V2ModelServer
+from nuserve.routers.bandit import EpsilonGreedyRouter, ThompsonSamplingRouter
+from nuserve.routers.base import BaseRouter
+from nuserve.routers.ensemble import VotingEnsemble
+from nuserve.routers.parallel import ParallelRun
+from nuserve.routers.remote import RemoteModel
 from nuserve.routers.router import ModelRouter
+from nuserve.routers.weighted import WeightedRouter
 from nuserve.server import GraphServer
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BadGateway",
     "BadRequest",
+    "BaseRouter",
     "ConfigError",
+    "EpsilonGreedyRouter",
     "Event",
     "GraphServer",
     "MethodNotAllowed",
@@ -31,12 +42,18 @@ __all__ = [
     "NotFound",
     "NotReady",
     "NuserveError",
+    "ParallelRun",
     "PayloadTooLarge",
+    "RemoteModel",
     "RemoteTimeout",
     "Response",
     "ServingContext",
     "ServingFunction",
+    "Step",
+    "ThompsonSamplingRouter",
     "V2ModelServer",
+    "VotingEnsemble",
+    "WeightedRouter",
     "code_to_function",
     "new_function",
 ]

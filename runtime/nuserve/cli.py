@@ -24,6 +24,7 @@ nuserve: serve ML models with the Nuclio handler, locally or on Nuclio.
   nuserve invoke function.yaml /v2/models/iris/infer --body @request.json
   nuserve build examples/iris/function.py -o function.yaml
   nuserve deploy function.yaml --dry-run
+  nuserve graph function.yaml -o graph.html
 """
 
 
@@ -66,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("file", help="a Python file that creates a ServingFunction")
     build.add_argument("-o", "--output", default="function.yaml", help="where to write it")
     build.set_defaults(run=_build)
+
+    graph = sub.add_parser("graph", help="draw a function's graph (Mermaid text, or a file)")
+    graph.add_argument("file", help="a function.yaml (or a JSON serving spec)")
+    graph.add_argument("-o", "--output", help="write .svg, .html, .dot or .mmd instead")
+    graph.set_defaults(run=_graph)
 
     deploy = sub.add_parser("deploy", help="deploy with nuctl (function.yaml or Python file)")
     deploy.add_argument("file", help="function.yaml, or a Python file defining the function")
@@ -155,6 +161,13 @@ def _build(args: argparse.Namespace) -> int:
     fn = load_function(args.file)
     fn.to_yaml(args.output)
     print(f"wrote {args.output} for function {fn.name!r}")
+    return 0
+
+
+def _graph(args: argparse.Namespace) -> int:
+    from nuserve.graph.command import graph_command  # noqa: PLC0415 - drawing only here
+
+    print(graph_command(args.file, args.output), end="" if args.output is None else "\n")
     return 0
 
 

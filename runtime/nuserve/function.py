@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from nuserve import function_spec as parts
 from nuserve import nuclio_triggers as triggers
@@ -20,6 +20,7 @@ from nuserve.spec import ClassRef, RouterSpec, RouteSpec
 
 if TYPE_CHECKING:
     from nuserve.deploy import DeployResult
+    from nuserve.graph import FlowBuilder
     from nuserve.mock import MockServer
 
 
@@ -42,17 +43,41 @@ class ServingFunction:
         self.kind = kind
         self.spec = FunctionSpec(name=name, image=image, filename=filename)
         self.metadata_name = name
+        self.children: dict[str, ServingFunction] = {}
+        """Functions running the flow steps after a queue (``add_child_function``)."""
 
     @property
     def name(self) -> str:
         return self.spec.name
 
+    @overload
     def set_topology(
-        self, topology: str = "router", class_name: ClassRef = None, **class_args: Any
-    ) -> RouterSpec:
-        """Set the graph root; only ``router`` here. Returns the router spec."""
-        if topology != "router":
-            raise ConfigError(f"topology {topology!r} is not supported (expected 'router')")
+        self, topology: Literal["router"] = "router", class_name: ClassRef = None, **class_args: Any
+    ) -> RouterSpec: ...
+
+    @overload
+    def set_topology(self, topology: Literal["flow"], *, engine: str = "sync") -> FlowBuilder: ...
+
+    def set_topology(
+        self,
+        topology: str = "router",
+        class_name: ClassRef = None,
+        engine: str | None = None,
+        **class_args: Any,
+    ) -> RouterSpec | FlowBuilder:
+        """Set the graph root: ``router`` returns the router spec; ``flow`` (``engine="sync"``
+        or ``"async"``) returns the flow builder (``nuserve.graph.FlowBuilder``)."""
+        if topology == "flow" and class_name is None and not class_args:
+            from nuserve.graph import FlowBuilder  # noqa: PLC0415 - only flows need it
+
+            builder = FlowBuilder(engine=engine or "sync")
+            self.spec.graph = builder.spec
+            return builder
+        if topology != "router" or engine is not None:
+            raise ConfigError(
+                f"set_topology({topology!r}, engine={engine!r}) is not supported: use 'router' "
+                "(with class_name and class args), or 'flow' with engine='sync' or 'async' only"
+            )
         self.spec.graph = RouterSpec(class_name=class_name, class_args=class_args)
         return self.spec.graph
 
@@ -62,17 +87,36 @@ class ServingFunction:
         model_path: str | None = None,
         class_name: ClassRef = None,
         model_url: str | None = None,
+        router_step: str | None = None,
         **class_args: Any,
     ) -> RouteSpec:
-        """Add a model (``"name"`` or ``"name:version"``) to the router."""
-        if self.spec.graph is None:
-            self.set_topology("router")
-        assert self.spec.graph is not None
+        """Add a model (``"name"`` or ``"name:version"``) to the router; in a flow, to its
+        router step (``router_step`` names it when the flow has several)."""
+        graph = self.spec.graph if self.spec.graph is not None else self.set_topology("router")
         if class_name is None and model_url is None:
             raise ConfigError(f"model {key!r} needs class_name= (or model_url= for a remote model)")
+        if isinstance(graph, RouterSpec) and router_step is not None:
+            raise ConfigError(f"router_step={router_step!r} is for flows; this graph is a router")
+        router = graph if isinstance(graph, RouterSpec) else graph.router(router_step)
         if model_path is not None:
             model_path = str(model_path)
-        return self.spec.graph.add_route(key, class_name, model_path, model_url, **class_args)
+        return router.add_route(key, class_name, model_path, model_url, **class_args)
+
+    def add_child_function(
+        self, name: str, image: str | None = None, requirements: list[str] | None = None
+    ) -> ServingFunction:
+        """A function running the flow steps marked ``function=name`` (after a queue, whose
+        stream it consumes). Returns it, to configure (resources, env, ...)."""
+        child = ServingFunction(name, image=image or self.spec.image, filename=self.spec.filename)
+        child.spec.requirements = list(requirements or self.spec.requirements)
+        self.children[name] = child
+        return child
+
+    def functions(self) -> dict[str, ServingFunction]:
+        """This function and its children, each serving its part of the flow."""
+        from nuserve.graph.functions import split_function  # noqa: PLC0415
+
+        return split_function(self)
 
     def to_mock_server(self, namespace: dict[str, Any] | None = None, **kwargs: Any) -> MockServer:
         """An in-process server for tests: ``server.test("/v2/models/m/infer", body)``."""
@@ -92,14 +136,18 @@ class ServingFunction:
         """The Nuclio function.yaml text, also written to ``path`` when given.
 
         Keys come in a fixed order, so regenerating from the same function gives the same
-        bytes (diff-friendly, and ``function_from_yaml(p).to_yaml()`` equals the file).
+        bytes (diff-friendly, and ``function_from_yaml(p).to_yaml()`` equals the file). A flow
+        with child functions also writes ``<stem>.<child><suffix>`` beside ``path`` for each.
         """
         from nuserve.nuclio_config import dump_yaml, function_config  # noqa: PLC0415
 
-        text = dump_yaml(function_config(self))
+        texts = {name: dump_yaml(function_config(fn)) for name, fn in self.functions().items()}
         if path is not None:
-            Path(path).write_text(text, encoding="utf-8")
-        return text
+            target = Path(path)
+            for name, text in texts.items():
+                child = target.with_name(f"{target.stem}.{name}{target.suffix}")
+                (target if name == self.name else child).write_text(text, encoding="utf-8")
+        return texts[self.name]
 
     def add_trigger(self, name: str, spec: dict[str, Any]) -> ServingFunction:
         """Add (or replace) a trigger written in Nuclio's form; it must set ``numWorkers``."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from nuserve.errors import ConfigError
 from nuserve.nuclio import SPEC_ENV
-from nuserve.spec import RouterSpec, ServingSpec
+from nuserve.spec import ServingSpec
 
 GPU = "nvidia.com/gpu"
 
@@ -61,9 +61,7 @@ class FunctionSpec(ServingSpec):
     def serving_spec(self) -> ServingSpec:
         """The serving part alone; class objects are kept (``to_dict`` names them)."""
         values = {f.name: getattr(self, f.name) for f in fields(ServingSpec)}
-        graph = self.graph
-        if graph is not None:
-            graph = RouterSpec(graph.class_name, dict(graph.class_args), dict(graph.routes))
+        graph = self.graph.copy() if self.graph is not None else None
         values.update(graph=graph, parameters=dict(self.parameters))
         return ServingSpec(**values)
 

@@ -190,6 +190,9 @@ class V2ModelServer:
         finally:
             self.loading = False
 
+    def close(self) -> None:
+        """Release what ``load`` acquired (connections, files); the server calls it at stop."""
+
     def readiness(self) -> str:
         """``ready``, ``loading`` or the load error."""
         if self.ready:

@@ -20,9 +20,10 @@ from nuserve.model import V2ModelServer
 from nuserve.protocols import Protocol
 from nuserve.resolve import load_code_module, resolve_class
 from nuserve.routers.router import ModelRouter, Target
-from nuserve.spec import ServingSpec
+from nuserve.spec import RouterSpec, ServingSpec
 
 if TYPE_CHECKING:
+    from nuserve.graph import Flow
     from nuserve.tracking import Tracker
 
 RAW_BODIES = frozenset({bytes, bytearray, str, memoryview})
@@ -49,26 +50,45 @@ class GraphServer:
             self.code_module = load_code_module(spec.filename, code_dirs)
             self.namespaces.append((f"code file {spec.filename}", vars(self.code_module)))
         self.namespaces.append(("nuserve built-ins", _builtins()))
-        self.root = self._build_router()
+        self.root: ModelRouter | Flow = self._build_root()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.tracker: Tracker | None = None
         self.max_body_size = spec.max_body_size
 
-    def _build_router(self) -> ModelRouter:
+    def _build_root(self) -> ModelRouter | Flow:
         graph = self.spec.graph
         if graph is None:
             raise ConfigError(
                 f"function {self.spec.name!r} has no graph; call fn.set_topology('router') "
                 "and fn.add_model(...) first"
             )
+        if isinstance(graph, RouterSpec):
+            return self._build_router(graph)
+        from nuserve.graph import build_flow  # noqa: PLC0415 - only functions serving a flow
+
+        return build_flow(graph, self.context, self.namespaces, self._build_router)
+
+    def _build_router(self, graph: RouterSpec) -> ModelRouter:
+        """A router and its models (the graph root, or a router step of a flow)."""
         router_class = resolve_class(graph.class_name or "ModelRouter", self.namespaces)
         router = router_class(context=self.context, **graph.class_args)
         if not isinstance(router, ModelRouter):
             raise ConfigError(f"router class {router_class.__name__} is not a ModelRouter")
         for key, route in graph.routes.items():
-            if route.class_name is None:
-                raise ConfigError(f"model {key!r} has no class_name; pass class_name= to add_model")
-            model_class = resolve_class(route.class_name, self.namespaces)
+            class_args = dict(route.class_args)
+            if route.model_url is not None:
+                class_args["model_url"] = route.model_url
+            if route.class_name is not None:
+                model_class = resolve_class(route.class_name, self.namespaces)
+            elif route.model_url is not None:
+                from nuserve.routers.remote import RemoteModel  # noqa: PLC0415 - on demand
+
+                model_class = RemoteModel
+            else:
+                raise ConfigError(
+                    f"model {key!r} has no class_name; pass class_name= (or model_url= for "
+                    "a remote model) to add_model"
+                )
             if not issubclass(model_class, V2ModelServer):
                 raise ConfigError(f"model class {model_class.__name__} is not a V2ModelServer")
             name = key.partition(":")[0]
@@ -76,7 +96,7 @@ class GraphServer:
                 context=self.context,
                 name=name,
                 model_path=self._local_path(route.model_path),
-                **route.class_args,
+                **class_args,
             )
             router.add_route(key, model, default=route.default)
         return router
@@ -207,6 +227,10 @@ class GraphServer:
         if self.tracker is not None:
             self.tracker.close()
             self.tracker = None
+        for model in self.root.models():
+            model.close()
+        if not isinstance(self.root, ModelRouter):
+            self.root.close()
         if self._loop is not None:
             self._loop.close()
             self._loop = None

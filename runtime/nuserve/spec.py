@@ -9,9 +9,12 @@ importable dotted paths where it can, else as bare names resolved at load time.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nuserve.errors import ConfigError
+
+if TYPE_CHECKING:
+    from nuserve.graph.spec import FlowSpec
 
 ClassRef = str | type | None
 
@@ -97,11 +100,15 @@ class RouterSpec:
         data["routes"] = [route.to_dict() for route in self.routes.values()]
         return data
 
+    def copy(self) -> RouterSpec:
+        """A copy whose class args and routes may change without touching this one."""
+        return RouterSpec(self.class_name, dict(self.class_args), dict(self.routes))
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RouterSpec:
         kind = data.get("kind", "router")
         if kind != "router":
-            raise ConfigError(f"graph kind {kind!r} is not supported here (expected 'router')")
+            raise ConfigError(f"graph kind {kind!r} is not supported (expected 'router' or 'flow')")
         routes = [RouteSpec.from_dict(r) for r in data.get("routes") or []]
         return cls(
             class_name=data.get("class_name"),
@@ -116,8 +123,8 @@ class ServingSpec:
 
     name: str = "nuserve"
     """The function's name."""
-    graph: RouterSpec | None = None
-    """The graph root (a router), set by ``set_topology``."""
+    graph: RouterSpec | FlowSpec | None = None
+    """The graph root (a router or a flow), set by ``set_topology``."""
     parameters: dict[str, Any] = field(default_factory=dict)
     """Function parameters, read by ``get_param``."""
     load_mode: str = "sync"
@@ -152,13 +159,22 @@ class ServingSpec:
         graph = data.get("graph")
         return cls(
             name=data.get("name", "nuserve"),
-            graph=RouterSpec.from_dict(graph) if graph else None,
+            graph=graph_from_dict(graph) if graph else None,
             parameters=dict(data.get("parameters") or {}),
             load_mode=load_mode,
             filename=data.get("filename"),
             tracking=data.get("tracking"),
             max_body_size=int(data.get("max_body_size", 4 * 1024 * 1024)),
         )
+
+
+def graph_from_dict(data: dict[str, Any]) -> RouterSpec | FlowSpec:
+    """The graph root its dict's ``kind`` names: ``router`` (the default) or ``flow``."""
+    if isinstance(data, dict) and data.get("kind") == "flow":
+        from nuserve.graph.spec import FlowSpec  # noqa: PLC0415 - it imports this module
+
+        return FlowSpec.from_dict(data)
+    return RouterSpec.from_dict(data)
 
 
 def _required(data: dict[str, Any], key: str, what: str) -> Any:

@@ -9,10 +9,11 @@ import sys
 import nuserve
 
 PUBLIC = {
-    "BadRequest", "ConfigError", "Event", "GraphServer", "MethodNotAllowed", "ModelError",
-    "ModelRouter", "NotFound", "NotReady", "NuserveError", "PayloadTooLarge", "RemoteTimeout",
-    "Response", "ServingContext", "ServingFunction", "V2ModelServer", "code_to_function",
-    "new_function",
+    "BadGateway", "BadRequest", "BaseRouter", "ConfigError", "EpsilonGreedyRouter", "Event",
+    "GraphServer", "MethodNotAllowed", "ModelError", "ModelRouter", "NotFound", "NotReady",
+    "NuserveError", "ParallelRun", "PayloadTooLarge", "RemoteModel", "RemoteTimeout", "Response",
+    "ServingContext", "ServingFunction", "Step", "ThompsonSamplingRouter", "V2ModelServer",
+    "VotingEnsemble", "WeightedRouter", "code_to_function", "new_function",
 }  # fmt: skip
 
 

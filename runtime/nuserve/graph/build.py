@@ -144,15 +144,15 @@ def _router_node(step: StepSpec, engine: str, build_router: BuildRouter) -> Node
 
         async def call_async(body: Any, event: Event) -> Any:
             result = route(sub_event(body, event))
-            if type(result) is not Response:
-                result = await result
-            return result.body
+            if isinstance(result, Response):
+                return result.body
+            return (await result).body
 
         return Node(name, "router", call_async, True, True, target=router)
 
     def call(body: Any, event: Event) -> Any:
         result = route(sub_event(body, event))
-        if type(result) is not Response:
+        if not isinstance(result, Response):
             _discard(result)
             raise ConfigError(
                 f"router step {name!r} answered asynchronously (an async model or tracking "

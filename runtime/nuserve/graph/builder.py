@@ -142,8 +142,8 @@ class FlowBuilder:
                 f"step {step.name!r}: before={before!r} but {before!r} does not come after "
                 f"{step.after}"
             )
-        target.after = [a for a in target.after if a not in step.after]
-        target.after.insert(0, step.name)
+        inputs = [step.name if a in step.after else a for a in target.after]
+        target.after = list(dict.fromkeys(inputs))
 
     def error_handler(
         self, class_name: ClassRef = None, name: str | None = None, handler: HandlerRef = None,
@@ -206,10 +206,13 @@ class StepBuilder:
         )  # fmt: skip
 
     def respond(self) -> StepBuilder:
-        """Make this step's output the answer (the flow goes on after it)."""
-        others = [s.name for s in self.flow.spec.steps.values() if s.responder]
+        """Make this step's output the answer (the flow goes on after it); one per function."""
+        me = self.spec
+        others = [s.name for s in self.flow.spec if s.responder and s.function == me.function]
         if others and others != [self.name]:
-            raise ConfigError(f"step {others[0]!r} already responds; a flow has one responder")
+            raise ConfigError(
+                f"step {others[0]!r} already responds; a function's flow has one responder"
+            )
         self.spec.responder = True
         return self
 
@@ -246,7 +249,7 @@ def _new_step(
                 "'$merge' or '>>'"
             )
     elif target is not None and not isinstance(target, str):
-        if not callable(target) or hasattr(target, "__dict__") and isinstance(target, Step):
+        if isinstance(target, Step) or not callable(target):
             raise ConfigError(
                 f"{target!r} is an object; pass its class and arguments: "
                 "graph.to(MyStep, name='x', arg=1), or a function"

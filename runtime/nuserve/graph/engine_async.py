@@ -74,7 +74,7 @@ async def _walk(step: _Step, body: Any, run: _Run) -> None:
                 out = call(body, run.event) if step.takes_event else call(body)
                 if step.is_async:
                     out = await out
-            except Exception as exc:  # noqa: BLE001 - reported by the dispatch
+            except Exception as exc:  # reported by the dispatch
                 raise StepFailed(step.name, body, exc) from exc
             body = out
         if step.is_answer:

@@ -45,10 +45,10 @@ def _chain(flow: Flow) -> Dispatch:
             body = read_body(event)
         name = ""
         try:
-            for call, takes_event, name in head:
+            for call, takes_event, name in head:  # noqa: B007 - read by except
                 body = call(body, event) if takes_event else call(body)
             result = body
-            for call, takes_event, name in tail:
+            for call, takes_event, name in tail:  # noqa: B007 - read by except
                 body = call(body, event) if takes_event else call(body)
         except Exception as exc:  # noqa: BLE001 - a failed step is an answer, not a crash
             return failed(event, name, body, exc)
@@ -68,7 +68,7 @@ def _chain(flow: Flow) -> Dispatch:
             body = read_body(event)
         name = ""
         try:
-            for call, takes_event, name in head:
+            for call, takes_event, name in head:  # noqa: B007 - read by except
                 body = call(body, event) if takes_event else call(body)
         except Exception as exc:  # noqa: BLE001 - a failed step is an answer, not a crash
             return failed(event, name, body, exc)
@@ -84,6 +84,7 @@ def _chain(flow: Flow) -> Dispatch:
 def _dag(flow: Flow) -> Dispatch:
     """Branches and merges: ``values[0]`` is the event body, ``values[i + 1]`` step i's output."""
     index = {n.name: i + 1 for i, n in enumerate(flow.order)}
+    program: tuple[tuple[Any, bool, str, int, tuple[tuple[str, int], ...] | None], ...]
     program = tuple(
         (
             n.call,
@@ -104,7 +105,7 @@ def _dag(flow: Flow) -> Dispatch:
         values = [body]
         name, value = "", body
         try:
-            for call, takes_event, name, source, merge in program:
+            for call, takes_event, name, source, merge in program:  # noqa: B007
                 if merge is not None:
                     value = {key: values[i] for key, i in merge}
                 else:

@@ -99,7 +99,7 @@ class Flow:
 
     def close(self) -> None:
         """Close the steps and streams that hold resources (a queue's producer)."""
-        for node in self.nodes:
+        for node in [*self.nodes, *([self.on_error] if self.on_error else [])]:
             close = getattr(node.target, "close", None) if node.kind != "router" else None
             if callable(close):
                 close()
@@ -118,9 +118,7 @@ class Flow:
             return self._handler_failed(event, step, error, exc)
         return handled(event, step, error, result)
 
-    async def failed_async(
-        self, event: Event, step: str, body: Any, error: Exception
-    ) -> Response:
+    async def failed_async(self, event: Event, step: str, body: Any, error: Exception) -> Response:
         """``failed`` for the async engine: the error handler may be ``async def``."""
         self._log(event, step, error)
         handler = self.on_error
@@ -215,4 +213,3 @@ def children_of(nodes: list[Node]) -> dict[str, list[Node]]:
         for parent in node.after:
             children[parent].append(node)
     return children
-

@@ -1,5 +1,6 @@
 """``input_path`` and ``result_path``: a step's input taken from, and its output put into, a
-dotted path of the body (``"a.b"`` is ``body["a"]["b"]``).
+dotted path of the body (``"a.b"`` is ``body["a"]["b"]``; in an input path a number indexes
+a list).
 
 Storing copies the dicts along the path instead of changing them in place: branches share
 the body they fork from, so a step writing into it must not change what a sibling sees.
@@ -21,14 +22,24 @@ def split_path(path: str, what: str) -> tuple[str, ...]:
 
 
 def get_path(body: Any, keys: tuple[str, ...], path: str) -> Any:
+    """``body[a][b]``; a number indexes a list (``"outputs.0"``)."""
     value = body
     for i, key in enumerate(keys):
-        if type(value) is not dict or key not in value:
+        if type(value) is dict and key in value:
+            value = value[key]
+        elif type(value) is list and key.isdigit() and int(key) < len(value):
+            value = value[int(key)]
+        else:
             where = ".".join(keys[:i]) or "the body"
-            got = sorted(value) if isinstance(value, dict) else type(value).__name__
+            got = sorted(value) if isinstance(value, dict) else _describe(value)
             raise BadRequest(f"input_path {path!r}: {where} has no key {key!r} (got {got})")
-        value = value[key]
     return value
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    return type(value).__name__
 
 
 def set_path(body: Any, keys: tuple[str, ...], value: Any, path: str) -> dict[str, Any]:

@@ -145,9 +145,7 @@ def kafka_address(path: str) -> tuple[list[str], str]:
 class V3ioStream(Stream):
     """Publishes to a v3io stream (``v3io:///<container>/<path>``), one record per event."""
 
-    def __init__(
-        self, path: str, webapi: str = V3IO_WEBAPI, access_key: str | None = None
-    ) -> None:
+    def __init__(self, path: str, webapi: str = V3IO_WEBAPI, access_key: str | None = None) -> None:
         super().__init__(path)
         self.container, self.stream_path = v3io_address(path)
         import v3io.dataplane  # noqa: PLC0415 - only flows publishing to v3io need it

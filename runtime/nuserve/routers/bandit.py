@@ -10,11 +10,9 @@ from the feedback it receives) and shows in ``GET /v2/models/<router>`` under ``
 
 from __future__ import annotations
 
-import math
 import random
 from collections import OrderedDict
 from dataclasses import dataclass
-from numbers import Real
 from typing import Any
 
 from nuserve.context import ServingContext
@@ -22,6 +20,7 @@ from nuserve.errors import BadRequest, ConfigError, NotFound
 from nuserve.event import Event, Response
 from nuserve.model import V2ModelServer
 from nuserve.routers.base import BaseRouter
+from nuserve.routers.weights import is_number
 
 MEMORY = 10_000
 """Recent answer ids remembered per router for feedback by id."""
@@ -170,7 +169,7 @@ class EpsilonGreedyRouter(BanditRouter):
         **class_args: Any,
     ) -> None:
         super().__init__(context, name, routes, seed, **class_args)
-        if isinstance(epsilon, bool) or not isinstance(epsilon, Real) or not 0 <= epsilon <= 1:
+        if not is_number(epsilon) or not 0 <= epsilon <= 1:
             raise ConfigError(f"{self.label}: epsilon must be from 0 to 1 (got {epsilon!r})")
         self.epsilon = float(epsilon)
 
@@ -208,11 +207,6 @@ class ThompsonSamplingRouter(BanditRouter):
 
 
 def _reward(value: Any) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, Real)
-        or not math.isfinite(value)
-        or not 0 <= value <= 1
-    ):
+    if not is_number(value) or not 0 <= value <= 1:
         raise BadRequest(f"'reward' must be a number from 0 to 1 (got {value!r})")
     return float(value)

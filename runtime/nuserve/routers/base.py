@@ -20,7 +20,8 @@ reachable alone at ``/v2/models/<child>/infer``.
 The chosen children run side by side (``fanout``), each getting the decoded request as MLRun
 rows (a shallow copy: children must not change the inputs in place). A failing child fails
 the request with that child's status, the message naming the child. With one child chosen,
-the answer is that child's (its ``model_name``); with several, the router's own.
+the answer is that child's (its ``model_name``); with several, the router's own. ``explain``
+answers each chosen child's explanation, keyed by route, without ``merge``.
 """
 
 from __future__ import annotations
@@ -28,8 +29,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import threading
-from collections.abc import Callable
-from concurrent.futures import Future
 from typing import Any, ClassVar, cast
 
 from nuserve.context import ServingContext
@@ -37,7 +36,8 @@ from nuserve.errors import BadRequest, ConfigError, ModelError, NuserveError
 from nuserve.event import Event, Response, utc_timestamp
 from nuserve.model import V2ModelServer, _as_object
 from nuserve.protocols import Protocol, detect
-from nuserve.routers.fanout import call_async, call_sync, outputs_of, route_key, shared_pool
+from nuserve.routers.endpoint import RouterEndpoint, delegate
+from nuserve.routers.fanout import call_async, outputs_of, route_key, run_all
 from nuserve.routers.router import ModelRouter, Target
 
 MLRUN_IGNORED_ARGS = frozenset(
@@ -45,54 +45,6 @@ MLRUN_IGNORED_ARGS = frozenset(
 )
 """MLRun router arguments accepted for compatibility and ignored (fan-out is always threads
 for sync models and the event loop for async ones)."""
-
-
-class RouterEndpoint(V2ModelServer):
-    """The router seen as a model: what ``/v2/models/<router>/...`` reaches.
-
-    Async when any child is, so the server awaits the fan-out rather than block on it.
-    """
-
-    def __init__(self, router: BaseRouter) -> None:
-        super().__init__(context=router.context, name=router.name)
-        self.router = router
-        self.ready = True
-        self.is_async = any(model.is_async for model in router.models())
-
-    def infer(self, event: Event, operation: str, protocol: Protocol | None = None) -> Response:
-        return self.router.infer(event, operation, protocol)
-
-    async def infer_async(
-        self, event: Event, operation: str, protocol: Protocol | None = None
-    ) -> Response:
-        return await self.router.infer_async(event, operation, protocol)
-
-    def metadata(self) -> dict[str, Any]:
-        return self.router.metadata()
-
-    def check_ready(self) -> None:
-        for model in self.router.models():
-            model.check_ready()
-
-    def run_operation(self, event: Event, operation: str) -> Any:
-        """``op_<operation>`` of the router; needs no child to be ready."""
-        ctype = event.content_type
-        if isinstance(event.body, bytes | bytearray | str) and (not ctype or "json" in ctype):
-            event.body = _as_object(event.body, need_dict=False)
-        try:
-            return getattr(self, self.operations[operation])(event)
-        except NuserveError:
-            raise
-        except Exception as exc:
-            raise self._user_error(f"op_{operation}", exc) from exc
-
-
-def _delegate(method: str) -> Callable[[RouterEndpoint, Event], Any]:
-    def operation(self: RouterEndpoint, event: Event) -> Any:
-        return getattr(self.router, method)(event)
-
-    operation.__name__ = method
-    return operation
 
 
 class BaseRouter(ModelRouter):
@@ -110,7 +62,7 @@ class BaseRouter(ModelRouter):
             for name in dir(cls)
             if name.startswith("op_") and len(name) > 3 and callable(getattr(cls, name))
         }
-        methods: dict[str, Any] = {m: _delegate(m) for m in cls.operations.values()}
+        methods: dict[str, Any] = {m: delegate(m) for m in cls.operations.values()}
         name = f"{cls.__name__}Endpoint"
         bases = (RouterEndpoint,)
         cls.endpoint_class = cast(type[RouterEndpoint], type(name, bases, methods))
@@ -207,20 +159,9 @@ class BaseRouter(ModelRouter):
     # ----- serving ---------------------------------------------------------------------------
 
     def infer(self, event: Event, operation: str, protocol: Protocol | None = None) -> Response:
-        """Answer on this thread; several children run in the shared pool (one on this thread)."""
+        """Answer on this thread; several children run in the shared pool (``run_all``)."""
         request, proto, chosen, events = self._prepare(event, protocol, operation)
-        outcomes: list[Response | BaseException] = []
-        futures: list[Future[Response]] = [
-            shared_pool().submit(call_sync, model, child, operation)
-            for model, child in zip(chosen[1:], events[1:], strict=True)
-        ]
-        try:
-            outcomes.append(call_sync(chosen[0], events[0], operation))
-        except Exception as exc:  # noqa: BLE001 - reported once every child has answered
-            outcomes.append(exc)
-        for future in futures:
-            error = future.exception()
-            outcomes.append(error if error is not None else future.result())
+        outcomes = run_all(chosen, events, operation)
         return self._answer(event, request, proto, operation, chosen, outcomes)
 
     async def infer_async(
@@ -286,8 +227,8 @@ class BaseRouter(ModelRouter):
                 raise self.child_error(route_key(model), outcome) from outcome
             replies[route_key(model)] = outcome
         results = {key: outputs_of(reply) for key, reply in replies.items()}
-        if operation == "explain" and len(results) > 1:
-            outputs: Any = results  # explanations are not votes: each child's, by name
+        if operation == "explain":  # explanations are not merged: each child's, by name
+            outputs: Any = results if len(results) > 1 else next(iter(results.values()))
         else:
             try:
                 outputs = self.merge(event, request, results)

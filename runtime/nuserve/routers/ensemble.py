@@ -5,8 +5,8 @@
 - regression: the weighted mean, ``sum(w_i * p_i) / sum(w_i)`` (MLRun's VotingEnsemble
   answered the weighted sum: four models answering 1000, 1000, 1000 and 2000 with weights
   all 1 gave 5000 where the mean is 1250);
-- the vote type, when not given, is inferred per request: classification when every model
-  answers integers, booleans or strings, regression when any answers floats.
+- the vote type, when not given, is inferred per request: classification when the models
+  answer integers, booleans or strings, regression as soon as one answers floats.
 
 Weights are normalised whatever their sum, so 0.5, 1 and 3 per model vote alike. A failing
 model fails the request (status and message of that model): a vote without one of its voters
@@ -89,10 +89,10 @@ class VotingEnsemble(ParallelRun):
                     f"VotingEnsemble '{self.name}' to the key holding the predictions"
                 )
             return outputs[column]
-        if isinstance(outputs, list) and outputs and all(isinstance(r, dict) for r in outputs):
+        if type(outputs) is list and outputs and type(outputs[0]) is dict:
             try:
                 return [row[column] for row in outputs]
-            except KeyError:
+            except (KeyError, TypeError):
                 raise ModelError(
                     f"model '{key}' answered rows without {column!r}; set prediction_col_name="
                     f" of VotingEnsemble '{self.name}' to the key holding the predictions"
@@ -129,37 +129,40 @@ def vote(
 ) -> Any:
     """The weighted vote of same-shaped predictions (one per model), element by element."""
     names = list(names or (f"#{i}" for i in range(len(predictions))))
-    arrays = [np.asarray(p) for p in predictions]
-    shapes = {a.shape for a in arrays}
-    if len(shapes) != 1 or any(a.dtype.kind not in "biufUS" for a in arrays):
-        got = ", ".join(f"'{n}': {_describe(a)}" for n, a in zip(names, arrays, strict=True))
+    try:
+        stacked = np.array(predictions)
+    except ValueError:  # ragged: models answered different shapes
+        stacked = np.array(None)
+    if stacked.ndim == 0 or stacked.dtype.kind not in "biufUS":
+        got = ", ".join(f"'{n}': {_describe(p)}" for n, p in zip(names, predictions, strict=True))
         raise ModelError(
             f"the models' predictions cannot be voted on ({got}); every model must answer "
             "the same number of numbers or labels per row"
         )
-    kind = vote_type or (
-        "classification" if all(a.dtype.kind in LABEL_KINDS for a in arrays) else "regression"
-    )
     share = np.asarray(weights, dtype=float)
     total = share.sum()
     if total <= 0:
         raise ModelError(f"the models that answered ({', '.join(names)}) all have weight 0")
     share = share / total
-    stacked = np.stack(arrays)
+    flat = stacked.reshape(len(share), -1)
+    kind = vote_type or ("classification" if stacked.dtype.kind in LABEL_KINDS else "regression")
     if kind == "regression":
         if stacked.dtype.kind not in "biuf":
             raise ModelError(f"regression votes need numbers; the models answered {stacked.dtype}")
-        return np.tensordot(share, stacked.astype(float), axes=1).tolist()
-    labels, inverse = np.unique(stacked, return_inverse=True)
-    inverse = inverse.reshape(len(arrays), -1)
-    rows = np.arange(inverse.shape[1])
-    scores = np.zeros((inverse.shape[1], len(labels)))
-    for i, weight in enumerate(share):
-        scores[rows, inverse[i]] += weight
+        return (share @ flat.astype(float)).reshape(stacked.shape[1:]).tolist()
+    labels = np.unique(flat)
+    index = np.searchsorted(labels, flat)  # (models, elements) → label number
+    size, count = flat.shape[1], len(labels)
+    cells = (index + np.arange(size) * count).ravel()
+    scores = np.bincount(cells, np.repeat(share, size), size * count).reshape(size, count)
     best = scores.max(axis=1, keepdims=True)
     winners = np.argmax(scores >= best - TIE_TOLERANCE, axis=1)  # first = lowest label
-    return labels[winners].reshape(arrays[0].shape).tolist()
+    return labels[winners].reshape(stacked.shape[1:]).tolist()
 
 
-def _describe(array: Any) -> str:
+def _describe(prediction: Any) -> str:
+    try:
+        array = np.asarray(prediction)
+    except ValueError:
+        return "ragged rows"
     return f"shape {list(array.shape)} of {array.dtype}"

@@ -12,7 +12,7 @@ import asyncio
 import os
 import threading
 from collections.abc import Awaitable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from nuserve.event import Event, Response
@@ -39,7 +39,7 @@ def shared_pool() -> ThreadPoolExecutor:
 
 def _forget_pool() -> None:
     """A forked child inherits the pool object but none of its threads: start afresh."""
-    global _pool, _pool_lock  # noqa: PLW0603
+    global _pool, _pool_lock
     _pool, _pool_lock = None, threading.Lock()
 
 
@@ -68,6 +68,37 @@ def call_sync(model: V2ModelServer, event: Event, operation: str) -> Response:
     if isinstance(result, Response):
         return result
     return asyncio.run(_await(result))  # an async child called from a thread
+
+
+def run_all(
+    models: list[V2ModelServer], events: list[Event], operation: str
+) -> list[Response | BaseException]:
+    """Every model's answer (or error), in order: the first on this thread, the others in
+    the pool.
+
+    A child that no pool thread has started by the time this thread is free again is taken
+    back and run here: fast children then cost no thread hand-off, and a busy pool delays a
+    request instead of stalling it.
+    """
+    pool = shared_pool()
+    futures: list[Future[Response]] = [
+        pool.submit(call_sync, model, event, operation)
+        for model, event in zip(models[1:], events[1:], strict=True)
+    ]
+    outcomes: list[Response | BaseException | None] = [_outcome(models[0], events[0], operation)]
+    for future, model, event in zip(futures, models[1:], events[1:], strict=True):
+        outcomes.append(_outcome(model, event, operation) if future.cancel() else None)
+    for i, future in enumerate(futures, start=1):
+        if outcomes[i] is None:
+            outcomes[i] = future.exception() or future.result()
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _outcome(model: V2ModelServer, event: Event, operation: str) -> Response | BaseException:
+    try:
+        return call_sync(model, event, operation)
+    except Exception as exc:  # noqa: BLE001 - reported once every child has answered
+        return exc
 
 
 async def call_async(model: V2ModelServer, event: Event, operation: str, offload: bool) -> Response:

@@ -19,7 +19,9 @@ STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 class HttpPool:
     """Connections to ``scheme://host:port`` with a timeout; at most ``size`` kept idle."""
 
-    def __init__(self, scheme: str, host: str, port: int | None, timeout: float, size: int = 16):
+    def __init__(
+        self, scheme: str, host: str, port: int | None, timeout: float, size: int = 16
+    ) -> None:
         self.scheme, self.host, self.port = scheme, host, port
         self.timeout = timeout
         self.size = size

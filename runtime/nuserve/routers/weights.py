@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from numbers import Real
-from typing import Any
+from typing import Any, TypeGuard
 
 from nuserve.errors import ConfigError
 
@@ -40,7 +39,7 @@ def normalise_weights(
         )
     for key in keys:
         value = weights[key]
-        if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+        if not is_number(value):
             raise ConfigError(f"{owner}: weight of {key!r} must be a number (got {value!r})")
         if value < 0:
             raise ConfigError(f"{owner}: weight of {key!r} must be 0 or more (got {value!r})")
@@ -48,3 +47,8 @@ def normalise_weights(
     if total <= 0:
         raise ConfigError(f"{owner}: {arg} are all zero; at least one model needs a weight > 0")
     return {key: float(weights[key]) / total for key in keys}
+
+
+def is_number(value: Any) -> TypeGuard[int | float]:
+    """A finite int or float (``True`` is not a number here)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -1,0 +1,112 @@
+"""Cold start: ``import nuserve`` in a fresh interpreter, and ``nuserve serve`` → first 200.
+
+Import time is measured inside the new interpreter around ``import nuserve`` (interpreter
+start-up excluded); RSS is its absolute ``VmRSS`` after the import, with the bare
+interpreter's before it. Serve → first 200 runs ``nuserve serve function.yaml --workers 1``
+(the iris example) and polls ``POST /v2/models/iris/infer`` every 10 ms from the moment the
+process is started.
+
+Run: ``python bench/cold_start.py [--quick]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from servers import ROOT, free_port, nuserve_command, prepare_iris, start, stop, wait_for_200
+
+PROBE = """
+import json, sys, time
+def rss_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+before = rss_mb()
+start = time.perf_counter()
+import nuserve
+seconds = time.perf_counter() - start
+print(json.dumps({"seconds": seconds, "rss_mb": rss_mb(), "rss_before_mb": before,
+                  "modules": len(sys.modules), "numpy": "numpy" in sys.modules}))
+"""
+
+
+@dataclass(frozen=True)
+class ColdStart:
+    imports: list[dict[str, Any]]
+    serve_s: list[float]
+
+    def median(self, key: str) -> float:
+        return statistics.median(run[key] for run in self.imports)
+
+    def spread(self, key: str) -> tuple[float, float]:
+        values = [run[key] for run in self.imports]
+        return min(values), max(values)
+
+
+def import_once() -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUSERVE_")}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=ROOT,
+        env=env,
+    )
+    return dict(json.loads(done.stdout))
+
+
+def serve_once(function_yaml: Path, log: Path, timeout: float = 60) -> float:
+    """Seconds from starting ``nuserve serve`` to its first 200 on the inference path."""
+    port = free_port()
+    process = start([*nuserve_command(function_yaml), "--port", str(port)], log)
+    try:
+        return wait_for_200(port, process, timeout)
+    finally:
+        stop(process)
+
+
+def measure(function_yaml: Path, logs: Path, imports: int, serves: int) -> ColdStart:
+    found = [import_once() for _ in range(imports)]
+    return ColdStart(found, [serve_once(function_yaml, logs / "cold.log") for _ in range(serves)])
+
+
+def report(cold: ColdStart) -> str:
+    low, high = cold.spread("seconds")
+    rss_low, rss_high = cold.spread("rss_mb")
+    first = cold.imports[0]
+    return "\n".join(
+        [
+            f"import nuserve      {cold.median('seconds'):.3f} s  (min-max {low:.3f}-{high:.3f}, "
+            f"{len(cold.imports)} runs; {first['modules']} modules, numpy imported: "
+            f"{first['numpy']})",
+            f"VmRSS after import  {cold.median('rss_mb'):.1f} MB  (min-max {rss_low:.1f}-"
+            f"{rss_high:.1f}; bare interpreter {cold.median('rss_before_mb'):.1f} MB)",
+            f"serve → first 200   {statistics.median(cold.serve_s):.2f} s  (min-max "
+            f"{min(cold.serve_s):.2f}-{max(cold.serve_s):.2f}, {len(cold.serve_s)} runs)",
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer runs")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="nuserve-bench-") as tmp:
+        iris = prepare_iris(Path(tmp))
+        imports, serves = (5, 2) if args.quick else (9, 3)
+        print(report(measure(iris.plain_yaml, Path(tmp), imports, serves)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""RouterEndpoint: a router seen as a model, answering ``/v2/models/<router>/...``.
+
+The router registers it under its own name, so the path table, readiness, metadata,
+``/v1`` paths and ``op_<name>`` operations of models all work for routers unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from nuserve.errors import NuserveError
+from nuserve.event import Event, Response
+from nuserve.model import V2ModelServer, _as_object
+from nuserve.protocols import Protocol
+
+if TYPE_CHECKING:
+    from nuserve.routers.base import BaseRouter
+
+
+class RouterEndpoint(V2ModelServer):
+    """The router seen as a model: what ``/v2/models/<router>/...`` reaches.
+
+    Async when any child is, so the server awaits the fan-out rather than block on it.
+    """
+
+    def __init__(self, router: BaseRouter) -> None:
+        super().__init__(context=router.context, name=router.name)
+        self.router = router
+        self.ready = True
+        self.is_async = any(model.is_async for model in router.models())
+
+    def infer(self, event: Event, operation: str, protocol: Protocol | None = None) -> Response:
+        return self.router.infer(event, operation, protocol)
+
+    async def infer_async(
+        self, event: Event, operation: str, protocol: Protocol | None = None
+    ) -> Response:
+        return await self.router.infer_async(event, operation, protocol)
+
+    def metadata(self) -> dict[str, Any]:
+        return self.router.metadata()
+
+    def check_ready(self) -> None:
+        for model in self.router.models():
+            model.check_ready()
+
+    def run_operation(self, event: Event, operation: str) -> Any:
+        """``op_<operation>`` of the router; needs no child to be ready."""
+        ctype = event.content_type
+        if isinstance(event.body, bytes | bytearray | str) and (not ctype or "json" in ctype):
+            event.body = _as_object(event.body, need_dict=False)
+        try:
+            return getattr(self, self.operations[operation])(event)
+        except NuserveError:
+            raise
+        except Exception as exc:
+            raise self._user_error(f"op_{operation}", exc) from exc
+
+
+def delegate(method: str) -> Callable[[RouterEndpoint, Event], Any]:
+    """An endpoint method that calls the router's ``method`` (an ``op_<name>``)."""
+
+    def operation(self: RouterEndpoint, event: Event) -> Any:
+        return getattr(self.router, method)(event)
+
+    operation.__name__ = method
+    return operation
