@@ -9,13 +9,13 @@ request of the batch, never a silent misalignment.
 from __future__ import annotations
 
 import asyncio
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from nuserve.aio import maybe_await
 from nuserve.errors import ConfigError, ModelError
 
 
@@ -136,7 +136,7 @@ class Batcher:
     async def submit(self, request: dict[str, Any]) -> Any:
         rows = row_count(request.get("inputs"))
         if rows is None:
-            return await _maybe_await(self.predict_one(request))
+            return await maybe_await(self.predict_one(request))
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         self._pending.append((request, future))
@@ -193,9 +193,3 @@ def _fail(group: list[tuple[dict[str, Any], asyncio.Future[Any]]], exc: BaseExce
     for _, future in group:
         if not future.done():
             future.set_exception(exc)
-
-
-async def _maybe_await(value: Any) -> Any:
-    if inspect.isawaitable(value):
-        return await value
-    return value

@@ -13,8 +13,7 @@ import inspect
 import threading
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import orjson
-
+from nuserve.aio import awaited, maybe_await
 from nuserve.artifacts import ModelSpec, get_model
 from nuserve.batching import Batcher, BatchSettings, merge_inputs, row_count, split_outputs
 from nuserve.context import ServingContext
@@ -23,7 +22,7 @@ from nuserve.event import Event, Response, utc_timestamp
 
 if TYPE_CHECKING:
     from nuserve.tracking import Tracker
-from nuserve.protocols import OIP, ROWS, Protocol, decode_json, detect
+from nuserve.protocols import OIP, ROWS, Protocol, decode_body, detect
 
 HOOKS = ("load", "predict", "explain", "preprocess", "validate", "postprocess")
 INFER_OPS = frozenset({"infer", "predict", "explain"})
@@ -180,7 +179,7 @@ class V2ModelServer:
         try:
             result: Any = self.load()  # type: ignore[func-returns-value]
             if inspect.isawaitable(result):
-                asyncio.run(_await(result))
+                asyncio.run(awaited(result))
         except Exception as exc:
             self.load_error = f"model '{self.name}' failed to load: {type(exc).__name__}: {exc}"
             self.context.logger.exception("model %s failed to load", self.name)
@@ -230,7 +229,7 @@ class V2ModelServer:
         self.check_ready()
         body = event.body
         if type(body) is not dict:
-            body = event.body = _as_object(body)
+            body = event.body = decode_body(body)
         return body, protocol or detect(body)
 
     def prepare(self, body: dict[str, Any], proto: Protocol, operation: str) -> dict[str, Any]:
@@ -282,7 +281,7 @@ class V2ModelServer:
             self.check_ready()
         body = event.body
         if type(body) is not dict:
-            body = event.body = _as_object(body)
+            body = event.body = decode_body(body)
         proto: Protocol
         if protocol is None:
             inputs = body.get("inputs")
@@ -329,17 +328,17 @@ class V2ModelServer:
         request = proto.decode(body)
         stage = "preprocess"
         try:
-            request = await _maybe_await(self.preprocess(request, operation))
+            request = await maybe_await(self.preprocess(request, operation))
             stage = "validate"
-            request = await _maybe_await(self.validate(request, operation))
+            request = await maybe_await(self.validate(request, operation))
             stage = operation
             if self.batcher is not None and operation != "explain":
                 outputs = await self.batcher.submit(request)
             else:
                 call = self.explain if operation == "explain" else self.predict
-                outputs = await _maybe_await(call(request))
+                outputs = await maybe_await(call(request))
             stage = "postprocess"
-            response = await _maybe_await(self.postprocess(self._response(event, body, outputs)))
+            response = await maybe_await(self.postprocess(self._response(event, body, outputs)))
         except NuserveError:
             raise
         except Exception as exc:
@@ -365,7 +364,7 @@ class V2ModelServer:
         """Call ``op_<operation>(event)``; returns its result (maybe awaitable)."""
         self.check_ready()
         if isinstance(event.body, bytes | bytearray | str) and _looks_json(event):
-            event.body = _as_object(event.body, need_dict=False)
+            event.body = decode_body(event.body, need_dict=False)
         try:
             return getattr(self, self.operations[operation])(event)
         except NuserveError:
@@ -400,37 +399,6 @@ def _tensor_meta(feature: Any) -> dict[str, Any]:
     }
 
 
-def _as_object(raw: Any, need_dict: bool = True) -> Any:
-    """Decode a raw body (bytes or str) into JSON; inference needs a JSON object."""
-    if raw.__class__ is bytes and raw:
-        try:
-            value = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise BadRequest(f"request body is not valid JSON: {exc}") from None
-    elif raw is None or raw in (b"", ""):
-        if need_dict:
-            raise BadRequest('request body is empty; send a JSON object such as {"inputs": [...]}')
-        return raw
-    else:
-        value = decode_json(raw) if isinstance(raw, bytes | bytearray | memoryview | str) else raw
-    if need_dict and type(value) is not dict:
-        raise BadRequest(
-            f"request body must be a JSON object (got {type(value).__name__}); "
-            'send {"inputs": [[...], ...]}'
-        )
-    return value
-
-
 def _looks_json(event: Event) -> bool:
     ctype = event.content_type
     return not ctype or "json" in ctype
-
-
-async def _maybe_await(value: Any) -> Any:
-    if inspect.isawaitable(value):
-        return await value
-    return value
-
-
-async def _await(awaitable: Any) -> None:
-    await awaitable

@@ -6,13 +6,13 @@ turns the model's ``response`` dict back into the body the client expects.
 
 from __future__ import annotations
 
-from nuserve.protocols.base import Protocol, decode_json
+from nuserve.protocols.base import Protocol, decode_body, decode_json
 from nuserve.protocols.kserve_v1 import KSERVE_V1
 from nuserve.protocols.oip import is_oip_request
 from nuserve.protocols.oip_protocol import OIP
 from nuserve.protocols.rows import ROWS
 
-__all__ = ["KSERVE_V1", "OIP", "ROWS", "Protocol", "decode_json", "detect"]
+__all__ = ["KSERVE_V1", "OIP", "ROWS", "Protocol", "decode_body", "decode_json", "detect"]
 
 
 def detect(body: dict[str, object]) -> Protocol:

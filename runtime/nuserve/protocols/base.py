@@ -17,6 +17,27 @@ def decode_json(data: bytes | bytearray | memoryview | str) -> Any:
         raise BadRequest(f"request body is not valid JSON: {exc}") from None
 
 
+def decode_body(raw: Any, need_dict: bool = True) -> Any:
+    """Decode a raw body (bytes or str) into JSON; inference needs a JSON object."""
+    if raw.__class__ is bytes and raw:
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise BadRequest(f"request body is not valid JSON: {exc}") from None
+    elif raw is None or raw in (b"", ""):
+        if need_dict:
+            raise BadRequest('request body is empty; send a JSON object such as {"inputs": [...]}')
+        return raw
+    else:
+        value = decode_json(raw) if isinstance(raw, bytes | bytearray | memoryview | str) else raw
+    if need_dict and type(value) is not dict:
+        raise BadRequest(
+            f"request body must be a JSON object (got {type(value).__name__}); "
+            'send {"inputs": [[...], ...]}'
+        )
+    return value
+
+
 class Protocol:
     """A request/response body format; subclasses override ``decode`` and ``encode``."""
 

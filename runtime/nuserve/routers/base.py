@@ -34,8 +34,8 @@ from typing import Any, ClassVar, cast
 from nuserve.context import ServingContext
 from nuserve.errors import BadRequest, ConfigError, ModelError, NuserveError
 from nuserve.event import Event, Response, utc_timestamp
-from nuserve.model import V2ModelServer, _as_object
-from nuserve.protocols import Protocol, detect
+from nuserve.model import V2ModelServer
+from nuserve.protocols import Protocol, decode_body, detect
 from nuserve.routers.endpoint import RouterEndpoint, delegate
 from nuserve.routers.fanout import call_async, outputs_of, route_key, run_all
 from nuserve.routers.router import ModelRouter, Target
@@ -181,7 +181,7 @@ class BaseRouter(ModelRouter):
     ) -> tuple[dict[str, Any], Protocol, list[V2ModelServer], list[Event]]:
         body = event.body
         if type(body) is not dict:
-            body = event.body = _as_object(body)
+            body = event.body = decode_body(body)
         proto = protocol or detect(body)
         request = proto.decode(body)
         chosen = self.select_routes(event, request)
@@ -284,7 +284,7 @@ class BaseRouter(ModelRouter):
 
     def route_by_body(self, event: Event) -> Target:
         """A body that names no model goes to the router itself."""
-        body = event.body if type(event.body) is dict else _as_object(event.body)
+        body = event.body if type(event.body) is dict else decode_body(event.body)
         event.body = body
         if body.get("model") is not None:
             return super().route_by_body(event)

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from nuserve.errors import NuserveError
 from nuserve.event import Event, Response
-from nuserve.model import V2ModelServer, _as_object
-from nuserve.protocols import Protocol
+from nuserve.model import V2ModelServer
+from nuserve.protocols import Protocol, decode_body
 
 if TYPE_CHECKING:
     from nuserve.routers.base import BaseRouter
@@ -49,7 +49,7 @@ class RouterEndpoint(V2ModelServer):
         """``op_<operation>`` of the router; needs no child to be ready."""
         ctype = event.content_type
         if isinstance(event.body, bytes | bytearray | str) and (not ctype or "json" in ctype):
-            event.body = _as_object(event.body, need_dict=False)
+            event.body = decode_body(event.body, need_dict=False)
         try:
             return getattr(self, self.operations[operation])(event)
         except NuserveError:

@@ -40,8 +40,8 @@ from nuserve.errors import (
     RemoteTimeout,
 )
 from nuserve.event import Event, Response
-from nuserve.model import V2ModelServer, _as_object
-from nuserve.protocols import ROWS, Protocol
+from nuserve.model import V2ModelServer
+from nuserve.protocols import ROWS, Protocol, decode_body
 from nuserve.routers.fanout import shared_pool
 
 if TYPE_CHECKING:
@@ -139,7 +139,7 @@ class RemoteModel(V2ModelServer):
         """The bytes to send: the body as it came, or (decoded by a protocol) as JSON."""
         body = event.body
         if protocol is not None:
-            request = protocol.decode(body if type(body) is dict else _as_object(body))
+            request = protocol.decode(body if type(body) is dict else decode_body(body))
             return dump_json(request), JSON, request
         if isinstance(body, bytes | bytearray | memoryview):
             return bytes(body), event.content_type or JSON, {}

@@ -21,8 +21,8 @@ from nuserve.errors import (
     NuserveError,
 )
 from nuserve.event import Event, Response
-from nuserve.model import INFER_OPS, V2ModelServer, _as_object
-from nuserve.protocols import KSERVE_V1, Protocol
+from nuserve.model import INFER_OPS, V2ModelServer
+from nuserve.protocols import KSERVE_V1, Protocol, decode_body
 
 SERVER_NAME = "nuserve"
 BODY_ROUTED_PATHS = frozenset({"/", "/v2/models/infer", "/v2/models/predict"})
@@ -192,7 +192,7 @@ class ModelRouter:
         raise self.not_found(path, event.method)
 
     def route_by_body(self, event: Event) -> Target:
-        body = event.body if type(event.body) is dict else _as_object(event.body)
+        body = event.body if type(event.body) is dict else decode_body(event.body)
         event.body = body
         name = body.get("model")
         if name is None:
