@@ -149,6 +149,28 @@ class ServingFunction:
                 (target if name == self.name else child).write_text(text, encoding="utf-8")
         return texts[self.name]
 
+    def set_tracking(
+        self,
+        stream_path: str | None = None,
+        batch: int | None = None,
+        sample: int | None = None,
+        sampling_percentage: float | None = None,
+        tracking_policy: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> ServingFunction:
+        """Record each (sampled) request to a stream, as MLRun's ``set_tracking``.
+
+        ``stream_path``: ``kafka://host:9092?topic=t``, ``v3io:///container/path``,
+        ``file:///path.jsonl`` or ``memory://name``; ``options``: the other
+        ``TrackingSettings`` fields (``queue_size``, ``flush_interval_ms``, ...).
+        """
+        from nuserve.tracking import tracking_settings  # noqa: PLC0415 - only when tracking
+
+        self.spec.tracking = tracking_settings(
+            stream_path, batch, sample, sampling_percentage, tracking_policy, **options
+        )
+        return self
+
     def add_trigger(self, name: str, spec: dict[str, Any]) -> ServingFunction:
         """Add (or replace) a trigger written in Nuclio's form; it must set ``numWorkers``."""
         triggers.check_trigger(name, spec)

@@ -167,7 +167,13 @@ class GraphServer:
         for i, event in enumerate(events):
             target = self.root.infer_target(event)
             model = target.model if target is not None else None
-            if target is None or model is None or model.batching is None or model.async_hooks:
+            if (
+                target is None
+                or model is None
+                or model.batching is None
+                or model.async_hooks
+                or model.tracker is not None  # tracked requests go one by one, as served
+            ):
                 responses[i] = self.run(event)
             else:
                 groups.setdefault(id(model), []).append((i, event, target))

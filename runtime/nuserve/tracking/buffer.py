@@ -23,8 +23,9 @@ class RecordBuffer:
         self.wake_at = min(wake_at or size, size)
         """A put that brings the queue to this length wakes the sender early."""
         self.ready = threading.Event()
-        self._items: deque[Item] = deque(maxlen=size)
-        self._puts = itertools.count(1)
+        self.items: deque[Item] = deque(maxlen=size)
+        self.puts = itertools.count(1)
+        """Counts puts: ``next()`` on it is atomic, ``+= 1`` on an int is not."""
         self._reads = 0
         self._read_lock = threading.Lock()
         self._woken = False
@@ -32,10 +33,15 @@ class RecordBuffer:
         """Items removed by ``take`` (the sender thread only writes it)."""
 
     def put(self, item: Item) -> None:
-        next(self._puts)
-        items = self._items
+        """Queue ``item`` (the tracker inlines these lines on its hot path)."""
+        next(self.puts)
+        items = self.items
         items.append(item)
-        if len(items) >= self.wake_at and not self._woken:
+        if len(items) >= self.wake_at:
+            self.wake()
+
+    def wake(self) -> None:
+        if not self._woken:
             self._woken = True
             self.ready.set()
 
@@ -48,7 +54,7 @@ class RecordBuffer:
     def oldest_start(self) -> float | None:
         """The start time of the oldest queued item (``None`` when empty)."""
         try:
-            return self._items[0][1]
+            return self.items[0][1]
         except IndexError:
             return None
 
@@ -58,24 +64,24 @@ class RecordBuffer:
         ``taken`` grows before the pops, so counts read meanwhile never miss an item: the
         queue only shrinks by these pops (a put on a full queue keeps its length).
         """
-        items = self._items
+        items = self.items
         n = min(count, len(items))
         self.taken += n
         pop = items.popleft
         return [pop() for _ in range(n)]
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self.items)
 
     def put_count(self) -> int:
         """Items ever put (reads the counter without a lock on the request path)."""
         with self._read_lock:
             self._reads += 1
-            return next(self._puts) - self._reads
+            return next(self.puts) - self._reads
 
     def counts(self) -> tuple[int, int, int, int]:
         """``(put, queued, taken, dropped)``; exact whenever no put or take is in progress."""
         put = self.put_count()
-        queued = len(self._items)  # before ``taken``: a take in between only overcounts
+        queued = len(self.items)  # before ``taken``: a take in between only overcounts
         taken = self.taken
         return put, queued, taken, max(0, put - taken - queued)

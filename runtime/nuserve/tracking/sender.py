@@ -16,7 +16,7 @@ import time
 
 from nuserve.tracking.buffer import RecordBuffer
 from nuserve.tracking.ratelog import RateLimitedLog
-from nuserve.tracking.record import Item, encode, to_record
+from nuserve.tracking.record import Item, encode_item
 from nuserve.tracking.settings import TrackingSettings
 from nuserve.tracking.sinks.base import Sink, SinkError
 
@@ -54,7 +54,11 @@ class Sender:
         self._thread.start()
 
     def stop(self, timeout: float) -> bool:
-        """Send what is left (trying until ``timeout``), close the sink; True when done."""
+        """Send what is left (trying until ``timeout``), close the sink; True when done.
+
+        A send already under way when the deadline passes is not cut short: close can take
+        up to one send longer (for Kafka, ``delivery_timeout_ms`` + 2 s while it is down).
+        """
         self._deadline = time.monotonic() + timeout
         self._stop.set()
         self.buffer.ready.set()
@@ -95,10 +99,13 @@ class Sender:
     def cycle(self, force: bool) -> bool:
         """Send what is ready; ``force`` sends partial batches too. False while backing off."""
         self._report_drops()
-        batch, most = self.settings.batch, self.settings.max_messages * self.settings.batch
+        batch = self.settings.batch
+        most = min(self.settings.max_messages * batch, self.settings.queue_size)
         while True:
             if self._pending and not self._deliver():
                 return False
+            if not force and self._stop.is_set():
+                return True  # close() takes over, with its deadline
             queued = len(self.buffer)
             take = min(queued - queued % batch, most)
             if take == 0 and queued:
@@ -112,14 +119,18 @@ class Sender:
             self._encode(self.buffer.take(take))
 
     def _encode(self, items: list[Item]) -> None:
+        """Items → pending messages: one JSON object each, or JSON arrays of ``batch``."""
         batch = self.settings.batch
         clock = time.time() - time.perf_counter()
+        pending, counts = self._pending, self._pending_counts
         for start in range(0, len(items), batch):
             chunk = items[start : start + batch]
             try:
-                records = [to_record(item, clock) for item in chunk]
-                self._pending.append(encode(records[0] if batch == 1 else records))
-                self._pending_counts.append(len(chunk))
+                if batch == 1:
+                    pending.append(encode_item(chunk[0], clock))
+                else:
+                    pending.append(b"[" + b",".join([encode_item(i, clock) for i in chunk]) + b"]")
+                counts.append(len(chunk))
             except Exception:  # noqa: BLE001 - one bad value must not stop tracking
                 self.errors += 1
                 self.lost += len(chunk)

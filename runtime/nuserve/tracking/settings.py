@@ -33,11 +33,14 @@ class TrackingSettings:
     seed: int | None = None
     """Seed of the percentage sampler, for reproducible runs; None draws one."""
     queue_size: int = 10_000
-    """Records held in memory at most; when full the oldest is dropped and counted."""
+    """Records the queue holds; when full the oldest is dropped and counted. The sender
+    holds up to as many again while it sends them (and retries a failed send)."""
     flush_interval_ms: int = 100
     """How often the sender wakes; a partial batch waits at most two intervals."""
-    max_messages: int = 500
-    """Messages handed to the sink in one ``send`` call."""
+    max_messages: int = 2_000
+    """Messages handed to the sink in one ``send`` call. A send waits for the sink's
+    acknowledgement; larger sends spread that wait (and the GIL hand-back after it) over
+    more records."""
     max_retries: int = 10
     """Retries of a failed send before its records are dropped (and counted)."""
     backoff_ms: int = 100

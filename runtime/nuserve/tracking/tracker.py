@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable
 from time import perf_counter
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from nuserve.errors import NuserveError
@@ -51,8 +51,7 @@ class StreamTracker:
             min(settings.max_messages * settings.batch, settings.queue_size // 2),
         )
         self.sender = Sender(self.buffer, sink, settings, self.log)
-        sampler = Sampler(settings.sample, settings.sampling_percentage, settings.seed)
-        self._keep: Callable[[], bool] | None = sampler.keep if sampler.active else None
+        self.sampler = Sampler(settings.sample, settings.sampling_percentage, settings.seed)
         self._headers: dict[V2ModelServer, Header] = {}
         self._errors = 0
         self._closed = False
@@ -63,8 +62,7 @@ class StreamTracker:
     def run(
         self, model: V2ModelServer, event: Event, operation: str, protocol: BodyProtocol | None
     ) -> Response | Awaitable[Response]:
-        keep = self._keep
-        if keep is not None and not keep():
+        if not next(self.sampler.plan):  # Sampler.keep, inlined
             if model.is_async:
                 return model.infer_async(event, operation, protocol)
             return model.infer(event, operation, protocol)
@@ -89,7 +87,10 @@ class StreamTracker:
         metrics = model.metrics
         if metrics:
             model.metrics = {}
-        self.buffer.put(
+        buffer = self.buffer  # RecordBuffer.put, inlined
+        next(buffer.puts)
+        items = buffer.items
+        items.append(
             (
                 header,
                 began,
@@ -102,6 +103,8 @@ class StreamTracker:
                 None,
             )
         )
+        if len(items) >= buffer.wake_at:
+            buffer.wake()
         return response
 
     async def _run_async(
@@ -146,7 +149,7 @@ class StreamTracker:
                 rid = body.get("id")
                 if type(rid) is str:
                     request_id = rid
-        except Exception:
+        except Exception:  # noqa: BLE001 - a user's logged_results must not fail the request
             self._errors += 1
             self.log.throttled_error(
                 "logged", "%s.logged_results raised", type(model).__name__, exc_info=True
@@ -192,7 +195,7 @@ class StreamTracker:
         if self._closed:
             return
         self._closed = True
-        self._keep = _never  # requests after close are served, not tracked
+        self.sampler.stop()  # requests after close are served, not tracked
         if not self.sender.stop(timeout):
             logger.error("tracking sender still busy %.0fs after close(); leaving it", timeout)
 
@@ -219,7 +222,3 @@ class StreamTracker:
             "queued": max(0, queued + taken - sender.sent - sender.lost),
             "errors": sender.errors + self._errors,
         }
-
-
-def _never() -> bool:
-    return False

@@ -71,18 +71,29 @@ class FileSink(Sink):
             self.path.replace(self._numbered(1))
 
     def send(self, messages: list[bytes]) -> None:
+        """Write the lines in as few ``write`` calls as rotation allows.
+
+        Each write releases the GIL, and getting it back from a busy request thread can take
+        a whole switch interval (5 ms): one write per call keeps the sender fast.
+        """
         done = 0
         try:
             handle = self._open()
-            for message in messages:
-                size = len(message) + 1
-                if self._size and self._size + size > self.max_bytes:
-                    handle.flush()
+            while done < len(messages):
+                room = self.max_bytes - self._size
+                end, size = done, 0
+                while end < len(messages) and (
+                    size + len(messages[end]) + 1 <= room or end == done
+                ):
+                    size += len(messages[end]) + 1
+                    end += 1
+                if self._size and size > room:
                     self._rotate()
                     handle = self._open()
-                handle.write(message + b"\n")
+                    continue
+                handle.write(b"\n".join(messages[done:end]) + b"\n")
                 self._size += size
-                done += 1
+                done = end
             handle.flush()
         except OSError as exc:
             self._drop_handle()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import time
-from functools import partial
 from typing import Any
 
 from nuserve.errors import ConfigError
@@ -30,6 +29,18 @@ DEFAULTS: dict[str, Any] = {
     "reconnect.backoff.ms": 100,
     "reconnect.backoff.max.ms": 1000,
 }
+
+
+class _LibrdkafkaLog:
+    """Where librdkafka's own log lines go: a down broker makes it log every reconnect
+    attempt, so each kind of line (its facility) is logged once per interval."""
+
+    def __init__(self, log: RateLimitedLog) -> None:
+        self.limited = log
+
+    def log(self, level: int, msg: str, *args: Any) -> None:
+        facility = str(args[0]) if args else msg
+        self.limited.log(level, f"librdkafka:{level}:{facility}", msg, *args)
 
 
 class KafkaSink(Sink):
@@ -53,9 +64,12 @@ class KafkaSink(Sink):
             "bootstrap.servers": netloc,
             "message.timeout.ms": self.delivery_timeout_ms,
             **options,
-            "logger": logger,
+            "delivery.report.only.error": True,
+            "on_delivery": self._on_failed,
+            "logger": _LibrdkafkaLog(self._log),
             "error_cb": self._on_error,
         }
+        self._failed: list[tuple[bytes, str]] = []
         try:
             self._producer = Producer(config)
         except KafkaException as exc:
@@ -66,42 +80,51 @@ class KafkaSink(Sink):
             str(error.code()), "kafka tracking sink %s: %s", self.url, error
         )
 
+    def _on_failed(self, err: Any, msg: Any) -> None:
+        self._failed.append((msg.value(), str(err)))
+
     def send(self, messages: list[bytes]) -> None:
-        failed: dict[int, str] = {}
-        reported: list[int] = []
+        """Produce, then wait until librdkafka's queue is empty.
 
-        def report(index: int, err: Any, _msg: Any) -> None:
-            reported.append(index)
-            if err is not None:
-                failed[index] = str(err)
-
+        With ``delivery.report.only.error`` librdkafka reports failures only, so a message
+        that left the queue without a report was acknowledged: no Python callback per
+        delivered message. A failure report names the message by its bytes.
+        """
         producer, topic = self._producer, self.topic
-        wait = self.delivery_timeout_ms / 1000.0 + 2.0
+        self._failed = []
+        unqueued: list[int] = []
         for i, message in enumerate(messages):
             try:
-                producer.produce(topic, message, on_delivery=partial(report, i))
+                producer.produce(topic, message)
             except BufferError:
                 producer.poll(0.1)  # librdkafka's queue is full: serve reports, try once more
                 try:
-                    producer.produce(topic, message, on_delivery=partial(report, i))
-                except BufferError as exc:
-                    failed.update((j, str(exc)) for j in range(i, len(messages)))
-                    reported.extend(range(i, len(messages)))
+                    producer.produce(topic, message)
+                except BufferError:
+                    unqueued = list(range(i, len(messages)))
                     break
-        producer.poll(0)
-        deadline = time.monotonic() + wait
-        while len(reported) < len(messages) and time.monotonic() < deadline:
+        deadline = time.monotonic() + self.delivery_timeout_ms / 1000.0 + 2.0
+        while len(producer) and time.monotonic() < deadline:
             producer.flush(min(0.5, max(0.0, deadline - time.monotonic())))
-        if len(reported) < len(messages):
-            done = set(reported)
-            failed.update((i, "no delivery report") for i in range(len(messages)) if i not in done)
-        if failed:
-            reason = next(iter(failed.values()))
-            raise SinkError(
-                f"kafka topic {self.topic!r}: {len(failed)} of {len(messages)} message(s) not "
-                f"delivered ({reason})",
-                failed=sorted(failed),
-            )
+        if len(producer):  # no verdict in time: take them back, they are reported as failed
+            producer.purge()
+            producer.flush(0)
+        if not self._failed and not unqueued:
+            return
+        where: dict[bytes, list[int]] = {}
+        for i, message in enumerate(messages):
+            where.setdefault(message, []).append(i)
+        failed = set(unqueued)
+        for value, _ in self._failed:
+            spots = where.get(value)
+            if spots:
+                failed.add(spots.pop())
+        reason = self._failed[0][1] if self._failed else "librdkafka queue full"
+        raise SinkError(
+            f"kafka topic {self.topic!r}: {len(failed)} of {len(messages)} message(s) not "
+            f"delivered ({reason})",
+            failed=sorted(failed),
+        )
 
     def flush(self) -> None:
         self._producer.flush(1.0)
