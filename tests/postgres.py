@@ -104,7 +104,9 @@ class PostgresServer:
         """A new empty database; its URL."""
         import pg8000.dbapi
 
-        conn = pg8000.dbapi.connect(user=USER, host="127.0.0.1", port=self.port, database="postgres")
+        conn = pg8000.dbapi.connect(
+            user=USER, host="127.0.0.1", port=self.port, database="postgres"
+        )
         conn.autocommit = True
         try:
             conn.cursor().execute(f'CREATE DATABASE "{name}"')
@@ -115,7 +117,9 @@ class PostgresServer:
     def stop(self) -> None:
         try:
             if (self.data / "postmaster.pid").exists():
-                self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+                self._run(
+                    str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"
+                )
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 
@@ -124,7 +128,9 @@ class PostgresServer:
 def postgres_server() -> Iterator[PostgresServer]:
     binaries = bin_dir()
     if binaries is None:
-        message = "PostgreSQL server binaries not found; apt-get install postgresql (tests/run.sh does)"
+        message = (
+            "PostgreSQL server binaries not found; apt-get install postgresql (tests/run.sh does)"
+        )
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)

@@ -9,6 +9,22 @@ PY=${PYTHON:-python3}
 VENV=${NUSERVE_VENV:-.venv}
 export PIP_CACHE_DIR=${PIP_CACHE_DIR:-$HOME/.cache/pip}
 
+# System packages some integration tests need, installed when missing (as root, e.g. in CI):
+# chromium (the monitoring dashboard in a headless browser) and postgresql (the monitoring
+# store's PostgreSQL backend; tests/postgres.py runs a throwaway cluster from its binaries).
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== apt-get install ${missing[*]}"
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+  else
+    echo "missing ${missing[*]}: the tests that need them skip (CI=true makes them fail)" >&2
+  fi
+fi
+
 if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi

@@ -13,6 +13,7 @@ from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 
 from nuserve.artifacts import Feature, ModelSpec
+from nuserve.monitoring import feature_stats
 
 
 def train(out_dir: Path) -> Path:
@@ -27,6 +28,7 @@ def train(out_dir: Path) -> Path:
         outputs=[Feature("label", "int", [1])],
         metrics={"accuracy": float(model.score(iris.data, iris.target))},
         labels={"classes": [str(c) for c in iris.target_names]},
+        feature_stats=feature_stats(iris.data, names=names),
         framework="sklearn",
         algorithm="LogisticRegression",
     )

@@ -1,4 +1,4 @@
-"""The ``nuserve`` command: serve, invoke, build, deploy, version."""
+"""The ``nuserve`` command: serve, invoke, build, deploy, monitor, version."""
 
 from __future__ import annotations
 
@@ -29,6 +29,9 @@ nuserve: serve ML models with the Nuclio handler, locally or on Nuclio.
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["monitor"]:
+        return _monitor(argv[1:])
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
@@ -79,6 +82,13 @@ def _parser() -> argparse.ArgumentParser:
     deploy.add_argument("--dry-run", action="store_true", help="print the command and YAML only")
     deploy.set_defaults(run=_deploy)
 
+    monitor = sub.add_parser(
+        "monitor",
+        help="model monitoring from the tracking stream: drift, latency, errors, alerts",
+        add_help=False,  # `nuserve monitor --help` is answered by the monitor's own parser
+    )
+    monitor.set_defaults(run=lambda _: _monitor([]))
+
     version = sub.add_parser("version", help="print the nuserve version")
     version.set_defaults(run=lambda _: print(f"nuserve {__version__}") or 0)
     return parser
@@ -89,6 +99,21 @@ def _serve(args: argparse.Namespace) -> int:
 
     run(args.file, host=args.host, port=args.port, workers=args.workers, log_level=args.log_level)
     return 0
+
+
+def _monitor(argv: list[str]) -> int:
+    """Parsed by the monitor's own parser, so other commands never import monitoring."""
+    from nuserve.monitoring.command import add_arguments, run  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser(
+        prog="nuserve monitor", description="model monitoring from the tracking stream"
+    )
+    add_arguments(parser)
+    try:
+        return run(parser.parse_args(argv))
+    except (ConfigError, NuserveError, OSError) as exc:
+        print(f"nuserve monitor: {exc}", file=sys.stderr)
+        return 1
 
 
 def _read_body(text: str | None) -> bytes | None:

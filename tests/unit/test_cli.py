@@ -60,3 +60,14 @@ def test_errors_name_the_file_and_the_fix(tmp_path, capsys):
     assert "missing.py not found" in err
     assert main(["serve", str(tmp_path / "nope.yaml")]) == 1
     assert "nope.yaml" in capsys.readouterr().err
+
+
+def test_monitor_has_its_own_help_and_needs_work(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as done:
+        main(["monitor", "--help"])
+    assert done.value.code == 0
+    assert "usage: nuserve monitor" in capsys.readouterr().out
+    assert main(["monitor"]) == 1
+    assert "nothing to do" in capsys.readouterr().err

@@ -1,0 +1,1 @@
+"""The monitoring dashboard: HTML pages with inline SVG charts, a JSON API, ``/metrics``."""

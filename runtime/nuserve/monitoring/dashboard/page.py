@@ -1,0 +1,166 @@
+"""The dashboard's HTML: an endpoint list and an endpoint page, from ``views``' dicts.
+
+Plain HTML and CSS with the charts inline as SVG; the page refreshes itself every 30 s
+with a ``<meta>`` tag (no script).
+"""
+
+from __future__ import annotations
+
+import time
+from html import escape
+from typing import Any
+from urllib.parse import quote
+
+from nuserve.monitoring.dashboard.charts import bar_chart, histogram_pair, line_chart
+
+STYLE = """
+body{font-family:sans-serif;margin:24px;color:#202124;background:#fafafa}
+h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:24px 0 8px}
+.sub{color:#5f6368;font-size:13px;margin-bottom:16px}
+table{border-collapse:collapse;background:#fff;font-size:13px}
+th,td{border-bottom:1px solid #e0e0e0;padding:6px 10px;text-align:left;vertical-align:middle}
+th{background:#f1f3f4} td.num{text-align:right;font-variant-numeric:tabular-nums}
+.badge{padding:2px 8px;border-radius:10px;font-size:12px;font-weight:bold;white-space:nowrap}
+.NO_DRIFT{background:#e6f4ea;color:#137333} .POSSIBLE_DRIFT{background:#fef7e0;color:#b06000}
+.DRIFT_DETECTED{background:#fce8e6;color:#c5221f} .NO_DATA{background:#f1f3f4;color:#5f6368}
+.charts{display:flex;flex-wrap:wrap;gap:12px} .card{background:#fff;border:1px solid #e0e0e0;
+border-radius:6px;padding:8px} a{color:#1a73e8;text-decoration:none} .legend span{margin-right:12px}
+"""
+STATUS_TEXT = {
+    "NO_DRIFT": "no drift",
+    "POSSIBLE_DRIFT": "possible drift",
+    "DRIFT_DETECTED": "drift detected",
+    "NO_DATA": "no data",
+}
+
+
+def _badge(status: str | None) -> str:
+    status = status or "NO_DATA"
+    return f'<span class="badge {escape(status)}">{escape(STATUS_TEXT.get(status, status))}</span>'
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _when(stamp: float | None) -> str:
+    if stamp is None:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(stamp))
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta http-equiv="refresh" content="30">'
+        f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>{body}</body></html>"
+    )
+
+
+def index_page(endpoints: list[dict[str, Any]]) -> str:
+    rows = []
+    for e in endpoints:
+        link = f"/endpoints/{quote(e['endpoint_id'])}"
+        rows.append(
+            f'<tr><td><a href="{link}">{escape(e["model"])}</a></td>'
+            f"<td>{escape(e['version'] or 'latest')}</td><td>{escape(e['function_uri'])}</td>"
+            f"<td>{_badge(e['status'])}</td><td class='num'>{_num(e['general_drift'])}</td>"
+            f"<td class='num'>{_num(e['error_rate'])}</td>"
+            f"<td>{escape(', '.join(e['drifted'] or [])) or '-'}</td>"
+            f"<td>{_when(e['last_seen'])}</td></tr>"
+        )
+    table = (
+        "<table><tr><th>model</th><th>version</th><th>function</th><th>status</th>"
+        "<th>general drift</th><th>error rate</th><th>drifted features</th><th>last seen</th></tr>"
+        + ("".join(rows) or '<tr><td colspan="8">no endpoint has sent records yet</td></tr>')
+        + "</table>"
+    )
+    body = (
+        "<h1>nuserve model monitoring</h1>"
+        f'<div class="sub">{len(endpoints)} endpoint(s) · JSON at '
+        '<a href="/api/endpoints">/api/endpoints</a> · <a href="/metrics">/metrics</a></div>'
+        + table
+    )
+    return _page("nuserve monitoring", body)
+
+
+def endpoint_page(view: dict[str, Any], drift: dict[str, Any]) -> str:
+    eid = view["endpoint_id"]
+    series = view["series"]
+    windows = " ".join(
+        f'<a href="/endpoints/{quote(eid)}?window={quote(w)}">{escape(w)}</a>'
+        if w != view["window"]
+        else f"<b>{escape(w)}</b>"
+        for w in view["windows_available"]
+    )
+    latency = {
+        name: [(s["start_time"], s[name] / 1000 if s[name] is not None else None) for s in series]
+        for name in ("p50", "p90", "p99")
+    }
+    charts = [
+        line_chart(latency, "latency", "ms"),
+        line_chart(
+            {"requests/s": [(s["start_time"], s["throughput"]) for s in series]},
+            "throughput",
+            "req/s",
+        ),
+        line_chart(
+            {
+                "errors": [(s["start_time"], float(s["errors"])) for s in series],
+                "error rate %": [(s["start_time"], s["error_rate"] * 100) for s in series],
+            },
+            "errors",
+        ),
+        bar_chart(series[-1]["predictions"] if series else {}, "predictions (latest window)"),
+    ]
+    head = (
+        f'<div class="sub"><a href="/">all endpoints</a> · {escape(view["function_uri"])} · '
+        f"version {escape(view['version'] or 'latest')} · class {escape(view['model_class'])} · "
+        f"endpoint {escape(eid)} · windows: {windows or '-'}</div>"
+    )
+    body = (
+        f"<h1>{escape(view['model'])} {_badge(view['status'])}</h1>"
+        + head
+        + '<div class="charts">'
+        + "".join(f'<div class="card">{c}</div>' for c in charts)
+        + "</div>"
+        + _drift_table(drift)
+        + _alerts(view["alerts"])
+    )
+    return _page(f"{view['model']} - nuserve monitoring", body)
+
+
+def _drift_table(drift: dict[str, Any]) -> str:
+    if not drift["features"]:
+        return "<h2>Drift</h2><p>no window with enough rows yet</p>"
+    rows = "".join(
+        f"<tr><td><b>{escape(f['feature'])}</b></td><td class='num'>{_num(f['tvd'])}</td>"
+        f"<td class='num'>{_num(f['hellinger'])}</td><td class='num'>{_num(f['kl'])}</td>"
+        f"<td class='num'>{_num(f['value'])}</td><td>{_badge(f['status'])}</td>"
+        f"<td>{histogram_pair(f['reference'], f['current'], f['edges'])}</td></tr>"
+        for f in drift["features"]
+    )
+    return (
+        f"<h2>Drift {_badge(drift['status'])}</h2>"
+        f'<div class="sub">window {escape(drift["window"])} from {_when(drift["start_time"])} '
+        f"· {drift['rows']} rows · general drift {_num(drift['general_drift'])} "
+        f"(TVD mean {_num(drift['tvd_mean'])}, Hellinger mean {_num(drift['hellinger_mean'])}) "
+        '· <span class="legend"><span style="color:#9aa0a6">■ reference</span>'
+        '<span style="color:#d93025">■ current</span></span></div>'
+        "<table><tr><th>feature</th><th>TVD</th><th>Hellinger</th><th>KL (sym.)</th>"
+        f"<th>drift</th><th>status</th><th>histograms</th></tr>{rows}</table>"
+    )
+
+
+def _alerts(alerts: list[dict[str, Any]]) -> str:
+    if not alerts:
+        return "<h2>Alerts</h2><p>none</p>"
+    rows = "".join(
+        f"<tr><td>{_when(a['created'])}</td><td>{_when(a['details'].get('window_start'))}</td>"
+        f"<td>{escape(a['kind'])}</td><td>{escape(a['message'])}</td></tr>"
+        for a in alerts
+    )
+    return (
+        "<h2>Alerts</h2><table><tr><th>raised</th><th>window from</th><th>kind</th>"
+        f"<th>message</th></tr>{rows}</table>"
+    )
