@@ -16,6 +16,8 @@ from nuserve.nuclio import SPEC_ENV
 from nuserve.spec import ServingSpec
 
 GPU = "nvidia.com/gpu"
+ACK_MODES = ("enable", "explicitOnly")
+"""Nuclio ``explicitAckMode`` values under which the handler acks stream events itself."""
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
@@ -63,7 +65,13 @@ class FunctionSpec(ServingSpec):
         values = {f.name: getattr(self, f.name) for f in fields(ServingSpec)}
         graph = self.graph.copy() if self.graph is not None else None
         values.update(graph=graph, parameters=dict(self.parameters))
+        values["ack_triggers"] = self.explicit_ack_triggers()
         return ServingSpec(**values)
+
+    def explicit_ack_triggers(self) -> list[str]:
+        """``ack_triggers`` and the triggers whose ``explicitAckMode`` is on, sorted."""
+        named = [n for n, t in self.triggers.items() if t.get("explicitAckMode") in ACK_MODES]
+        return sorted({*self.ack_triggers, *named})
 
 
 # --------------------------------------------------------------------------- values

@@ -5,7 +5,9 @@ or ``gz:`` + base64 of gzipped JSON when large; or a file named by ``NUSERVE_SPE
 builds the graph, loads the models and keeps the server on ``context.user_data.server``.
 ``handler`` converts each Nuclio event (HTTP, kafka-cluster, v3ioStream, or a list of them in
 trigger batch mode) and always answers a ``context.Response`` with a JSON body: nothing it
-does may raise, since Nuclio would send the traceback to the client.
+does may raise, since Nuclio would send the traceback to the client. The answers to stream
+events go on to ``nuserve.stream_output`` (output and dead-letter streams, explicit ack);
+HTTP events pay one set lookup for that.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from nuserve.errors import ConfigError
 from nuserve.event import Event, Response
 from nuserve.server import GraphServer
 from nuserve.spec import ServingSpec
+from nuserve.stream_output import STREAM_KINDS, StreamOutput, finish, finish_async
 
 SPEC_ENV = "NUSERVE_SPEC"
 SPEC_PATH_ENV = "NUSERVE_SPEC_PATH"
@@ -127,6 +130,11 @@ def init_context(context: Any, environ: Mapping[str, str] | None = None) -> None
         code_dirs.append(Path(env[SPEC_PATH_ENV]).resolve().parent)
     server = GraphServer(spec, serving_context, code_dirs=code_dirs).start()
     context.user_data.server = server
+    output = StreamOutput.from_spec(spec)
+    context.user_data.stream_output = output
+    on_termination = getattr(getattr(context, "platform", None), "set_termination_callback", None)
+    if output is not None and callable(on_termination):
+        on_termination(output.close)  # flush the producers when Nuclio stops the worker
 
 
 def to_event(nuclio_event: Any) -> Event:
@@ -192,7 +200,10 @@ def handler(context: Any, event: Any) -> Any:
         return _failure(
             context, "the server is not initialised (init_context failed)", 503, ours.id
         )
-    return to_nuclio_response(context, server.run(ours), ours.id)
+    reply = to_nuclio_response(context, server.run(ours), ours.id)
+    if ours.trigger in STREAM_KINDS:
+        return finish(context, event, ours, reply)
+    return reply
 
 
 def _handle_batch(context: Any, events: list[Any]) -> list[Any]:
@@ -208,12 +219,13 @@ def _handle_batch(context: Any, events: list[Any]) -> list[Any]:
         except Exception as exc:  # noqa: BLE001 - a malformed event still gets a JSON answer
             answers[i] = _failure(context, f"cannot read the event: {exc}", 400)
             ours.append(Event(None))
-    responses = server.run_batch([e for i, e in enumerate(ours) if i not in answers])
-    it = iter(responses)
-    return [
-        answers[i] if i in answers else to_nuclio_response(context, next(it), ours[i].id)
-        for i in range(len(events))
-    ]
+    responses = iter(server.run_batch([e for i, e in enumerate(ours) if i not in answers]))
+    for i, event in enumerate(ours):
+        if i not in answers:
+            reply = to_nuclio_response(context, next(responses), event.id)
+            stream = event.trigger in STREAM_KINDS
+            answers[i] = finish(context, events[i], event, reply) if stream else reply
+    return [answers[i] for i in range(len(events))]
 
 
 async def handler_async(context: Any, event: Any) -> Any:
@@ -229,7 +241,10 @@ async def handler_async(context: Any, event: Any) -> Any:
         return _failure(
             context, "the server is not initialised (init_context failed)", 503, ours.id
         )
-    return to_nuclio_response(context, await server.run_async(ours), ours.id)
+    reply = to_nuclio_response(context, await server.run_async(ours), ours.id)
+    if ours.trigger in STREAM_KINDS:
+        return await finish_async(context, event, ours, reply)
+    return reply
 
 
 def _failure(context: Any, message: str, status: int, event_id: str = "") -> Any:

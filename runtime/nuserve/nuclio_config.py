@@ -16,9 +16,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nuserve.errors import ConfigError
-from nuserve.function_spec import dns_label, duration, env_name, env_value, one_of, positive_int
+from nuserve.function_spec import (
+    ACK_MODES,
+    dns_label,
+    duration,
+    env_name,
+    env_value,
+    one_of,
+    positive_int,
+)
 from nuserve.nuclio import CODE_DIR_ENV, SPEC_ENV, decode_spec, encode_spec
 from nuserve.spec import ServingSpec
+from nuserve.stream_output import check_stream_path
 
 if TYPE_CHECKING:
     from nuserve.function import ServingFunction
@@ -29,7 +38,7 @@ RUNTIMES = ("python:3.11", "python:3.12")
 CODE_DIR = "/opt/nuclio"
 """Where Nuclio's python runtime puts the function's code (and its PYTHONPATH)."""
 KAFKA_ALLOCATION_ANNOTATION = "nuclio.io/kafka-worker-allocation-mode"
-ACK_ON = ("enable", "explicitOnly")
+ACK_ON = ACK_MODES
 PIP_INSTALL = "pip install "
 KEY_REF = {"name", "key"}
 
@@ -44,6 +53,8 @@ def function_config(fn: ServingFunction) -> dict[str, Any]:
     """The Nuclio function config (``apiVersion: nuclio.io/v1``) that deploys ``fn``."""
     spec = fn.spec
     metadata: dict[str, Any] = {"name": dns_label(fn.metadata_name, "function name")}
+    check_stream_path(spec.output_stream, "output_stream")
+    check_stream_path(spec.error_stream, "error_stream")
     annotations = _annotations(spec)
     if annotations:
         metadata["annotations"] = annotations

@@ -135,6 +135,14 @@ class ServingSpec:
     """Tracking settings (``set_tracking``)."""
     max_body_size: int = 4 * 1024 * 1024
     """Largest raw request body accepted (413 beyond); Nuclio's HTTP default is 4 MiB."""
+    output_stream: str | None = None
+    """Where the answers (status < 400) to stream-trigger events are published
+    (``kafka://host:port?topic=t``, ``v3io:///container/path``, ``memory://name``)."""
+    error_stream: str | None = None
+    """The dead-letter stream: stream-trigger events answered with status >= 400 go here."""
+    ack_triggers: list[str] = field(default_factory=list)
+    """Stream triggers with explicit ack on (``to_yaml`` fills it from the triggers): the
+    handler acks their events itself, once the answer is written to the output stream."""
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"version": 1, "name": self.name, "load_mode": self.load_mode}
@@ -147,6 +155,9 @@ class ServingSpec:
         if self.tracking:
             data["tracking"] = self.tracking
         data["max_body_size"] = self.max_body_size
+        for name in ("output_stream", "error_stream", "ack_triggers"):
+            if getattr(self, name):
+                data[name] = getattr(self, name)
         return data
 
     @classmethod
@@ -165,6 +176,9 @@ class ServingSpec:
             filename=data.get("filename"),
             tracking=data.get("tracking"),
             max_body_size=int(data.get("max_body_size", 4 * 1024 * 1024)),
+            output_stream=data.get("output_stream"),
+            error_stream=data.get("error_stream"),
+            ack_triggers=list(data.get("ack_triggers") or []),
         )
 
 

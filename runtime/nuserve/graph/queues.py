@@ -7,14 +7,20 @@ built, never when this module is: ``confluent_kafka`` only for ``kafka://`` path
 
 ``memory://name`` publishes into a registry inside the process (``memory_stream(name)``), as
 httpx ships ``MockTransport``: tests and the mock server use it without a broker.
+
+``send(data, key, headers)`` is the confirmed form of ``publish`` used for output and
+dead-letter streams (``nuserve.stream_output``): it returns a future that is done once the
+stream holds the message, so an offset is acked only after its answer is written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import urllib.parse
-from typing import Any
+from concurrent.futures import Future, InvalidStateError
+from typing import Any, ClassVar, NamedTuple
 
 from nuserve.codec import dump_json
 from nuserve.errors import ConfigError, NotReady
@@ -24,8 +30,14 @@ V3IO_WEBAPI = "http://v3io-webapi:8081"
 """The v3io web API inside an Iguazio cluster (the v3io trigger's default too)."""
 
 
+Headers = dict[str, str]
+
+
 class Stream:
     """Where a queue step publishes: ``publish`` each body, ``close`` when the server closes."""
+
+    blocking: ClassVar[bool] = True
+    """``send`` does its I/O in the calling thread (an event loop runs it in a thread)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -33,6 +45,17 @@ class Stream:
     def publish(self, body: Any) -> Any:
         """Send ``body`` and return it (the queue passes the body on)."""
         raise NotImplementedError
+
+    def send(
+        self, data: bytes, key: bytes | None = None, headers: Headers | None = None
+    ) -> Future[None]:
+        """Publish ``data``; the future is done once the stream holds it (or has the error).
+
+        This base publishes synchronously, so it is confirmed on return; key and headers are
+        dropped (a v3io record has neither).
+        """
+        self.publish(data)
+        return confirmed()
 
     def close(self) -> None:
         """Deliver what is pending (within the stream's flush timeout) and release clients."""
@@ -44,12 +67,31 @@ def encode(body: Any) -> bytes:
     return dump_json(body)
 
 
+def confirmed() -> Future[None]:
+    """A future already done: the message is delivered."""
+    future: Future[None] = Future()
+    future.set_result(None)
+    return future
+
+
+class Record(NamedTuple):
+    """A message ``send`` put in a memory stream, with its key and headers."""
+
+    value: bytes
+    key: bytes | None
+    headers: Headers
+
+
 class MemoryStream(Stream):
-    """An in-process stream: published messages (JSON bytes) collect in ``messages``."""
+    """An in-process stream: published messages (JSON bytes) collect in ``messages``, and
+    those given to ``send`` also in ``records`` (with key and headers)."""
+
+    blocking = False
 
     def __init__(self, path: str) -> None:
         super().__init__(path)
         self.messages: list[bytes] = []
+        self.records: list[Record] = []
         self._lock = threading.Lock()
 
     def publish(self, body: Any) -> Any:
@@ -57,6 +99,14 @@ class MemoryStream(Stream):
         with self._lock:
             self.messages.append(data)
         return body
+
+    def send(
+        self, data: bytes, key: bytes | None = None, headers: Headers | None = None
+    ) -> Future[None]:
+        with self._lock:
+            self.messages.append(data)
+            self.records.append(Record(data, key, dict(headers or {})))
+        return confirmed()
 
 
 _memory: dict[str, MemoryStream] = {}
@@ -78,8 +128,12 @@ class KafkaStream(Stream):
     ``produce`` only queues the message in the client; delivery happens in the background and
     failures are logged by the delivery callback. When the client's queue is full the step
     waits up to ``queue_full_timeout`` seconds, then fails the event (503, retriable).
-    ``close`` flushes for at most ``flush_timeout`` seconds and logs what was left.
+    ``close`` flushes for at most ``flush_timeout`` seconds and logs what was left. ``send``
+    resolves its future from the delivery callback, which a background thread (started by
+    the first ``send``) serves.
     """
+
+    blocking = False
 
     def __init__(
         self,
@@ -101,22 +155,63 @@ class KafkaStream(Stream):
             ) from None
         options = {"bootstrap.servers": ",".join(self.brokers), "linger.ms": 5}
         self.producer = confluent_kafka.Producer({**options, **(producer_options or {})})
+        self._poller: threading.Thread | None = None
+        self._closing = threading.Event()
+        self._lock = threading.Lock()
 
     def publish(self, body: Any) -> Any:
-        data = encode(body)
+        self._produce(encode(body), self._delivered)
+        self.producer.poll(0)
+        return body
+
+    def send(
+        self, data: bytes, key: bytes | None = None, headers: Headers | None = None
+    ) -> Future[None]:
+        future: Future[None] = Future()
+
+        def delivered(error: Any, message: Any) -> None:
+            with contextlib.suppress(InvalidStateError):  # the waiter gave up (cancelled it)
+                if error is None:
+                    future.set_result(None)
+                else:
+                    self._delivered(error, message)
+                    future.set_exception(
+                        NotReady(f"message to {self.path} was not delivered: {error}")
+                    )
+
+        extra: dict[str, Any] = {"key": key} if key is not None else {}
+        if headers:
+            extra["headers"] = list(headers.items())
+        self._produce(data, delivered, **extra)
+        if self._poller is None:
+            self._start_poller()
+        return future
+
+    def _produce(self, data: bytes, on_delivery: Any, **extra: Any) -> None:
         try:
-            self.producer.produce(self.topic, data, on_delivery=self._delivered)
+            self.producer.produce(self.topic, data, on_delivery=on_delivery, **extra)
         except BufferError:
             self.producer.poll(self.queue_full_timeout)
             try:
-                self.producer.produce(self.topic, data, on_delivery=self._delivered)
+                self.producer.produce(self.topic, data, on_delivery=on_delivery, **extra)
             except BufferError:
                 raise NotReady(
                     f"the Kafka producer for {self.path} is full after waiting "
                     f"{self.queue_full_timeout}s; the broker is slow or unreachable"
                 ) from None
-        self.producer.poll(0)
-        return body
+
+    def _start_poller(self) -> None:
+        with self._lock:
+            if self._poller is None and not self._closing.is_set():
+                self._poller = threading.Thread(
+                    target=self._poll, name=f"kafka-deliveries-{self.topic}", daemon=True
+                )
+                self._poller.start()
+
+    def _poll(self) -> None:
+        """Serve delivery callbacks until ``close``."""
+        while not self._closing.is_set():
+            self.producer.poll(0.1)
 
     def _delivered(self, error: Any, message: Any) -> None:
         if error is not None:
@@ -124,6 +219,9 @@ class KafkaStream(Stream):
             log.error("message to %s was not delivered: %s", self.path, error)
 
     def close(self) -> None:
+        self._closing.set()
+        if self._poller is not None:
+            self._poller.join(self.flush_timeout)
         left = self.producer.flush(self.flush_timeout)
         if left:
             log.error("%d messages to %s were not delivered before close", left, self.path)

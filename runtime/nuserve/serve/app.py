@@ -177,20 +177,26 @@ class App:
                 metrics.write_periodically(self.metrics, config.metrics_dir)
             )
         triggers = kafka.kafka_triggers(config.spec_path)
+        acks: dict[str, kafka.Acks] = {}
         for trigger in triggers:
-            stream_context = new_context(
-                config.log_level, nuclio_sdk.TriggerInfo(kafka.KIND, trigger.name)
-            )
+            acks[trigger.name] = kafka.Acks()
+            platform = nuclio_sdk.Platform("local", on_control_callback=acks[trigger.name].control)
+            info = nuclio_sdk.TriggerInfo(kafka.KIND, trigger.name)
+            stream_context = new_context(config.log_level, info, platform)
             stream_context.user_data = context.user_data
             self.stream_contexts[trigger.name] = stream_context
         loop = asyncio.get_running_loop()
         on_result = self.on_result or kafka.no_result
-        self.consumers = kafka.start_consumers(triggers, self.handle_stream, loop, on_result)
+        self.consumers = kafka.start_consumers(triggers, self.handle_stream, loop, on_result, acks)
 
     async def shutdown(self) -> None:
-        """Stop the consumers (their last event may still run here), then close the graph."""
+        """Stop the consumers (their last event may still run here), then close the streams
+        and the graph."""
         if self.consumers:
             await asyncio.to_thread(kafka.stop_consumers, self.consumers)
+        output = getattr(getattr(self.context, "user_data", None), "stream_output", None)
+        if output is not None:
+            await asyncio.to_thread(output.close)
         if self.writer is not None:
             self.writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

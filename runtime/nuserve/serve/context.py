@@ -25,13 +25,16 @@ class _Stderr:
         sys.stderr.flush()
 
 
-def new_context(log_level: str, trigger: Any = HTTP_TRIGGER) -> nuclio_sdk.Context:
-    """A real Nuclio context: a stderr logger and a platform that needs no network."""
+def new_context(
+    log_level: str, trigger: Any = HTTP_TRIGGER, platform: Any = None
+) -> nuclio_sdk.Context:
+    """A real Nuclio context: a stderr logger and a platform that needs no network (give one
+    with an ``on_control_callback`` to receive explicit acks)."""
     level = getattr(logging, log_level.upper())
     logger = nuclio_sdk.Logger(level)
     logger.set_handler(HANDLER_NAME, _Stderr(), nuclio_sdk.logger.HumanReadableFormatter())
     for handler in logging.getLogger("nuclio_sdk").handlers:
         if handler.name == HANDLER_NAME:
             handler.setLevel(level)  # the SDK's Logger logs past its level check
-    platform = nuclio_sdk.Platform("local")
+    platform = platform or nuclio_sdk.Platform("local")
     return nuclio_sdk.Context(logger, platform, os.getpid(), trigger)

@@ -5,6 +5,12 @@ trigger sends (raw value bytes, empty content type, ``path`` and ``topic`` = the
 ``shard_id`` = the partition, ``offset``, headers ``{str: bytes}``). It runs on the worker's
 event loop, the same handler as HTTP requests, and its offset is stored and committed only
 after the handler answered (at-least-once: a crash replays unanswered messages).
+
+The handler writes the answer to the function's output or error stream before it returns
+(``nuserve.stream_output``). An answer marked ``x-nuclio-stream-no-ack`` is committed only
+once the handler acked it through ``context.platform.explicit_ack`` (recorded in ``Acks``,
+the platform's control callback, as Nuclio's processor would); one not acked (its stream
+write failed) is delivered again, after a growing pause, rather than skipped.
 ``confluent_kafka`` is imported only when a function has a kafka-cluster trigger.
 """
 
@@ -26,14 +32,18 @@ import orjson
 from nuserve.event import new_event_id
 from nuserve.serve.function_yaml import KIND, KafkaTrigger, kafka_triggers
 from nuserve.serve.throttle import Throttle
+from nuserve.stream_output import NO_ACK
 
 Handle = Callable[[Any], Coroutine[Any, Any, Any]]
 """Runs one ``nuclio_sdk.Event`` on the worker's loop and returns the ``nuclio_sdk.Response``."""
 OnResult = Callable[[Any, Any], None]
 """Called in the consumer thread with ``(event, response)`` before the offset is committed."""
+RETRY_FIRST_S, RETRY_MAX_S = 0.2, 5.0
+"""Pause before delivering an unacked message again; it doubles up to the maximum."""
 log = logging.getLogger("nuserve.serve.kafka")
 __all__ = [
     "KIND",
+    "Acks",
     "Handle",
     "KafkaConsumer",
     "KafkaTrigger",
@@ -47,7 +57,33 @@ __all__ = [
 
 
 def no_result(event: Any, response: Any) -> None:
-    """The default ``on_result``: nothing (output and dead-letter streams plug in here)."""
+    """The default ``on_result``: nothing. It is a hook for observers; the handler itself
+    writes the output and dead-letter streams, as it does under Nuclio."""
+
+
+class Acks:
+    """Offsets the handler acked with ``context.platform.explicit_ack``, per trigger.
+
+    ``control`` is the ``on_control_callback`` of the trigger's ``nuclio_sdk.Platform``; the
+    consumer that delivered a message takes its ack after the handler answered.
+    """
+
+    def __init__(self) -> None:
+        self._acked: set[tuple[str, int, int]] = set()
+        self._lock = threading.Lock()
+
+    async def control(self, message: dict[str, Any]) -> None:
+        if message.get("kind") == "streamMessageAck":
+            at = message.get("attributes") or {}
+            with self._lock:
+                self._acked.add((str(at.get("topic")), int(at["partition"]), int(at["offset"])))
+
+    def take(self, topic: str, partition: int, offset: int) -> bool:
+        """Whether that offset was acked (forgetting it)."""
+        with self._lock:
+            found = (topic, partition, offset) in self._acked
+            self._acked.discard((topic, partition, offset))
+            return found
 
 
 def kafka_event(message: Any, trigger: Any) -> nuclio_sdk.Event:
@@ -80,12 +116,21 @@ class KafkaConsumer:
         on_result: OnResult = no_result,
         poll_timeout: float = 0.5,
         stop_timeout: float = 10.0,
+        acks: Acks | None = None,
     ) -> None:
-        from confluent_kafka import Consumer, KafkaException  # noqa: PLC0415 - kafka only
+        from confluent_kafka import (  # noqa: PLC0415 - kafka only
+            Consumer,
+            KafkaException,
+            TopicPartition,
+        )
 
         self.kafka_error: type[Exception] = KafkaException
+        self.topic_partition = TopicPartition
         self.trigger, self.handle, self.loop, self.on_result = trigger, handle, loop, on_result
         self.poll_timeout, self.stop_timeout = poll_timeout, stop_timeout
+        self.acks = acks
+        self.unacked = 0
+        """Deliveries in a row that the handler did not ack (sets the pause before the next)."""
         self.info = nuclio_sdk.TriggerInfo(KIND, trigger.name)
         self.consumer = Consumer(trigger.consumer_config())
         self.stopping = threading.Event()
@@ -139,11 +184,30 @@ class KafkaConsumer:
                 *(self.trigger.name, event.topic, event.shard_id, event.offset),
                 *(response.status_code, response.body),
             )
+        if NO_ACK in response.headers and not (
+            self.acks is not None and self.acks.take(event.topic, event.shard_id, event.offset)
+        ):
+            self._deliver_again(message)
+            return
+        self.unacked = 0
         try:
             self.consumer.store_offsets(message=message)
             self.consumer.commit(asynchronous=True)
         except self.kafka_error as exc:  # e.g. the partition was revoked meanwhile
             self._warn("trigger %s: cannot commit %s: %s", self.trigger.name, event.offset, exc)
+
+    def _deliver_again(self, message: Any) -> None:
+        """Rewind to an unacked message, so the next poll hands it out again, after a pause."""
+        self.unacked += 1
+        pause = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (self.unacked - 1))
+        where = (message.topic(), message.partition(), message.offset())
+        text = "trigger %s: %s[%d]@%d not acked; delivering it again in %.1fs"
+        self._warn(text, self.trigger.name, *where, pause)
+        try:
+            self.consumer.seek(self.topic_partition(*where))
+        except self.kafka_error as exc:  # revoked meanwhile: its next owner delivers it
+            self._warn("trigger %s: cannot rewind to %s: %s", self.trigger.name, where, exc)
+        self.stopping.wait(pause)
 
     def _wait(self, future: concurrent.futures.Future[Any]) -> Any:
         """The handler's response; ``None`` when abandoned at shutdown or cancelled."""
@@ -181,10 +245,13 @@ def start_consumers(
     handle: Handle,
     loop: asyncio.AbstractEventLoop,
     on_result: OnResult = no_result,
+    acks: dict[str, Acks] | None = None,
 ) -> list[KafkaConsumer]:
-    """Start ``num_workers`` consumers per trigger (call from the worker's loop thread)."""
+    """Start ``num_workers`` consumers per trigger (call from the worker's loop thread);
+    ``acks`` holds each trigger's explicit acks (by trigger name)."""
+    acks = acks or {}
     return [
-        KafkaConsumer(trigger, handle, loop, on_result).start()
+        KafkaConsumer(trigger, handle, loop, on_result, acks=acks.get(trigger.name)).start()
         for trigger in triggers
         for _ in range(trigger.num_workers)
     ]
