@@ -8,3 +8,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+# Servers the integration tests share, one per session: a real Kafka broker and PostgreSQL.
+pytest_plugins = ["tests.kafka.fixtures", "tests.postgres"]

@@ -1,9 +1,9 @@
 """A throwaway PostgreSQL cluster for tests: ``initdb`` into a temp dir, ``pg_ctl start`` on
 127.0.0.1 and a free port, trust authentication, stopped and deleted at the end.
 
-Register the session fixture in a test module or conftest with::
+The fixtures are registered once for the whole suite in ``tests/conftest.py``::
 
-    from tests.postgres import postgres_url  # noqa: F401
+    pytest_plugins = ["tests.kafka.fixtures", "tests.postgres"]
 
 The server binaries come from Debian's ``postgresql`` package (``tests/run.sh`` installs it
 when missing); ``NUSERVE_PG_BIN`` may name another ``bin`` folder. PostgreSQL refuses to run

@@ -10,7 +10,7 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer
 from confluent_kafka.admin import AdminClient
 
 from tests.kafka.broker import KafkaBroker, KafkaBrokerError
-from tests.kafka.fixtures import kafka_broker, new_topic  # noqa: F401
+from tests.kafka.fixtures import new_topic
 
 pytestmark = pytest.mark.integration
 
@@ -69,7 +69,7 @@ def _consume(bootstrap: str, topic: str, count: int, timeout: float = 60.0) -> l
     return values
 
 
-def test_produce_and_consume_1000(kafka_broker: KafkaBroker) -> None:  # noqa: F811
+def test_produce_and_consume_1000(kafka_broker: KafkaBroker) -> None:
     assert kafka_broker.bootstrap.startswith("127.0.0.1:")
     topic = new_topic(kafka_broker, f"roundtrip-{uuid.uuid4().hex[:8]}")
     sent = [f"message-{i}".encode() for i in range(1000)]
@@ -80,7 +80,7 @@ def test_produce_and_consume_1000(kafka_broker: KafkaBroker) -> None:  # noqa: F
     assert received == sent  # one partition: exactly these, in order, no duplicates
 
 
-def test_kill_and_restart_keeps_address_and_data(kafka_broker: KafkaBroker) -> None:  # noqa: F811
+def test_kill_and_restart_keeps_address_and_data(kafka_broker: KafkaBroker) -> None:
     bootstrap = kafka_broker.bootstrap
     topic = new_topic(kafka_broker, f"outage-{uuid.uuid4().hex[:8]}", partitions=2)
     before = [f"before-{i}".encode() for i in range(200)]

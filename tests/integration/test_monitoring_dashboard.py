@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 
 from nuserve.monitoring import Dashboard, Monitor, MonitorConfig, Store, open_store
-from tests.postgres import postgres_server, postgres_url  # noqa: F401
 from tests.unit.monitoring.records import NAMES, record
 
 pytestmark = pytest.mark.integration

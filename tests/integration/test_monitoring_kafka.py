@@ -22,8 +22,7 @@ from nuserve.artifacts import ModelSpec
 from nuserve.monitoring import DRIFT_DETECTED, MonitorConfig, build_runner, open_store
 from nuserve.tracking.settings import tracking_settings
 from tests.kafka.broker import KafkaBroker
-from tests.kafka.fixtures import kafka_broker, new_topic  # noqa: F401
-from tests.postgres import postgres_server, postgres_url  # noqa: F401
+from tests.kafka.fixtures import new_topic
 from tests.unit.monitoring.receiver import webhook_receiver
 
 pytestmark = pytest.mark.integration
@@ -94,7 +93,7 @@ def alerts_on_topic(bootstrap: str, topic: str, count: int, timeout: float) -> l
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_iris_drift_end_to_end(
-    kafka_broker: KafkaBroker,  # noqa: F811
+    kafka_broker: KafkaBroker,
     iris_model: Path,
     backend: str,
     tmp_path: Path,

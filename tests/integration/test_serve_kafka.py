@@ -12,7 +12,7 @@ from confluent_kafka import ConsumerGroupState, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from tests.kafka.broker import KafkaBroker
-from tests.kafka.fixtures import kafka_broker, new_topic  # noqa: F401
+from tests.kafka.fixtures import new_topic
 from tests.serve_models import serve, wait_until, write_function_yaml
 
 pytestmark = pytest.mark.integration
@@ -43,7 +43,7 @@ def committed(admin: AdminClient, group: str, topic: str, partitions: int) -> in
 
 
 def test_kafka_trigger_runs_each_message_once_and_commits(
-    kafka_broker: KafkaBroker,  # noqa: F811
+    kafka_broker: KafkaBroker,
     tmp_path: Path,
 ) -> None:
     topic = new_topic(kafka_broker, f"serve-{uuid.uuid4().hex[:8]}", partitions=2)

@@ -21,7 +21,7 @@ import pytest
 import nuserve
 from tests.integration.test_stream_serve import read_topic
 from tests.kafka.broker import KafkaBroker
-from tests.kafka.fixtures import kafka_broker, new_topic  # noqa: F401
+from tests.kafka.fixtures import new_topic
 from tests.serve_models import HOST, ROOT, free_port, request, stop, wait_until
 from tests.unit.graph.flow_steps import Add, Double, Trace
 
@@ -71,7 +71,7 @@ def served(function_yaml: Path, timeout: float = 30) -> Iterator[int]:
 
 
 def test_a_request_to_the_parent_is_answered_on_the_childs_output_topic(
-    kafka_broker: KafkaBroker,  # noqa: F811
+    kafka_broker: KafkaBroker,
     tmp_path: Path,
 ) -> None:
     bootstrap, tag = kafka_broker.bootstrap, uuid.uuid4().hex[:8]

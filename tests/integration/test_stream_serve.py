@@ -22,7 +22,7 @@ from confluent_kafka.admin import AdminClient
 
 import nuserve
 from tests.kafka.broker import KafkaBroker
-from tests.kafka.fixtures import kafka_broker, new_topic  # noqa: F401
+from tests.kafka.fixtures import new_topic
 from tests.serve_models import CountingEcho, serve, wait_until
 
 pytestmark = pytest.mark.integration
@@ -102,7 +102,7 @@ def infer(i: int) -> bytes:
 
 
 def test_n_messages_in_n_answers_out_each_matching_its_input(
-    kafka_broker: KafkaBroker,  # noqa: F811
+    kafka_broker: KafkaBroker,
     tmp_path: Path,
 ) -> None:
     bootstrap, n = kafka_broker.bootstrap, 40
@@ -123,7 +123,7 @@ def test_n_messages_in_n_answers_out_each_matching_its_input(
 
 
 def test_poison_messages_go_to_the_error_topic_and_the_next_is_served(
-    kafka_broker: KafkaBroker,  # noqa: F811
+    kafka_broker: KafkaBroker,
     tmp_path: Path,
 ) -> None:
     bootstrap = kafka_broker.bootstrap
@@ -156,7 +156,7 @@ def test_poison_messages_go_to_the_error_topic_and_the_next_is_served(
 
 
 def test_a_consumer_killed_mid_stream_delivers_the_rest_again(
-    kafka_broker: KafkaBroker,  # noqa: F811
+    kafka_broker: KafkaBroker,
     tmp_path: Path,
 ) -> None:
     bootstrap, n = kafka_broker.bootstrap, 150

@@ -17,7 +17,7 @@ import nuserve
 from nuserve.mock import MockServer
 from nuserve.tracking import tracking_settings
 from tests.kafka.broker import KafkaBroker
-from tests.kafka.fixtures import kafka_broker, new_topic  # noqa: F401
+from tests.kafka.fixtures import new_topic
 from tests.unit.tracking.helpers import WIRE_FIELDS
 from tests.unit.tracking.kafka_read import read_topic
 
@@ -47,7 +47,7 @@ def records_of(messages: list[bytes]) -> list[dict[str, Any]]:
     ids=["all", "sample-10", "batch-50"],
 )
 def test_every_tracked_request_reaches_the_topic(
-    kafka_broker: KafkaBroker,  # noqa: F811
+    kafka_broker: KafkaBroker,
     settings: dict[str, Any],
     messages: int,
     records: int,
@@ -107,7 +107,7 @@ def p99(values: list[float]) -> float:
 
 
 def test_a_broker_outage_keeps_serving_and_loses_nothing_buffered(
-    kafka_broker: KafkaBroker,  # noqa: F811
+    kafka_broker: KafkaBroker,
 ) -> None:
     topic, small_topic = (new_topic(kafka_broker, f"outage-{uuid.uuid4().hex[:8]}") for _ in "ab")
     server = tracked_server(kafka_broker, topic)

@@ -1,10 +1,6 @@
 """Pytest fixtures for a real Kafka broker.
 
-Register in a conftest with::
-
-    from tests.kafka.fixtures import kafka_broker  # noqa: F401
-
-(``tests.kafka`` must be importable: the repository root on ``sys.path``.)
+Registered once for the whole suite in ``tests/conftest.py`` (``pytest_plugins``).
 
 ``kafka_broker`` is session-scoped: one broker serves every test and is stopped at the end
 of the session. A test that takes it down (``kill()``) must bring it back (``restart()`` or

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from nuserve.monitoring import Reference, Store, feature_stats, open_store
-from tests.postgres import postgres_server, postgres_url  # noqa: F401
 from tests.unit.monitoring.records import NAMES
 
 

@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from nuserve.tracking.sinks import MemorySink, create_sink
-from tests.kafka.fixtures import kafka_broker, new_topic  # noqa: F401
+from tests.kafka.fixtures import new_topic
 from tests.unit.tracking.fake_v3io import fake_v3io
 from tests.unit.tracking.helpers import WIRE_FIELDS, request, serve, sink_name
 from tests.unit.tracking.kafka_read import read_topic
