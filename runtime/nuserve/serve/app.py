@@ -171,6 +171,9 @@ class App:
         await asyncio.to_thread(init_context, context, config.handler_environ())
         self.metrics.inits += 1
         self.max_body_size = context.user_data.server.max_body_size
+        tracker = context.user_data.server.tracker
+        if tracker is not None:
+            self.metrics.tracking = tracker.stats
         self.context = context
         if config.metrics_dir:
             self.writer = asyncio.create_task(

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 from bisect import bisect_left
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,8 @@ class Metrics:
         self.inits = 0
         self._by_path: dict[str, Series] = {}
         self._by_labels: dict[tuple[str, str], Series] = {}
+        self.tracking: Callable[[], dict[str, int]] | None = None
+        """The tracker's ``stats`` when the function tracks requests."""
 
     def series(self, path: str) -> Series:
         series = self._by_path.get(path)
@@ -105,6 +108,7 @@ class Metrics:
             "pid": self.pid,
             "inits": self.inits,
             "in_flight": self.in_flight,
+            "tracking": self.tracking() if self.tracking is not None else {},
             "series": [
                 [s.labels[0], s.labels[1], s.requests, s.errors, s.seconds, s.buckets]
                 for s in self._by_labels.values()
@@ -136,10 +140,11 @@ async def write_periodically(metrics: Metrics, directory: str, interval: float =
     It runs on the worker's event loop, the thread that updates the counters, so a snapshot
     is never taken halfway through an update.
     """
-    last: tuple[int, int, int] | None = None
+    last: tuple[int, int, int, dict[str, int] | None] | None = None
     warned = False
     while True:
-        state = (metrics.total(), metrics.in_flight, metrics.inits)
+        tracking = metrics.tracking() if metrics.tracking is not None else None
+        state = (metrics.total(), metrics.in_flight, metrics.inits, tracking)
         if state != last:
             try:
                 metrics.write_snapshot(directory)
@@ -230,8 +235,36 @@ def render(snapshots: list[dict[str, Any]]) -> str:
         "# HELP nuserve_worker_inits_total Graphs built (init_context calls) by live workers.",
         "# TYPE nuserve_worker_inits_total counter",
         f"nuserve_worker_inits_total {sum(s['inits'] for s in snapshots)}",
+        *_tracking_lines(snapshots),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _tracking_lines(snapshots: list[dict[str, Any]]) -> list[str]:
+    """Tracking records by what became of them, summed over the workers."""
+    totals: dict[str, int] = {}
+    for snapshot in snapshots:
+        for key, value in (snapshot.get("tracking") or {}).items():
+            totals[key] = totals.get(key, 0) + value
+    if not totals:
+        return []
+    return [
+        "# HELP nuserve_tracking_records_total Tracking records, by what became of them.",
+        "# TYPE nuserve_tracking_records_total counter",
+        *(
+            f'nuserve_tracking_records_total{{state="{k}"}} {totals.get(k, 0)}'
+            for k in ("tracked", "sent", "dropped")
+        ),
+        "# HELP nuserve_tracking_queued Tracking records waiting to be sent.",
+        "# TYPE nuserve_tracking_queued gauge",
+        f"nuserve_tracking_queued {totals.get('queued', 0)}",
+        "# HELP nuserve_tracking_send_retries_total Failed sends that were retried.",
+        "# TYPE nuserve_tracking_send_retries_total counter",
+        f"nuserve_tracking_send_retries_total {totals.get('retried', 0)}",
+        "# HELP nuserve_tracking_errors_total Sink, encoding and logged_results failures.",
+        "# TYPE nuserve_tracking_errors_total counter",
+        f"nuserve_tracking_errors_total {totals.get('errors', 0)}",
+    ]
 
 
 def _labels(key: tuple[str, str]) -> str:

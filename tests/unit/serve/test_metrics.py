@@ -103,3 +103,16 @@ def test_render_without_a_shared_directory_is_this_worker_only() -> None:
     text = counters.render(None)
     assert "nuserve_requests_in_flight 2" in text
     assert text.endswith("\n")
+
+
+def test_tracking_counters_are_summed_over_workers():
+    one, two = Metrics(pid=1), Metrics(pid=2)
+    one.tracking = lambda: {"tracked": 5, "sent": 4, "dropped": 1, "queued": 0, "retried": 2, "errors": 0}
+    two.tracking = lambda: {"tracked": 3, "sent": 3, "dropped": 0, "queued": 1, "retried": 0, "errors": 1}
+    text = render([one.snapshot(), two.snapshot()])
+    assert 'nuserve_tracking_records_total{state="tracked"} 8' in text
+    assert 'nuserve_tracking_records_total{state="dropped"} 1' in text
+    assert "nuserve_tracking_queued 1" in text
+    assert "nuserve_tracking_send_retries_total 2" in text
+    assert "nuserve_tracking_errors_total 1" in text
+    assert "nuserve_tracking" not in render([Metrics(pid=3).snapshot()])
