@@ -22,6 +22,8 @@ def new_event_id() -> str:
     return _id_prefix + str(next(_id_counter))
 
 
+_stamp_second = -1
+_stamp_prefix = ""
 _stamp_ms = -1
 _stamp = ""
 
@@ -30,13 +32,16 @@ def utc_timestamp() -> str:
     """The current UTC time, ISO 8601 to the millisecond; cached while the millisecond lasts.
 
     Responses carry a timestamp; formatting one per request cost more than the rest of the
-    echo path, and at high rates many requests share a millisecond.
+    echo path. The date-and-seconds part is formatted once a second, the rest per millisecond.
     """
-    global _stamp_ms, _stamp  # noqa: PLW0603 - a one-slot cache on the hot path
+    global _stamp_second, _stamp_prefix, _stamp_ms, _stamp  # noqa: PLW0603 - hot-path cache
     ms = int(time.time() * 1000)
     if ms != _stamp_ms:
         second, milli = divmod(ms, 1000)
-        _stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)) + f".{milli:03d}+00:00"
+        if second != _stamp_second:
+            _stamp_prefix = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
+            _stamp_second = second
+        _stamp = f"{_stamp_prefix}{milli:03d}+00:00"
         _stamp_ms = ms
     return _stamp
 
