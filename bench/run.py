@@ -4,7 +4,7 @@
 2. HTTP req/s, p50/p99 at concurrency 1/16/64: ``nuserve serve`` (iris) vs a bare ASGI app,
    and c=64 with batching on.
 3. Cold start: ``import nuserve`` time and RSS; ``nuserve serve`` → first 200.
-4. ``bench/tracking_cost.py``, ``bench/ensemble.py``, ``bench/flow.py`` when present.
+4. ``bench/tracking_cost.py``, ``tracking_http.py``, ``ensemble.py``, ``flow.py`` when present.
 5. A cProfile of the Nuclio handler path.
 
 Run: ``python bench/run.py [--quick] [--loadgen]``  (``--quick`` ≈ 1 min; full ≈ 3 min)
@@ -35,7 +35,12 @@ from servers import ROOT, cores, prepare_iris
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "RESULTS.md"
-OTHERS = {"tracking_cost.py": "Tracking cost", "ensemble.py": "Ensemble", "flow.py": "Flow"}
+OTHERS = {
+    "tracking_cost.py": "Tracking cost (in-process)",
+    "tracking_http.py": "Tracking cost over HTTP",
+    "ensemble.py": "Ensemble",
+    "flow.py": "Flow",
+}
 
 
 @dataclass(frozen=True)
