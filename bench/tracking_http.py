@@ -17,10 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import nuserve  # noqa: E402
-from http_bench import generator, load  # noqa: E402
-from servers import IRIS_CODE, cores, nuserve_command, prepare_iris, started  # noqa: E402
-from tests.kafka.broker import KafkaBroker  # noqa: E402
+from http_bench import generator, load
+from servers import IRIS_CODE, cores, nuserve_command, prepare_iris, started
+
+import nuserve
+from tests.kafka.broker import KafkaBroker
 
 CONCURRENCY = 16
 
@@ -58,7 +59,8 @@ def main() -> None:
                     result = load(port, CONCURRENCY, seconds, load_core, wrk)
                     results[name].append(result["rps"])
     off_rps, on_rps = statistics.median(results["off"]), statistics.median(results["kafka"])
-    print(f"load generator: {wrk or 'bench/loadgen.py'}; c={CONCURRENCY}, {rounds} rounds of {seconds} s")
+    generator_name = wrk or "bench/loadgen.py"
+    print(f"load generator: {generator_name}; c={CONCURRENCY}, {rounds} rounds of {seconds} s")
     print(f"{'tracking':<22}{'req/s':>9}{'min-max':>15}{'cost':>8}")
     for name, label, rps in (("off", "off", off_rps), ("kafka", "kafka, every request", on_rps)):
         low, high = min(results[name]), max(results[name])
