@@ -19,6 +19,7 @@ from nuserve.batching import Batcher, BatchSettings, merge_inputs, row_count, sp
 from nuserve.context import ServingContext
 from nuserve.errors import BadRequest, ConfigError, ModelError, NotReady, NuserveError
 from nuserve.event import Event, Response, utc_timestamp
+from nuserve.operations import call_operation, operation_methods, operation_names
 
 if TYPE_CHECKING:
     from nuserve.tracking import Tracker
@@ -38,11 +39,7 @@ class V2ModelServer:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls.operations = {
-            name[3:]: name
-            for name in dir(cls)
-            if name.startswith("op_") and len(name) > 3 and callable(getattr(cls, name))
-        }
+        cls.operations = operation_methods(cls)
         cls.async_hooks = frozenset(
             h for h in HOOKS if inspect.iscoroutinefunction(getattr(cls, h, None))
         )
@@ -221,7 +218,7 @@ class V2ModelServer:
                 body["framework"] = spec.framework
         else:
             body["inputs"], body["outputs"] = [], []
-        body["operations"] = ["infer", "predict", "explain", *sorted(self.operations)]
+        body["operations"] = operation_names(self.operations)
         return body
 
     def decode(self, event: Event, protocol: Protocol | None) -> tuple[dict[str, Any], Protocol]:
@@ -363,14 +360,7 @@ class V2ModelServer:
     def run_operation(self, event: Event, operation: str) -> Any:
         """Call ``op_<operation>(event)``; returns its result (maybe awaitable)."""
         self.check_ready()
-        if isinstance(event.body, bytes | bytearray | str) and _looks_json(event):
-            event.body = decode_body(event.body, need_dict=False)
-        try:
-            return getattr(self, self.operations[operation])(event)
-        except NuserveError:
-            raise
-        except Exception as exc:
-            raise self._user_error(f"op_{operation}", exc) from exc
+        return call_operation(self, event, operation)
 
     def _response(self, event: Event, body: dict[str, Any], outputs: Any) -> dict[str, Any]:
         request_id = body.get("id")
@@ -397,8 +387,3 @@ def _tensor_meta(feature: Any) -> dict[str, Any]:
         "datatype": feature.value_type,
         "shape": list(feature.dims) or [-1],
     }
-
-
-def _looks_json(event: Event) -> bool:
-    ctype = event.content_type
-    return not ctype or "json" in ctype

@@ -187,6 +187,15 @@ def _server_or_error(context: Any) -> GraphServer | None:
     return getattr(context.user_data, "server", None)
 
 
+def _unreadable(context: Any, exc: Exception) -> Any:
+    """The answer to an event that cannot be converted (a malformed event still gets JSON)."""
+    return _failure(context, f"cannot read the event: {type(exc).__name__}: {exc}", 400)
+
+
+def _not_initialised(context: Any, event: Event) -> Any:
+    return _failure(context, "the server is not initialised (init_context failed)", 503, event.id)
+
+
 def handler(context: Any, event: Any) -> Any:
     """Nuclio's entry point: one event, or a list in trigger batch mode."""
     if isinstance(event, list):
@@ -195,11 +204,9 @@ def handler(context: Any, event: Any) -> Any:
     try:
         ours = to_event(event)
     except Exception as exc:  # noqa: BLE001 - a malformed event still gets a JSON answer
-        return _failure(context, f"cannot read the event: {type(exc).__name__}: {exc}", 400)
+        return _unreadable(context, exc)
     if server is None:
-        return _failure(
-            context, "the server is not initialised (init_context failed)", 503, ours.id
-        )
+        return _not_initialised(context, ours)
     reply = to_nuclio_response(context, server.run(ours), ours.id)
     if ours.trigger in STREAM_KINDS:
         return finish(context, event, ours, reply)
@@ -236,11 +243,9 @@ async def handler_async(context: Any, event: Any) -> Any:
     try:
         ours = to_event(event)
     except Exception as exc:  # noqa: BLE001 - a malformed event still gets a JSON answer
-        return _failure(context, f"cannot read the event: {type(exc).__name__}: {exc}", 400)
+        return _unreadable(context, exc)
     if server is None:
-        return _failure(
-            context, "the server is not initialised (init_context failed)", 503, ours.id
-        )
+        return _not_initialised(context, ours)
     reply = to_nuclio_response(context, await server.run_async(ours), ours.id)
     if ours.trigger in STREAM_KINDS:
         return await finish_async(context, event, ours, reply)

@@ -25,6 +25,21 @@ def resolve_class(
     """Find ``name``; ``namespaces`` are ``(label, mapping)`` pairs searched in order."""
     if isinstance(name, type):
         return name
+    return _as_class(*resolve_object(name, namespaces))
+
+
+def resolve_object(
+    name: str,
+    namespaces: list[tuple[str, Mapping[str, Any]]],
+    what: str = "class",
+    noun: str = "class",
+    example: str = "pkg.module.Class",
+) -> tuple[str, Any]:
+    """Find ``name`` in the resolution order; return the name it was found by and the object.
+
+    The not-found error names the object as ``what`` ("class", "handler") and offers the fix
+    as "Pass the ``noun`` object, a dotted path (``example``)". The caller checks the kind.
+    """
     looked: list[str] = []
     if "." in name:
         module_name, _, attr = name.rpartition(".")
@@ -33,15 +48,15 @@ def resolve_class(
         except (ImportError, AttributeError) as exc:
             looked.append(f"import {name} ({type(exc).__name__}: {exc})")
         else:
-            return _as_class(name, found)
+            return name, found
         name = attr
     for label, namespace in namespaces:
         if name in namespace:
-            return _as_class(name, namespace[name])
+            return name, namespace[name]
         looked.append(label)
     raise ConfigError(
-        f"class {name!r} not found; looked in: {', '.join(looked)}. "
-        "Pass the class object, a dotted path (pkg.module.Class), or namespace=globals()"
+        f"{what} {name!r} not found; looked in: {', '.join(looked)}. "
+        f"Pass the {noun} object, a dotted path ({example}), or namespace=globals()"
     )
 
 

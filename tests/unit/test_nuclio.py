@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import nuclio_sdk
@@ -11,7 +12,15 @@ from nuclio_sdk.test import Platform
 
 import handler as root_handler
 import nuserve
-from nuserve.nuclio import decode_spec, encode_spec, init_context, read_spec, to_event
+from nuserve.nuclio import (
+    decode_spec,
+    encode_spec,
+    handler,
+    handler_async,
+    init_context,
+    read_spec,
+    to_event,
+)
 
 
 def make_function():
@@ -159,3 +168,16 @@ def test_spec_env_encoding_round_trips_and_compresses_large_specs(monkeypatch):
         decode_spec("{nope")
     with pytest.raises(nuserve.ConfigError, match="no serving spec: set NUSERVE_SPEC"):
         read_spec({})
+
+
+@pytest.mark.parametrize("use_async", [False, True])
+def test_both_entry_points_refuse_alike_before_the_server(use_async):
+    def call(event):
+        return asyncio.run(handler_async(context, event)) if use_async else handler(context, event)
+
+    context = nuclio_sdk.Context(None, None)
+    status, body = decoded(call(http_event("/", {"inputs": [1]}, headers={"X-Request-Id": "r1"})))
+    assert status == 503 and body["id"] == "r1"
+    assert body["error"] == "the server is not initialised (init_context failed)"
+    status, body = decoded(call(object()))
+    assert status == 400 and body["error"].startswith("cannot read the event: AttributeError: ")

@@ -9,13 +9,13 @@ function is ``f(body, error)``), named by object, dotted path or bare name.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from nuserve.context import ServingContext
 from nuserve.errors import ConfigError
+from nuserve.resolve import resolve_object
 
 
 class Step:
@@ -70,24 +70,10 @@ def resolve_handler(
     """
     if not isinstance(name, str):
         return _as_function(getattr(name, "__name__", repr(name)), name)
-    looked: list[str] = []
-    if "." in name:
-        module_name, _, attr = name.rpartition(".")
-        try:
-            found = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError) as exc:
-            looked.append(f"import {name} ({type(exc).__name__}: {exc})")
-        else:
-            return _as_function(name, found)
-        name = attr
-    for label, namespace in namespaces:
-        if name in namespace:
-            return _as_function(name, namespace[name])
-        looked.append(label)
-    raise ConfigError(
-        f"handler {name!r} not found; looked in: {', '.join(looked)}. "
-        "Pass the function object, a dotted path (pkg.module.function), or namespace=globals()"
+    found = resolve_object(
+        name, namespaces, what="handler", noun="function", example="pkg.module.function"
     )
+    return _as_function(*found)
 
 
 def _as_function(name: str, value: Any) -> Callable[..., Any]:

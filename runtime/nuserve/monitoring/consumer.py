@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from nuserve.errors import ConfigError
-from nuserve.tracking.sinks.base import split_url
+from nuserve.tracking.sinks.base import kafka_url, split_url
 from nuserve.tracking.sinks.memory import MemorySink
 
 logger = logging.getLogger("nuserve.monitoring.consumer")
@@ -126,12 +126,8 @@ class KafkaSource(Source):
         from confluent_kafka import Consumer, KafkaException  # noqa: PLC0415 - lazy client
 
         self.url = url
-        _, netloc, path, options = split_url(url)
-        self.topic = options.pop("topic", "") or path.strip("/")
-        if not netloc or not self.topic:
-            raise ConfigError(
-                f"kafka stream {url!r} needs brokers and a topic: kafka://host:9092?topic=t"
-            )
+        example = "kafka://host:9092?topic=t"
+        netloc, self.topic, options = kafka_url(url, "kafka stream", example)
         config = {
             "bootstrap.servers": netloc,
             "group.id": options.pop("group", "nuserve-monitor"),

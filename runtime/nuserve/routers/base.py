@@ -35,6 +35,7 @@ from nuserve.context import ServingContext
 from nuserve.errors import BadRequest, ConfigError, ModelError, NuserveError
 from nuserve.event import Event, Response, utc_timestamp
 from nuserve.model import V2ModelServer
+from nuserve.operations import operation_methods, operation_names
 from nuserve.protocols import Protocol, decode_body, detect
 from nuserve.routers.endpoint import RouterEndpoint, delegate
 from nuserve.routers.fanout import call_async, outputs_of, route_key, run_all
@@ -57,11 +58,7 @@ class BaseRouter(ModelRouter):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls.operations = {
-            name[3:]: name
-            for name in dir(cls)
-            if name.startswith("op_") and len(name) > 3 and callable(getattr(cls, name))
-        }
+        cls.operations = operation_methods(cls)
         methods: dict[str, Any] = {m: delegate(m) for m in cls.operations.values()}
         name = f"{cls.__name__}Endpoint"
         bases = (RouterEndpoint,)
@@ -267,7 +264,7 @@ class BaseRouter(ModelRouter):
             "platform": "nuserve",
             "inputs": [],
             "outputs": [],
-            "operations": ["infer", "predict", "explain", *sorted(self.operations)],
+            "operations": operation_names(self.operations),
             **self.describe(),
         }
         state = self.state()

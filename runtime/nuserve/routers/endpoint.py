@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from nuserve.errors import NuserveError
 from nuserve.event import Event, Response
 from nuserve.model import V2ModelServer
-from nuserve.protocols import Protocol, decode_body
+from nuserve.operations import call_operation
+from nuserve.protocols import Protocol
 
 if TYPE_CHECKING:
     from nuserve.routers.base import BaseRouter
@@ -47,15 +47,7 @@ class RouterEndpoint(V2ModelServer):
 
     def run_operation(self, event: Event, operation: str) -> Any:
         """``op_<operation>`` of the router; needs no child to be ready."""
-        ctype = event.content_type
-        if isinstance(event.body, bytes | bytearray | str) and (not ctype or "json" in ctype):
-            event.body = decode_body(event.body, need_dict=False)
-        try:
-            return getattr(self, self.operations[operation])(event)
-        except NuserveError:
-            raise
-        except Exception as exc:
-            raise self._user_error(f"op_{operation}", exc) from exc
+        return call_operation(self, event, operation)
 
 
 def delegate(method: str) -> Callable[[RouterEndpoint, Event], Any]:

@@ -176,8 +176,10 @@ class KafkaConsumer:
             return  # not committed: the message is delivered again
         try:
             self.on_result(event, response)
-        except Exception:
-            log.exception("trigger %s: on_result raised", self.trigger.name)
+        except Exception as exc:  # noqa: BLE001 - logged (throttled); the message is still committed
+            text = "trigger %s: on_result raised: %s: %s"
+            name = self.trigger.name
+            self._warn(text, name, type(exc).__name__, exc, level=logging.ERROR, exc_info=exc)
         if response.status_code >= 400:
             self._warn(
                 "trigger %s: %s[%d]@%d answered %d: %.300r",
@@ -226,10 +228,17 @@ class KafkaConsumer:
         body = orjson.dumps({"error": f"internal error: {type(exc).__name__}: {exc}", "id": ""})
         return nuclio_sdk.Response(body=body, content_type="application/json", status_code=500)
 
-    def _warn(self, text: str, *args: Any) -> None:
+    def _warn(
+        self,
+        text: str,
+        *args: Any,
+        level: int = logging.WARNING,
+        exc_info: BaseException | None = None,
+    ) -> None:
+        """Log at most once per throttle interval (a loop must not flood the log)."""
         held = self.throttle.allow()
         if held is not None:
-            log.warning(text + self.throttle.note(held), *args)
+            log.log(level, text + self.throttle.note(held), *args, exc_info=exc_info)
 
     def _close(self) -> None:
         with contextlib.suppress(self.kafka_error):  # nothing stored since the last commit

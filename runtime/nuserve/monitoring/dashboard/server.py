@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from nuserve.monitoring.dashboard import page, prometheus
 from nuserve.monitoring.dashboard.views import drift_view, endpoint_view, endpoints_view
 from nuserve.monitoring.store import Store
+from nuserve.tracking.ratelog import RateLimitedLog
 
 logger = logging.getLogger("nuserve.monitoring.dashboard")
 HTML = "text/html; charset=utf-8"
@@ -98,6 +99,9 @@ class Dashboard:
 
 
 def _handler(store: Store) -> type[BaseHTTPRequestHandler]:
+    # A broken store fails every request: one traceback per error type per interval.
+    limited = RateLimitedLog(logger)
+
     class Handler(BaseHTTPRequestHandler):
         server_version = "nuserve-monitor"
 
@@ -107,8 +111,13 @@ def _handler(store: Store) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             try:
                 status, kind, body = route(store, self.path)
-            except Exception:
-                logger.exception("dashboard failed on %s", self.path)
+            except Exception as exc:  # noqa: BLE001 - answered 500, logged (throttled)
+                limited.throttled_error(
+                    f"route:{type(exc).__name__}",
+                    "dashboard failed on %s: %s: %s",
+                    *(self.path, type(exc).__name__, exc),
+                    exc_info=True,
+                )
                 status, kind, body = _json(500, {"error": "internal error; see the monitor's log"})
             self.send_response(status)
             self.send_header("Content-Type", kind)

@@ -51,6 +51,17 @@ def split_url(url: str) -> tuple[str, str, str, dict[str, str]]:
     return parts.scheme.lower(), parts.netloc, parts.path, dict(parse_qsl(parts.query))
 
 
+def kafka_url(url: str, what: str, example: str) -> tuple[str, str, dict[str, str]]:
+    """``(brokers, topic, other query options)`` of ``kafka://host:port[,host:port]?topic=t``
+    (or ``kafka://host:port/t``); ``what`` and ``example`` word the error when one is missing.
+    """
+    _, brokers, path, options = split_url(url)
+    topic = options.pop("topic", "") or path.strip("/")
+    if not brokers or not topic:
+        raise ConfigError(f"{what} {url!r} needs brokers and a topic: {example}")
+    return brokers, topic, options
+
+
 def int_option(options: dict[str, str], key: str, default: int, url: str) -> int:
     """An integer query option of a sink URL (``?max_bytes=1000``)."""
     raw = options.pop(key, None)

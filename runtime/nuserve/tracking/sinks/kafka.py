@@ -19,7 +19,7 @@ from typing import Any
 
 from nuserve.errors import ConfigError
 from nuserve.tracking.ratelog import RateLimitedLog
-from nuserve.tracking.sinks.base import Sink, SinkError, int_option, split_url
+from nuserve.tracking.sinks.base import Sink, SinkError, int_option, kafka_url
 
 logger = logging.getLogger("nuserve.tracking.kafka")
 
@@ -50,13 +50,8 @@ class KafkaSink(Sink):
         from confluent_kafka import KafkaException, Producer  # noqa: PLC0415 - lazy client
 
         self.url = url
-        _, netloc, path, options = split_url(url)
-        self.topic = options.pop("topic", "") or path.strip("/")
-        if not netloc or not self.topic:
-            raise ConfigError(
-                f"kafka sink URL {url!r} needs brokers and a topic: "
-                "kafka://host:9092?topic=model-events"
-            )
+        example = "kafka://host:9092?topic=model-events"
+        netloc, self.topic, options = kafka_url(url, "kafka sink URL", example)
         self.delivery_timeout_ms = int_option(options, "delivery_timeout_ms", 5000, url)
         self._log = RateLimitedLog(logger)
         config: dict[str, Any] = {

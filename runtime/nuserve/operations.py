@@ -1,0 +1,50 @@
+"""Custom operations: the ``op_<name>(event)`` methods of models and routers.
+
+They are collected into a registry (operation name → method name) when the class is created,
+so a request never looks a method up by guessing, and called with a JSON body decoded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from nuserve.errors import NuserveError
+from nuserve.event import Event
+from nuserve.protocols import decode_body
+
+if TYPE_CHECKING:
+    from nuserve.model import V2ModelServer
+
+STANDARD_OPERATIONS = ("infer", "predict", "explain")
+"""The operations every model answers, before its custom ones."""
+
+
+def operation_methods(cls: type) -> dict[str, str]:
+    """Operation name → method name, from the ``op_<name>`` methods of ``cls``."""
+    return {
+        name[3:]: name
+        for name in dir(cls)
+        if name.startswith("op_") and len(name) > 3 and callable(getattr(cls, name))
+    }
+
+
+def operation_names(operations: Mapping[str, str]) -> list[str]:
+    """The operations a model lists in its metadata: the standard ones, then its own sorted."""
+    return [*STANDARD_OPERATIONS, *sorted(operations)]
+
+
+def call_operation(model: V2ModelServer, event: Event, operation: str) -> Any:
+    """``op_<operation>(event)`` of ``model`` (maybe awaitable), with a JSON body decoded.
+
+    An exception other than a ``NuserveError`` becomes a ``ModelError`` naming the method.
+    """
+    ctype = event.content_type
+    if isinstance(event.body, bytes | bytearray | str) and (not ctype or "json" in ctype):
+        event.body = decode_body(event.body, need_dict=False)
+    try:
+        return getattr(model, model.operations[operation])(event)
+    except NuserveError:
+        raise
+    except Exception as exc:
+        raise model._user_error(f"op_{operation}", exc) from exc
