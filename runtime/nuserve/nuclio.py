@@ -143,6 +143,9 @@ def to_event(nuclio_event: Any) -> Event:
     kind = getattr(trigger, "kind", "http") or "http"
     headers = nuclio_event.headers or {}
     request_id = headers.get("X-Request-Id") or headers.get("x-request-id") if headers else None
+    event_id = request_id or nuclio_event.id
+    if type(event_id) is not str:
+        event_id = _text(event_id)
     if kind in HTTP_KINDS:
         return Event(
             nuclio_event.body,
@@ -150,7 +153,7 @@ def to_event(nuclio_event: Any) -> Event:
             nuclio_event.method or "POST",
             headers,
             nuclio_event.content_type,
-            _text(request_id) or _text(nuclio_event.id),
+            event_id,
             "http",
         )
     return Event(
@@ -159,7 +162,7 @@ def to_event(nuclio_event: Any) -> Event:
         "POST",
         {k: _text(v) or "" for k, v in headers.items()},
         nuclio_event.content_type,
-        _text(request_id) or _text(nuclio_event.id),
+        event_id,
         kind,
         nuclio_event.offset,
         nuclio_event.shard_id,
