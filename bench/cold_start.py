@@ -22,7 +22,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from servers import ROOT, free_port, nuserve_command, prepare_iris, start, stop, wait_for_200
+from servers import (
+    ROOT,
+    bare_command,
+    free_port,
+    nuserve_command,
+    prepare_iris,
+    start,
+    stop,
+    wait_for_200,
+)
 
 PROBE = """
 import json, sys, time
@@ -43,6 +52,8 @@ print(json.dumps({"seconds": seconds, "rss_mb": rss_mb(), "rss_before_mb": befor
 class ColdStart:
     imports: list[dict[str, Any]]
     serve_s: list[float]
+    floor_s: list[float]
+    """The bare ASGI app (same sklearn import and model load) → first 200: the floor."""
 
     def median(self, key: str) -> float:
         return statistics.median(run[key] for run in self.imports)
@@ -66,19 +77,25 @@ def import_once() -> dict[str, Any]:
     return dict(json.loads(done.stdout))
 
 
-def serve_once(function_yaml: Path, log: Path, timeout: float = 60) -> float:
-    """Seconds from starting ``nuserve serve`` to its first 200 on the inference path."""
+def serve_once(command: list[str], log: Path, timeout: float = 60) -> float:
+    """Seconds from starting ``command`` (a server) to its first 200 on the inference path."""
     port = free_port()
-    process = start([*nuserve_command(function_yaml), "--port", str(port)], log)
+    process = start([*command, "--port", str(port)], log)
     try:
         return wait_for_200(port, process, timeout)
     finally:
         stop(process)
 
 
-def measure(function_yaml: Path, logs: Path, imports: int, serves: int) -> ColdStart:
+def measure(
+    function_yaml: Path, model_dir: Path, logs: Path, imports: int, serves: int
+) -> ColdStart:
     found = [import_once() for _ in range(imports)]
-    return ColdStart(found, [serve_once(function_yaml, logs / "cold.log") for _ in range(serves)])
+    served, floor = [], []
+    for _ in range(serves):
+        served.append(serve_once(nuserve_command(function_yaml), logs / "cold.log"))
+        floor.append(serve_once(bare_command(model_dir), logs / "bare-cold.log"))
+    return ColdStart(found, served, floor)
 
 
 def report(cold: ColdStart) -> str:
@@ -94,6 +111,8 @@ def report(cold: ColdStart) -> str:
             f"{rss_high:.1f}; bare interpreter {cold.median('rss_before_mb'):.1f} MB)",
             f"serve → first 200   {statistics.median(cold.serve_s):.2f} s  (min-max "
             f"{min(cold.serve_s):.2f}-{max(cold.serve_s):.2f}, {len(cold.serve_s)} runs)",
+            f"bare ASGI → 200     {statistics.median(cold.floor_s):.2f} s  (the floor: the same "
+            "sklearn import and model load under uvicorn, no nuserve)",
         ]
     )
 
@@ -105,7 +124,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="nuserve-bench-") as tmp:
         iris = prepare_iris(Path(tmp))
         imports, serves = (5, 2) if args.quick else (9, 3)
-        print(report(measure(iris.plain_yaml, Path(tmp), imports, serves)))
+        print(report(measure(iris.plain_yaml, iris.model_dir, Path(tmp), imports, serves)))
 
 
 if __name__ == "__main__":

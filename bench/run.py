@@ -194,7 +194,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="nuserve-bench-") as tmp:
         iris = prepare_iris(Path(tmp))
         log("2/5 cold start")
-        cold = cold_start.measure(iris.plain_yaml, Path(tmp), mode.imports, mode.serves)
+        cold = cold_start.measure(
+            iris.plain_yaml, iris.model_dir, Path(tmp), mode.imports, mode.serves
+        )
         log(f"3/5 HTTP ({'wrk' if wrk else 'bench/loadgen.py'})")
         points = http_bench.compare(
             iris, Path(tmp), mode.http_seconds, mode.http_rounds, warm=1, wrk=wrk
