@@ -11,16 +11,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from nuserve.aio import maybe_await
 from nuserve.errors import ConfigError, ModelError
 
+if TYPE_CHECKING:
+    pass
+
 
 def row_count(inputs: Any) -> int | None:
     """Rows in one request's inputs, or ``None`` when they cannot be merged with others."""
+    import numpy as np  # noqa: PLC0415 - only when used, so `import nuserve` stays light
+
     if type(inputs) is list:
         return len(inputs)
     if isinstance(inputs, np.ndarray):
@@ -36,6 +39,8 @@ def row_count(inputs: Any) -> int | None:
 
 def merge_key(inputs: Any) -> tuple[Any, ...]:
     """Requests merge only with others of the same kind, dtype and trailing shape."""
+    import numpy as np  # noqa: PLC0415 - only when used, so `import nuserve` stays light
+
     if type(inputs) is list:
         return ("rows",)
     if isinstance(inputs, np.ndarray):
@@ -45,6 +50,8 @@ def merge_key(inputs: Any) -> tuple[Any, ...]:
 
 def merge_inputs(batch: list[Any]) -> Any:
     """One input holding every request's rows, in order."""
+    import numpy as np  # noqa: PLC0415 - only when used, so `import nuserve` stays light
+
     first = batch[0]
     if type(first) is list:
         merged: list[Any] = []
@@ -58,6 +65,8 @@ def merge_inputs(batch: list[Any]) -> Any:
 
 def split_outputs(outputs: Any, counts: list[int], model: str) -> list[Any]:
     """Each request's share of ``outputs``; a length mismatch fails the whole batch."""
+    import numpy as np  # noqa: PLC0415 - only when used, so `import nuserve` stays light
+
     total = sum(counts)
     if isinstance(outputs, dict):
         parts = {k: split_outputs(v, counts, model) for k, v in outputs.items()}

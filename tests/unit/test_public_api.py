@@ -46,6 +46,6 @@ def test_import_does_not_pull_heavy_or_optional_modules():
     code = "import sys, json, nuserve; print(json.dumps(sorted(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(json.loads(out.stdout))
-    forbidden = {"uvicorn", "confluent_kafka", "v3io", "fsspec", "sklearn", "yaml", "cloudpickle",
+    forbidden = {"uvicorn", "confluent_kafka", "v3io", "fsspec", "sklearn", "yaml", "cloudpickle", "numpy",
                  "nuclio_sdk", "http.client", "email"}  # fmt: skip
     assert loaded.isdisjoint(forbidden), sorted(loaded & forbidden)

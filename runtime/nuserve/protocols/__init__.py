@@ -6,9 +6,8 @@ turns the model's ``response`` dict back into the body the client expects.
 
 from __future__ import annotations
 
-from nuserve.protocols.base import Protocol, decode_body, decode_json
+from nuserve.protocols.base import Protocol, decode_body, decode_json, is_oip_request
 from nuserve.protocols.kserve_v1 import KSERVE_V1
-from nuserve.protocols.oip import is_oip_request
 from nuserve.protocols.oip_protocol import OIP
 from nuserve.protocols.rows import ROWS
 

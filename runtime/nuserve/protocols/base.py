@@ -38,6 +38,17 @@ def decode_body(raw: Any, need_dict: bool = True) -> Any:
     return value
 
 
+def is_oip_request(body: object) -> bool:
+    """True for ``{"inputs": [{"name":..., "datatype":..., ...}, ...]}`` (not MLRun rows)."""
+    if not isinstance(body, dict):
+        return False
+    inputs = body.get("inputs")
+    if not isinstance(inputs, list) or not inputs:
+        return False
+    first = inputs[0]
+    return isinstance(first, dict) and ("datatype" in first or "data" in first or "shape" in first)
+
+
 class Protocol:
     """A request/response body format; subclasses override ``decode`` and ``encode``."""
 

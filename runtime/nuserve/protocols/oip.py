@@ -51,17 +51,6 @@ def _short(value: object, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def is_oip_request(body: object) -> bool:
-    """True for ``{"inputs": [{"name":..., "datatype":..., ...}, ...]}`` (not MLRun rows)."""
-    if not isinstance(body, dict):
-        return False
-    inputs = body.get("inputs")
-    if not isinstance(inputs, list) or not inputs:
-        return False
-    first = inputs[0]
-    return isinstance(first, dict) and ("datatype" in first or "data" in first or "shape" in first)
-
-
 def _flatten(data: list[Any]) -> list[Any]:
     out: list[Any] = []
     for value in data:

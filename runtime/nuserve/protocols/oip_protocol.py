@@ -1,11 +1,14 @@
-"""Open Inference Protocol v2 bodies, built on the tensor codec in ``oip``."""
+"""Open Inference Protocol v2 bodies, built on the tensor codec in ``oip``.
+
+The codec (and numpy) is imported on the first OIP request, so serving MLRun rows never
+pays for it and ``import nuserve`` stays light.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from nuserve.protocols.base import Protocol
-from nuserve.protocols.oip import decode_inputs, encode_outputs
 
 
 class OIPProtocol(Protocol):
@@ -14,6 +17,8 @@ class OIPProtocol(Protocol):
     name = "oip"
 
     def decode(self, body: dict[str, Any]) -> dict[str, Any]:
+        from nuserve.protocols.oip import decode_inputs  # noqa: PLC0415 - see the docstring
+
         request = dict(body)
         request["inputs"] = decode_inputs(body)
         return request
@@ -24,6 +29,8 @@ class OIPProtocol(Protocol):
             body["model_version"] = response["model_version"]
         if response.get("parameters"):
             body["parameters"] = response["parameters"]
+        from nuserve.protocols.oip import encode_outputs  # noqa: PLC0415 - see the docstring
+
         body["outputs"] = encode_outputs(response.get("outputs"), request.get("outputs"))
         return body
 

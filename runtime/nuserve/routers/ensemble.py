@@ -18,8 +18,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from nuserve.context import ServingContext
 from nuserve.errors import ConfigError, ModelError
 from nuserve.event import Event, Response
@@ -128,6 +126,8 @@ def vote(
     names: Sequence[str] | None = None,
 ) -> Any:
     """The weighted vote of same-shaped predictions (one per model), element by element."""
+    import numpy as np  # noqa: PLC0415 - only when used, so `import nuserve` stays light
+
     names = list(names or (f"#{i}" for i in range(len(predictions))))
     try:
         stacked = np.array(predictions)
@@ -161,6 +161,8 @@ def vote(
 
 
 def _describe(prediction: Any) -> str:
+    import numpy as np  # noqa: PLC0415 - only when used, so `import nuserve` stays light
+
     try:
         array = np.asarray(prediction)
     except ValueError:

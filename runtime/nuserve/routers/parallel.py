@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from nuserve.errors import ModelError
 from nuserve.event import Event
 from nuserve.routers.base import BaseRouter
@@ -41,6 +39,8 @@ class ParallelRun(BaseRouter):
 
 
 def _equal(a: Any, b: Any) -> bool:
+    import numpy as np  # noqa: PLC0415 - only when used, so `import nuserve` stays light
+
     try:
         return bool(np.array_equal(a, b))
     except Exception:  # noqa: BLE001 - values numpy cannot compare are different

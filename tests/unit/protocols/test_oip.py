@@ -12,13 +12,13 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from nuserve.errors import BadRequest, ModelError
+from nuserve.protocols.base import is_oip_request
 from nuserve.protocols.oip import (
     DATATYPES,
     decode_inputs,
     decode_tensor,
     encode_outputs,
     encode_tensor,
-    is_oip_request,
 )
 
 NUMERIC = [name for name in DATATYPES if name != "BYTES"]
