@@ -220,7 +220,7 @@ def _handle_batch(context: Any, events: list[Any]) -> list[Any]:
     """Trigger batch mode: a list in, a list out; mergeable requests share one predict."""
     server = _server_or_error(context)
     if server is None:
-        return [handler(context, e) for e in events]
+        return _matched(events, [handler(context, e) for e in events])
     ours: list[Event] = []
     answers: dict[int, Any] = {}
     for i, nuclio_event in enumerate(events):
@@ -235,13 +235,20 @@ def _handle_batch(context: Any, events: list[Any]) -> list[Any]:
             reply = to_nuclio_response(context, next(responses), event.id)
             stream = event.trigger in STREAM_KINDS
             answers[i] = finish(context, events[i], event, reply) if stream else reply
-    return [answers[i] for i in range(len(events))]
+    return _matched(events, [answers[i] for i in range(len(events))])
+
+
+def _matched(events: list[Any], replies: list[Any]) -> list[Any]:
+    """Nuclio pairs a batch's responses with its events by ``event_id``: set it on each."""
+    for event, reply in zip(events, replies, strict=True):
+        reply.event_id = getattr(event, "id", None)
+    return replies
 
 
 async def handler_async(context: Any, event: Any) -> Any:
     """The entry point for Nuclio's async mode: many events in flight per process."""
     if isinstance(event, list):
-        return [await handler_async(context, e) for e in event]
+        return _matched(event, [await handler_async(context, e) for e in event])
     server = _server_or_error(context)
     try:
         ours = to_event(event)

@@ -115,12 +115,16 @@ def test_batch_in_list_out_with_one_predict_for_the_batch(platform):
     events = [http_event("/v2/models/b/infer", {"inputs": [[i]]}) for i in range(4)]
     events.append(http_event("/v2/models/nope/infer", {"inputs": [[1]]}))
     events.append(kafka_event(b'{"model": "s", "inputs": [[1, 1]]}'))
+    for i, event in enumerate(events):
+        event.id = f"n{i}"
     responses = platform.call_handler(root_handler.handler, events)
     assert isinstance(responses, list) and len(responses) == 6
     results = [decoded(r) for r in responses]
     assert [s for s, _ in results] == [200, 200, 200, 200, 404, 200]
     assert [b["outputs"] for _, b in results[:4]] == [[[0]], [[1]], [[2]], [[3]]]
     assert results[5][1]["outputs"] == [2]
+    # Nuclio pairs a batch's responses with its events by event_id
+    assert [r.event_id for r in responses] == [f"n{i}" for i in range(6)]
 
 
 def test_same_bodies_as_the_mock_server(platform):
