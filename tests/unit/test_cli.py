@@ -50,8 +50,12 @@ def test_build_then_invoke_in_process(tmp_path, capsys, monkeypatch):
 def test_deploy_dry_run_prints_the_nuctl_command(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     assert main(["deploy", "function.yaml", "--dry-run"]) == 0
-    printed = capsys.readouterr().out
-    assert "nuctl" in printed and "deploy" in printed
+    printed = orjson.loads(capsys.readouterr().out)
+    command = printed["command"]
+    assert command[:3] == ["nuctl", "deploy", "iris"]
+    assert command[command.index("--file") + 1] == "function.yaml"
+    assert printed["dry_run"] is True and printed["returncode"] is None
+    assert printed["yaml"] == (ROOT / "function.yaml").read_text()
 
 
 def test_errors_name_the_file_and_the_fix(tmp_path, capsys):
