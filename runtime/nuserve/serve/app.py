@@ -4,7 +4,13 @@ No web framework: a request becomes a real ``nuclio_sdk.Event`` and goes to the 
 ``nuserve.nuclio.handler_async`` a Nuclio processor calls, so local answers are Nuclio's
 answers. ``init_context`` runs once per worker process at lifespan startup; kafka-cluster
 triggers of the function.yaml start then too. Nothing here raises to the server: any failure
-is a JSON ``{"error", "id"}`` answer, never a traceback.
+is a JSON ``{"error", "id"}`` answer, never a traceback, and a 5xx message has this machine's
+paths redacted (``nuserve.redact``).
+
+Hostile clients meet limits here: a body over ``max_body_size`` is refused (413) without being
+read further, a body not complete within ``body_timeout`` is refused (408), and both close the
+connection; with a token set, a request without it is refused (401) before anything else.
+What uvicorn parses before the app sees a request (the head) is bounded by ``connection``.
 
 The request path is kept lean (it is benchmarked against a bare ASGI app): header names are
 converted through a cache, the body is joined only when it came in several chunks, and
@@ -26,7 +32,9 @@ import orjson
 
 from nuserve.event import new_event_id
 from nuserve.nuclio import handler_async, init_context
+from nuserve.redact import redact_error_body, redact_paths
 from nuserve.serve import kafka, metrics
+from nuserve.serve.auth import CHALLENGE, check_bearer
 from nuserve.serve.config import FAILED_PREFIX, ServeConfig
 from nuserve.serve.context import new_context
 from nuserve.serve.events import http_event, read_headers, response_start
@@ -53,9 +61,15 @@ class App:
         self.consumers: list[kafka.KafkaConsumer] = []
         self.writer: asyncio.Task[None] | None = None
         self.throttle = Throttle()
+        self.token = config.auth_token.encode() if config.auth_token else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            if self.token is not None:
+                refused = check_bearer(scope["headers"], self.token)
+                if refused is not None:
+                    await self.unauthorized(send, refused)
+                    return
             if scope["path"] == "/metrics" and scope["method"] == "GET":
                 await self.answer_metrics(send)
                 return
@@ -84,24 +98,20 @@ class App:
         length = headers.get("Content-Length")
         if length is not None and length.isdigit() and int(length) > limit:
             return await self.too_large(send)
-        message = await receive()
-        if message["type"] != "http.request":
+        try:
+            async with asyncio.timeout(self.config.body_timeout):
+                raw = await _read_body(receive, limit)
+        except TimeoutError:
+            return await self.too_slow(send)
+        if raw is None:
             return CLIENT_GONE
-        raw = message.get("body", b"")
-        if message.get("more_body", False):
-            chunks, size = [raw], len(raw)
-            while message.get("more_body", False) and size <= limit:
-                message = await receive()
-                if message["type"] != "http.request":
-                    return CLIENT_GONE
-                chunk = message.get("body", b"")
-                chunks.append(chunk)
-                size += len(chunk)
-            raw = b"".join(chunks)
         if len(raw) > limit:
             return await self.too_large(send)
         event = http_event(scope, raw, headers, headers.get("Content-Type", ""))
-        status, response_headers, body = response_start(await handler_async(context, event))
+        response = await handler_async(context, event)
+        if response.status_code >= 500:
+            response.body = redact_error_body(response.body)
+        status, response_headers, body = response_start(response)
         await send({"type": "http.response.start", "status": status, "headers": response_headers})
         await send({"type": "http.response.body", "body": body})
         return status
@@ -112,7 +122,7 @@ class App:
         if held is not None:
             note = self.throttle.note(held)
             log.error("%s %s failed%s", scope["method"], scope["path"], note, exc_info=exc)
-        await _failure(send, f"internal error: {type(exc).__name__}: {exc}")
+        await _failure(send, redact_paths(f"internal error: {type(exc).__name__}: {exc}"))
 
     async def too_large(self, send: Send) -> int:
         """413 without reading the rest of the body; the connection is closed after it."""
@@ -122,11 +132,24 @@ class App:
         )
         return await _json(send, 413, message, close=True)
 
+    async def too_slow(self, send: Send) -> int:
+        """408 when the body did not arrive in time; the connection is closed after it."""
+        message = (
+            f"request body not received within {self.config.body_timeout:g} s (body_timeout); "
+            "send the whole body promptly, and a Content-Length that matches it"
+        )
+        return await _json(send, 408, message, close=True)
+
+    async def unauthorized(self, send: Send, reason: str) -> None:
+        """401 with the Bearer challenge; the connection is closed after it."""
+        self.metrics.labelled("", "unauthorized").observe(401, 0.0)
+        await _json(send, 401, reason, close=True, extra=CHALLENGE)
+
     async def answer_metrics(self, send: Send) -> None:
         try:
             body = self.metrics.render(self.config.metrics_dir).encode()
         except Exception as exc:  # noqa: BLE001 - a scrape must not break the worker
-            await _failure(send, f"cannot read metrics: {type(exc).__name__}: {exc}")
+            await _failure(send, redact_paths(f"cannot read metrics: {type(exc).__name__}: {exc}"))
             return
         headers = [*METRICS_HEADERS, (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -224,11 +247,38 @@ def create_app() -> App:
     return App(ServeConfig.from_env())
 
 
-async def _json(send: Send, status: int, error: str, close: bool = False) -> int:
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The body, or its first chunks once they pass ``limit``; ``None`` if the client left."""
+    message = await receive()
+    if message["type"] != "http.request":
+        return None
+    raw: bytes = message.get("body", b"")
+    if message.get("more_body", False):
+        chunks, size = [raw], len(raw)
+        while message.get("more_body", False) and size <= limit:
+            message = await receive()
+            if message["type"] != "http.request":
+                return None
+            chunk = message.get("body", b"")
+            chunks.append(chunk)
+            size += len(chunk)
+        raw = b"".join(chunks)
+    return raw
+
+
+async def _json(
+    send: Send,
+    status: int,
+    error: str,
+    close: bool = False,
+    extra: tuple[bytes, bytes] | None = None,
+) -> int:
     body = orjson.dumps({"error": error, "id": new_event_id()})
     headers = [*JSON_HEADERS, (b"content-length", str(len(body)).encode())]
     if close:
         headers.append((b"connection", b"close"))
+    if extra is not None:
+        headers.append(extra)
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
     return status

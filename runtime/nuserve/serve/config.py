@@ -7,8 +7,9 @@ them) reads them back in ``ServeConfig.from_env`` when its app is created.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nuserve.errors import ConfigError
 from nuserve.nuclio import CODE_DIR_ENV, SPEC_PATH_ENV
@@ -16,8 +17,15 @@ from nuserve.nuclio import CODE_DIR_ENV, SPEC_PATH_ENV
 METRICS_DIR_ENV = "NUSERVE_METRICS_DIR"
 LOG_LEVEL_ENV = "NUSERVE_LOG_LEVEL"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+AUTH_TOKEN_ENV = "NUSERVE_AUTH_TOKEN"  # noqa: S105 - the variable's name, not a token
+"""The bearer token every request must carry, when set (never passed on a command line)."""
+BODY_TIMEOUT_ENV = "NUSERVE_BODY_TIMEOUT"
+BODY_TIMEOUT_S = 30.0
 FAILED_PREFIX = "failed-"
 """A worker whose startup failed leaves ``failed-<pid>.txt`` (the reason) in the metrics dir."""
+MIN_TOKEN_LENGTH = 16
+_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+"""RFC 6750's ``b64token``: what may follow ``Bearer `` in an Authorization header."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,10 @@ class ServeConfig:
     """An extra directory searched for the function's code file."""
     snapshot_interval: float = 1.0
     """Seconds between two metrics snapshots written to ``metrics_dir``."""
+    body_timeout: float = BODY_TIMEOUT_S
+    """Seconds a client may take to send a request's whole body; slower ones get 408."""
+    auth_token: str | None = field(default=None, repr=False)
+    """When set, every request must carry ``Authorization: Bearer <token>`` (else 401)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServeConfig:
@@ -49,11 +61,14 @@ class ServeConfig:
             raise ConfigError(
                 f"{LOG_LEVEL_ENV} must be one of {', '.join(LOG_LEVELS)} (got {level!r})"
             )
+        token = env.get(AUTH_TOKEN_ENV)
         return cls(
             spec_path=spec_path,
             metrics_dir=env.get(METRICS_DIR_ENV) or None,
             log_level=level,
             code_dir=env.get(CODE_DIR_ENV) or None,
+            body_timeout=check_timeout(BODY_TIMEOUT_ENV, env.get(BODY_TIMEOUT_ENV, BODY_TIMEOUT_S)),
+            auth_token=check_token(token, AUTH_TOKEN_ENV) if token else None,
         )
 
     def handler_environ(self) -> dict[str, str]:
@@ -62,3 +77,30 @@ class ServeConfig:
         if self.code_dir:
             environ[CODE_DIR_ENV] = self.code_dir
         return environ
+
+
+def check_timeout(name: str, value: str | float) -> float:
+    """A timeout in seconds: a number above 0 (``name`` says where it came from)."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0 or seconds == float("inf"):
+        raise ConfigError(f"{name} must be a number of seconds above 0 (got {value!r})")
+    return seconds
+
+
+def check_token(token: str, where: str) -> str:
+    """The token, stripped, if a client can send it; the error never shows the token."""
+    token = token.strip()
+    if not _TOKEN.fullmatch(token):
+        raise ConfigError(
+            f"the auth token from {where} holds characters an Authorization header cannot "
+            "carry; use letters, digits and -._~+/ only (e.g. `openssl rand -hex 32`)"
+        )
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise ConfigError(
+            f"the auth token from {where} has {len(token)} characters; use "
+            f"{MIN_TOKEN_LENGTH} or more (e.g. `openssl rand -hex 32`)"
+        )
+    return token
