@@ -8,6 +8,8 @@ import orjson
 
 from nuserve.errors import BadRequest
 
+_TEXT = (bytes, str)
+
 
 def decode_json(data: bytes | bytearray | memoryview | str) -> Any:
     """Parse a JSON body; a parse error is a 400 that quotes the parser's complaint."""
@@ -24,7 +26,7 @@ def decode_body(raw: Any, need_dict: bool = True) -> Any:
             value = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise BadRequest(f"request body is not valid JSON: {exc}") from None
-    elif raw is None or raw in (b"", ""):
+    elif raw is None or (raw.__class__ in _TEXT and not raw):  # not ``in``: arrays compare
         if need_dict:
             raise BadRequest('request body is empty; send a JSON object such as {"inputs": [...]}')
         return raw

@@ -44,6 +44,12 @@ _INT_RANGE = {
 }
 _FLOAT_MAX = {"FP16": float(np.finfo(np.float16).max), "FP32": float(np.finfo(np.float32).max)}
 _SCALARS = (bool, int, float, str, bytes)
+MAX_DIMS = 32
+"""Most dims a tensor may have: numpy 1.x's limit (2.x allows 64), far above real models."""
+MAX_NESTING = 64
+"""Most levels of nested lists in ``data`` (rows of rows...); deeper is refused, not walked."""
+MAX_VALUES = 2**48
+"""Most values a shape may describe, zero dims aside: numpy must be able to size the array."""
 
 
 def _short(value: object, limit: int = 60) -> str:
@@ -51,14 +57,51 @@ def _short(value: object, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _flatten(data: list[Any]) -> list[Any]:
+def _flatten(where: str, data: list[Any]) -> list[Any]:
+    """Nested lists in row-major order, without recursion: nesting is the client's to choose.
+
+    The JSON parser allows 1024 levels, in-process bodies any number; a recursive walk ran out
+    of stack on them (a ``RecursionError``, answered as a 500).
+    """
     out: list[Any] = []
-    for value in data:
-        if isinstance(value, list):
-            out.extend(_flatten(value))
-        else:
+    stack = [iter(data)]
+    while stack:
+        for value in stack[-1]:
+            if isinstance(value, list):
+                if len(stack) >= MAX_NESTING:
+                    raise BadRequest(
+                        f"{where}: data is nested more than {MAX_NESTING} levels deep; "
+                        "send it flat, in row-major order, with its dims in 'shape'"
+                    )
+                stack.append(iter(value))
+                break
             out.append(value)
+        else:
+            stack.pop()
     return out
+
+
+def _check_shape(where: str, shape: object) -> list[int]:
+    """A list of at most ``MAX_DIMS`` non-negative integers that numpy can reshape to.
+
+    ``shape`` and ``data`` must agree, so a huge shape is refused later anyway; but with a
+    zero among them the data is empty and numpy itself refused the other dims (``ValueError``).
+    """
+    if not isinstance(shape, list) or not all(
+        isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
+    ):
+        raise BadRequest(
+            f"{where}: shape must be a list of non-negative integers, got {_short(shape)}"
+        )
+    if len(shape) > MAX_DIMS:
+        raise BadRequest(
+            f"{where}: shape has {len(shape)} dimensions (at most {MAX_DIMS}); merge some of them"
+        )
+    if math.prod(d or 1 for d in shape) > MAX_VALUES:
+        raise BadRequest(
+            f"{where}: shape {_short(shape)} is too large (more than {MAX_VALUES} values)"
+        )
+    return shape
 
 
 def _to_float(where: str, datatype: str, dtype: np.dtype[Any], arr: Array) -> Array:
@@ -107,7 +150,7 @@ def _decode_numbers(where: str, datatype: str, dtype: np.dtype[Any], data: list[
     try:
         arr = np.asarray(data)
     except ValueError:  # ragged nesting: flatten in Python, row-major
-        arr = np.asarray(_flatten(data))
+        arr = np.asarray(_flatten(where, data))
     if arr.size == 0 and arr.dtype.kind != "O":
         return np.empty(0, dtype)
     kind = arr.dtype.kind
@@ -121,12 +164,12 @@ def _decode_numbers(where: str, datatype: str, dtype: np.dtype[Any], data: list[
                 return arr.astype(dtype, copy=False).reshape(-1)
     elif kind in "iuf":
         return _to_float(where, datatype, dtype, arr)
-    return _decode_slow(where, datatype, dtype, _flatten(data))
+    return _decode_slow(where, datatype, dtype, _flatten(where, data))
 
 
 def _decode_bytes(where: str, data: list[Any], as_str: bool) -> Array:
     values: list[str | bytes] = []
-    for value in _flatten(data):
+    for value in _flatten(where, data):
         if isinstance(value, str):
             values.append(value if as_str else value.encode())
         elif isinstance(value, bytes):
@@ -157,11 +200,7 @@ def decode_tensor(tensor: object) -> Array:
     if not isinstance(name, str):
         raise BadRequest(f"input tensor 'name' must be a string, got {_short(name)}")
     where = f"tensor {name!r}"
-    shape = tensor.get("shape")
-    if not isinstance(shape, list) or not all(
-        isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
-    ):
-        raise BadRequest(f"{where}: shape must be a list of non-negative integers, got {shape!r}")
+    shape = _check_shape(where, tensor.get("shape"))
     datatype = tensor.get("datatype")
     if not isinstance(datatype, str) or datatype not in DATATYPES:
         raise BadRequest(
