@@ -32,6 +32,7 @@ import orjson
 
 from nuserve.event import new_event_id
 from nuserve.nuclio import handler_async, init_context
+from nuserve.openapi import OPENAPI_PATH, document_json
 from nuserve.redact import redact_error_body, redact_paths
 from nuserve.serve import kafka, metrics
 from nuserve.serve.auth import CHALLENGE, check_bearer
@@ -62,6 +63,8 @@ class App:
         self.writer: asyncio.Task[None] | None = None
         self.throttle = Throttle()
         self.token = config.auth_token.encode() if config.auth_token else None
+        self.openapi: bytes | None = None
+        """This worker's OpenAPI document, kept once every model has loaded."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -72,6 +75,9 @@ class App:
                     return
             if scope["path"] == "/metrics" and scope["method"] == "GET":
                 await self.answer_metrics(send)
+                return
+            if scope["path"] == OPENAPI_PATH and scope["method"] == "GET":
+                await self.answer_openapi(send)
                 return
             counters = self.metrics
             series = counters.series(scope["path"])
@@ -152,6 +158,27 @@ class App:
             await _failure(send, redact_paths(f"cannot read metrics: {type(exc).__name__}: {exc}"))
             return
         headers = [*METRICS_HEADERS, (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def answer_openapi(self, send: Send) -> None:
+        """The OpenAPI document of this worker's graph (``nuserve.openapi``), built on the
+        first request; kept once every model is loaded, as it then knows their input widths."""
+        body = self.openapi
+        if body is None:
+            server = getattr(getattr(self.context, "user_data", None), "server", None)
+            if server is None:
+                await _json(send, 503, "the server has not started (lifespan startup)")
+                return
+            try:
+                body = document_json(server, bearer_auth=self.token is not None)
+            except Exception as exc:  # noqa: BLE001 - a document must not break the worker
+                error = f"cannot build the OpenAPI document: {type(exc).__name__}: {exc}"
+                await _failure(send, redact_paths(error))
+                return
+            if all(model.ready for model in server.root.models()):
+                self.openapi = body
+        headers = [*JSON_HEADERS, (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
