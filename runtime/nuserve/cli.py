@@ -1,4 +1,4 @@
-"""The ``nuserve`` command: serve, invoke, build, deploy, monitor, version."""
+"""The ``nuserve`` command: serve, invoke, build, deploy, graph, openapi, monitor, version."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import orjson
 from nuserve import __version__
 from nuserve.errors import ConfigError, NuserveError
 from nuserve.function import ServingFunction
+from nuserve.serve.workers import add_limit_arguments
 
 DESCRIPTION = """\
 nuserve: serve ML models with the Nuclio handler, locally or on Nuclio.
@@ -25,6 +26,7 @@ nuserve: serve ML models with the Nuclio handler, locally or on Nuclio.
   nuserve build examples/iris/function.py -o function.yaml
   nuserve deploy function.yaml --dry-run
   nuserve graph function.yaml -o graph.html
+  nuserve openapi function.yaml -o openapi.json
 """
 
 
@@ -57,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080, help="port to bind (default 8080)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     serve.add_argument("--log-level", default="warning", help="uvicorn log level")
+    add_limit_arguments(serve)
     serve.set_defaults(run=_serve)
 
     invoke = sub.add_parser("invoke", help="send one request to a URL or to a function.yaml")
@@ -75,6 +78,17 @@ def _parser() -> argparse.ArgumentParser:
     graph.add_argument("file", help="a function.yaml (or a JSON serving spec)")
     graph.add_argument("-o", "--output", help="write .svg, .html, .dot or .mmd instead")
     graph.set_defaults(run=_graph)
+
+    openapi = sub.add_parser("openapi", help="write the OpenAPI document of a function")
+    openapi.add_argument("file", help="a function.yaml (or a JSON serving spec)")
+    openapi.add_argument("-o", "--output", help="write it to this file (default: stdout)")
+    openapi.add_argument(
+        "--load", action="store_true", help="load the models first, for their input widths"
+    )
+    openapi.add_argument(
+        "--nuclio", action="store_true", help="leave out what only `nuserve serve` answers"
+    )
+    openapi.set_defaults(run=_openapi)
 
     deploy = sub.add_parser("deploy", help="deploy with nuctl (function.yaml or Python file)")
     deploy.add_argument("file", help="function.yaml, or a Python file defining the function")
@@ -95,9 +109,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from nuserve.serve.workers import run  # noqa: PLC0415 - uvicorn only when serving
+    from nuserve.serve.workers import limits, run  # noqa: PLC0415 - uvicorn only when serving
 
-    run(args.file, host=args.host, port=args.port, workers=args.workers, log_level=args.log_level)
+    run(args.file, args.host, args.port, args.workers, args.log_level, **limits(args))
     return 0
 
 
@@ -193,6 +207,32 @@ def _graph(args: argparse.Namespace) -> int:
     from nuserve.graph.command import graph_command  # noqa: PLC0415 - drawing only here
 
     print(graph_command(args.file, args.output), end="" if args.output is None else "\n")
+    return 0
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    """The document ``GET /openapi.json`` answers, built the way ``nuserve serve`` builds the
+    graph; models are not loaded unless ``--load`` says so (only their widths need it)."""
+    from nuserve.nuclio import spec_from_file  # noqa: PLC0415
+    from nuserve.openapi import build_document  # noqa: PLC0415
+    from nuserve.server import GraphServer  # noqa: PLC0415
+
+    file = Path(args.file)
+    server = GraphServer(spec_from_file(file), code_dirs=[Path.cwd(), file.parent])
+    try:
+        if args.load:
+            server.start()
+        else:
+            server.root.freeze()
+        document = build_document(server, serve_paths=not args.nuclio)
+    finally:
+        server.close()
+    text = orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n"
+    if args.output is None:
+        print(text, end="")
+    else:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output} ({len(document['paths'])} paths)")
     return 0
 
 

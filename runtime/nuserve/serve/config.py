@@ -23,6 +23,8 @@ BODY_TIMEOUT_ENV = "NUSERVE_BODY_TIMEOUT"
 BODY_TIMEOUT_S = 30.0
 FAILED_PREFIX = "failed-"
 """A worker whose startup failed leaves ``failed-<pid>.txt`` (the reason) in the metrics dir."""
+MAX_HEAD_BYTES = 64 * 1024
+"""The largest request head (request line and headers) a worker reads; nginx allows 32 KiB."""
 MIN_TOKEN_LENGTH = 16
 _TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 """RFC 6750's ``b64token``: what may follow ``Bearer `` in an Authorization header."""

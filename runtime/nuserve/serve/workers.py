@@ -5,6 +5,12 @@ supervisor can spawn workers and replace one that dies). The supervisor process 
 settings in the environment, reads them nowhere else, and owns the shared metrics directory.
 SIGTERM and SIGINT shut down gracefully: uvicorn stops accepting, finishes the requests in
 flight, then runs each worker's lifespan shutdown (consumers stopped, graph closed).
+
+Exposure: the server binds 127.0.0.1 unless told otherwise, and warns when told to bind an
+address other machines can reach without a bearer token. The token comes from a file
+(``--auth-token-file``) or ``NUSERVE_AUTH_TOKEN``, never from the command line, and goes to the
+workers through their environment. Slow or oversized request heads are cut off by
+``connection.HeadLimitedProtocol`` (``head_timeout``), slow bodies by the app (``body_timeout``).
 """
 
 from __future__ import annotations
@@ -12,18 +18,33 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
+import ipaddress
 import os
 import shutil
 import signal
+import stat
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from nuserve.errors import ConfigError
 from nuserve.nuclio import SPEC_ENV, SPEC_PATH_ENV, spec_from_file
-from nuserve.serve.config import FAILED_PREFIX, LOG_LEVEL_ENV, LOG_LEVELS, METRICS_DIR_ENV
+from nuserve.serve.config import (
+    AUTH_TOKEN_ENV,
+    BODY_TIMEOUT_ENV,
+    BODY_TIMEOUT_S,
+    FAILED_PREFIX,
+    LOG_LEVEL_ENV,
+    LOG_LEVELS,
+    MAX_HEAD_BYTES,
+    METRICS_DIR_ENV,
+    check_timeout,
+    check_token,
+)
 from nuserve.serve.function_yaml import function_env, kafka_triggers
 
 APP = "nuserve.serve.app:create_app"
@@ -31,6 +52,9 @@ GRACEFUL_SHUTDOWN_S = 25
 """Seconds uvicorn waits for requests in flight at shutdown (Kubernetes allows 30)."""
 STARTUP_FAILURE = 3
 """uvicorn's exit code for a worker whose startup failed."""
+HEAD_TIMEOUT_S = 5
+"""Seconds a connection has to send a request head (and to stay idle between requests);
+whole seconds, as uvicorn's keep-alive timeout."""
 
 
 def check_function_yaml(function_yaml: str | Path) -> Path:
@@ -63,23 +87,42 @@ def run(
     port: int = 8080,
     workers: int = 1,
     log_level: str = "warning",
+    *,
+    auth_token_file: str | None = None,
+    body_timeout: float = BODY_TIMEOUT_S,
+    head_timeout: int = HEAD_TIMEOUT_S,
 ) -> None:
     """Serve ``function_yaml`` until SIGTERM or SIGINT; raises ``ConfigError`` on bad input.
 
     The workers get the function's ``spec.env`` values, as under Nuclio; a variable already
-    set in this process's environment wins, so a local run can override one.
+    set in this process's environment wins, so a local run can override one. A token read
+    from ``auth_token_file`` wins over ``NUSERVE_AUTH_TOKEN``.
     """
     path = check_function_yaml(function_yaml)
     if log_level not in LOG_LEVELS:
         raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)} (got {log_level!r})")
     if workers < 1:
         raise ConfigError(f"workers must be 1 or more (got {workers})")
+    body_timeout = check_timeout("body_timeout", body_timeout)
+    if not isinstance(head_timeout, int) or head_timeout < 1:
+        raise ConfigError(
+            f"head_timeout must be a whole number of seconds, 1 or more (got {head_timeout!r})"
+        )
+    # spec.env as Nuclio sets it, unless the caller's environment overrides it, then ours
+    settings = {k: v for k, v in function_env(path, (SPEC_ENV,)).items() if k not in os.environ}
+    token = _token(auth_token_file, settings)
+    if token:
+        settings[AUTH_TOKEN_ENV] = token
+    elif not _is_loopback(host):
+        sys.stderr.write(
+            f"nuserve serve: warning: {host} is reachable from other machines and no auth "
+            f"token is set; pass --auth-token-file FILE or set {AUTH_TOKEN_ENV}\n"
+        )
     import uvicorn  # noqa: PLC0415 - `import nuserve` must not import a web server
 
     metrics_dir = tempfile.mkdtemp(prefix="nuserve-metrics-")
-    # spec.env as Nuclio sets it, unless the caller's environment overrides it, then ours
-    settings = {k: v for k, v in function_env(path, (SPEC_ENV,)).items() if k not in os.environ}
     settings |= {SPEC_PATH_ENV: str(path), METRICS_DIR_ENV: metrics_dir, LOG_LEVEL_ENV: log_level}
+    settings[BODY_TIMEOUT_ENV] = repr(body_timeout)
     failed = False
     try:
         with _environment(settings, drop=(SPEC_ENV,)), _sigterm_exits():
@@ -90,8 +133,10 @@ def run(
                     host=host,
                     port=port,
                     workers=workers,
-                    http=best_available("httptools", "h11"),
+                    http=_protocol(),
                     loop=best_available("uvloop", "asyncio"),
+                    timeout_keep_alive=head_timeout,
+                    h11_max_incomplete_event_size=MAX_HEAD_BYTES,
                     ws="none",
                     lifespan="on",
                     access_log=False,
@@ -105,6 +150,46 @@ def run(
         _raise_startup_failure(metrics_dir, failed)
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _protocol() -> Any:
+    """The HTTP protocol: httptools with the head bounded; else uvicorn's h11, which bounds
+    its size but not its time."""
+    if best_available("httptools", "h11") == "h11":
+        return "h11"
+    from nuserve.serve.connection import HeadLimitedProtocol  # noqa: PLC0415 - imports uvicorn
+
+    return HeadLimitedProtocol
+
+
+def _token(token_file: str | None, settings: dict[str, str]) -> str | None:
+    """The auth token: from ``token_file``, else the environment (checked), else ``None``."""
+    if token_file is None:
+        value = os.environ.get(AUTH_TOKEN_ENV) or settings.get(AUTH_TOKEN_ENV)
+        return check_token(value, AUTH_TOKEN_ENV) if value else None
+    file = Path(token_file)
+    try:
+        text = file.read_text(encoding="utf-8")
+        mode = file.stat().st_mode
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the auth token file {token_file}: {exc}") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        sys.stderr.write(
+            f"nuserve serve: warning: the auth token file {token_file} can be read by other "
+            f"users; chmod 600 {token_file}\n"
+        )
+    if not text.strip():
+        raise ConfigError(f"the auth token file {token_file} is empty; write the token in it")
+    return check_token(text, f"the file {token_file}")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
 
 
 def _raise_startup_failure(metrics_dir: str, failed: bool) -> None:
@@ -154,6 +239,40 @@ def _sigterm_exits() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def add_limit_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``run`` that limit who and what gets served (``nuserve serve`` too)."""
+    parser.add_argument(
+        "--auth-token-file",
+        metavar="FILE",
+        help=f"require `Authorization: Bearer <token>`, the token read from FILE "
+        f"(or set {AUTH_TOKEN_ENV}; never pass a token on the command line)",
+    )
+    parser.add_argument(
+        "--body-timeout",
+        type=float,
+        default=BODY_TIMEOUT_S,
+        metavar="S",
+        help=f"seconds to receive a request body, else 408 (default {BODY_TIMEOUT_S:g})",
+    )
+    parser.add_argument(
+        "--head-timeout",
+        type=int,
+        default=HEAD_TIMEOUT_S,
+        metavar="S",
+        help="seconds to receive a request head, and to keep an idle connection "
+        f"(default {HEAD_TIMEOUT_S:g})",
+    )
+
+
+def limits(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of ``run`` that ``add_limit_arguments`` parsed."""
+    return {
+        "auth_token_file": args.auth_token_file,
+        "body_timeout": args.body_timeout,
+        "head_timeout": args.head_timeout,
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m nuserve.serve.workers", description="serve a function.yaml locally"
@@ -163,9 +282,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--log-level", default="warning", choices=LOG_LEVELS)
+    add_limit_arguments(parser)
     args = parser.parse_args(argv)
     try:
-        run(args.function_yaml, args.host, args.port, args.workers, args.log_level)
+        run(args.function_yaml, args.host, args.port, args.workers, args.log_level, **limits(args))
     except ConfigError as exc:
         raise SystemExit(f"nuserve serve: {exc.message}") from None
     return 0

@@ -1,0 +1,136 @@
+"""One HTTP/1.1 connection: uvicorn's httptools protocol, with the request head bounded.
+
+uvicorn (0.3x to 0.5x) arms no timer on a connection until it has answered a first request,
+and disarms its keep-alive timer on the first byte of the next one: a client that opens a
+connection and sends its head a byte at a time holds it (a socket, a parser, a buffer) for as
+long as it likes, and many such clients exhaust the file descriptors (slowloris). httptools
+also buffers a request line or a header of any length, so one fast client can fill the memory.
+uvicorn's h11 protocol caps the head (``h11_max_incomplete_event_size``); httptools does not.
+
+``HeadLimitedProtocol`` adds both bounds and changes nothing else:
+
+- a connection must send a complete request head within ``timeout_keep_alive`` seconds of
+  opening, or of its previous response (the keep-alive timeout, which already closes an idle
+  connection after that long, now also covers a slow head): else 408 and the connection
+  closes (silently, if not a byte of a new request came);
+- a head over ``h11_max_incomplete_event_size`` bytes (the h11 protocol's own limit, so
+  both parsers agree) gets 431 and the connection closes;
+- uvicorn's own 400 for an unparseable request is JSON ``{"error", "id"}``, like every other
+  error of ``nuserve serve``.
+
+The body is the app's business (``max_body_size`` and ``body_timeout`` in ``app``). Each
+connection is a coroutine-free protocol object on the worker's event loop, so a slow client
+never blocks the others; these bounds make sure it does not stay for ever either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from nuserve.event import new_event_id
+from nuserve.serve.config import MAX_HEAD_BYTES
+
+
+class HeadLimitedProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a deadline and a size limit on each request head."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.head_timeout: float = self.config.timeout_keep_alive
+        self.max_head: int = self.config.h11_max_incomplete_event_size or MAX_HEAD_BYTES
+        self.head_deadline: asyncio.TimerHandle | None = None
+        self.head_pending = False
+        """A request head has begun and is not complete."""
+        self.head_bytes = 0
+        self.head_began_now = False
+
+    # ----- asyncio.Protocol ---------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        self.head_began_now = False
+        super().data_received(data)
+        # A head that began in this chunk is counted from the next one: the chunk may hold the
+        # end of an earlier request too, and one read more is still bounded.
+        if self.head_pending and not self.head_began_now and not self.transport.is_closing():
+            self.head_bytes += len(data)
+            if self.head_bytes > self.max_head:
+                self.refuse(
+                    431,
+                    f"request head (request line and headers) over {self.max_head} bytes; "
+                    "send shorter headers, or put the data in the body",
+                )
+
+    # ----- httptools parser callbacks -----------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.head_pending = True
+        self.head_began_now = True
+        self.head_bytes = 0
+
+    def on_headers_complete(self) -> None:
+        self.head_pending = False
+        self._disarm()
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._arm()
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request it cannot parse, as JSON."""
+        self.refuse(400, f"{msg.rstrip('.')}: the request is not valid HTTP/1.1")
+
+    # ----- the head deadline --------------------------------------------------------------
+
+    def _arm(self) -> None:
+        self._disarm()
+        self.head_deadline = self.loop.call_later(self.head_timeout, self._head_timed_out)
+
+    def _disarm(self) -> None:
+        if self.head_deadline is not None:
+            self.head_deadline.cancel()
+            self.head_deadline = None
+
+    def _head_timed_out(self) -> None:
+        self.head_deadline = None
+        if self.transport.is_closing():
+            return
+        if self.cycle is not None and not self.cycle.response_complete:
+            return  # a request is being answered; the next response arms the deadline again
+        if not self.head_pending:
+            self.transport.close()  # idle: nothing to answer
+            return
+        self.refuse(
+            408,
+            f"request head not received within {self.head_timeout:g} s; "
+            "send the request line and headers at once",
+        )
+
+    def refuse(self, status: int, error: str) -> None:
+        """Answer ``{"error", "id"}`` with ``status`` and close the connection."""
+        body = orjson.dumps({"error": error, "id": new_event_id()})
+        content = [STATUS_LINE[status]]
+        for name, value in self.server_state.default_headers:
+            content += [name, b": ", value, b"\r\n"]
+        content += [
+            b"content-type: application/json\r\n",
+            b"content-length: %d\r\n" % len(body),
+            b"connection: close\r\n\r\n",
+            body,
+        ]
+        self.transport.write(b"".join(content))
+        self.transport.close()
