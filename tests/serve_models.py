@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -164,8 +164,11 @@ class Served:
 
 
 @contextlib.contextmanager
-def serve(spec: Path, workers: int = 2, timeout: float = 30) -> Iterator[Served]:
-    """Start the server on a free port, wait until every worker loaded, stop it at the end."""
+def serve(
+    spec: Path, workers: int = 2, timeout: float = 30, args: Sequence[str] = ()
+) -> Iterator[Served]:
+    """Start the server on a free port, wait until every worker loaded, stop it at the end;
+    ``args`` are more options of ``nuserve serve``."""
     tmp, port = spec.parent, free_port()
     loads, calls, log = tmp / "loads.txt", tmp / "calls.txt", tmp / "server.log"
     env = {
@@ -176,7 +179,7 @@ def serve(spec: Path, workers: int = 2, timeout: float = 30) -> Iterator[Served]
     }
     env.pop("NUSERVE_SPEC", None)
     command = [sys.executable, "-m", "nuserve.cli", "serve", str(spec), "--host", HOST]
-    command += ["--port", str(port), "--workers", str(workers)]
+    command += ["--port", str(port), "--workers", str(workers), *args]
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=env, cwd=tmp, stdout=out, stderr=out)
     served = Served(process, port, loads, calls, log)
