@@ -260,10 +260,23 @@ def main() -> None:
         "",
         f"_Total bench time: {time.perf_counter() - started:.0f} s._",
     ]
-    text = "\n".join([*header, "", *body]) + "\n"
+    text = "\n".join([*header, "", *body]) + "\n" + kept_sections()
     RESULTS.write_text(text, encoding="utf-8")
     print(text)
     log(f"wrote {RESULTS}")
+
+
+KEPT_FROM = "\n## Notes"
+"""Sections from here on (hand-written notes, bench/soak.py's Soak) survive a rewrite."""
+
+
+def kept_sections() -> str:
+    """The tail of the current RESULTS.md that this script does not generate."""
+    if not RESULTS.exists():
+        return ""
+    old = RESULTS.read_text(encoding="utf-8")
+    start = old.find(KEPT_FROM)
+    return old[start:] if start >= 0 else ""
 
 
 if __name__ == "__main__":
