@@ -12,6 +12,7 @@ from nuserve.errors import (
     NuserveError,
     PayloadTooLarge,
     RemoteTimeout,
+    RequestTimeout,
 )
 from nuserve.event import Event, Response
 from nuserve.function import ServingFunction, code_to_function, new_function
@@ -46,6 +47,7 @@ __all__ = [
     "PayloadTooLarge",
     "RemoteModel",
     "RemoteTimeout",
+    "RequestTimeout",
     "Response",
     "ServingContext",
     "ServingFunction",

@@ -9,6 +9,7 @@
     ├── ModelError (500)            an exception raised by user code (hooks, ops)
     ├── BadGateway (502, retriable) a remote model could not be reached or answered nonsense
     ├── RemoteTimeout (504, retriable) a remote model did not answer in time
+    ├── RequestTimeout (504)        the request overran ``request_timeout``
     └── ConfigError (500)           a serving spec that cannot be built (bad class, path)
 
 The message is what the client reads in ``{"error": ..., "id": ...}``: it names the bad
@@ -82,6 +83,13 @@ class RemoteTimeout(NuserveError):
 
     status = 504
     retriable = True
+
+
+class RequestTimeout(NuserveError):
+    """The request overran the serving spec's ``request_timeout`` (504); not retriable: the
+    same input may hang the model again."""
+
+    status = 504
 
 
 class ConfigError(NuserveError):

@@ -233,10 +233,21 @@ class ServingFunction:
         max_body_size: int | None = None,
         batch_size: int | None = None,
         batch_timeout: str | float | None = None,
+        request_timeout: str | float | None = None,
     ) -> ServingFunction:
         """Configure the HTTP trigger. ``max_body_size`` sets Nuclio's limit and nuserve's
-        413 alike; ``batch_size >= 1`` turns on trigger batch mode, ``0`` turns it off."""
+        413 alike; ``batch_size >= 1`` turns on trigger batch mode, ``0`` turns it off.
+
+        ``request_timeout`` (``"30s"`` or seconds; ``0`` removes it) answers 504 to an event
+        that takes longer, stream events too, and sets Nuclio's ``eventTimeout`` a little
+        longer. It runs sync hooks in a thread per model (a few tens of µs per request);
+        without it nothing is timed.
+        """
         spec = self.spec
+        if request_timeout is not None:
+            spec.request_timeout = (
+                None if request_timeout == 0 else parts.seconds(request_timeout, "request_timeout")
+            )
         if workers is not None:
             spec.http_workers = parts.positive_int(workers, "http workers")
         if max_body_size is not None:

@@ -22,6 +22,11 @@ ACK_MODES = ("enable", "explicitOnly")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 _DURATION = re.compile(r"^((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+$")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+EVENT_TIMEOUT_MARGIN_S = 5.0
+"""Nuclio's ``eventTimeout`` is ``request_timeout`` plus this: nuserve answers its JSON 504
+first, and Nuclio (which restarts the worker) steps in only when the handler itself is stuck."""
 _QUANTITY = re.compile(r"^(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$")
 
 
@@ -40,7 +45,8 @@ class FunctionSpec(ServingSpec):
     readiness_timeout: int = 120
     """Seconds Nuclio waits for ``init_context`` (model loading) before giving up."""
     event_timeout: str | None = None
-    """Nuclio's per-event timeout, a duration such as ``"30s"``."""
+    """Nuclio's per-event timeout, a duration such as ``"30s"``; ``None`` follows
+    ``request_timeout`` (plus ``EVENT_TIMEOUT_MARGIN_S``), or sets none."""
     http_workers: int = 1
     resources: dict[str, dict[str, str]] = field(default_factory=dict)
     triggers: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -116,6 +122,37 @@ def duration(value: Any, what: str) -> str:
         f'{what} must be a positive Go duration such as "30s", "500ms" or "1m30s", or a '
         f"number of seconds (got {value!r})"
     )
+
+
+def seconds(value: Any, what: str) -> float:
+    """A duration (Go text such as ``"30s"``, or a number of seconds) in seconds."""
+    text = duration(value, what)
+    return sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(text))
+
+
+def event_timeout(spec: FunctionSpec) -> str | None:
+    """Nuclio's ``eventTimeout``: the one set, else ``request_timeout`` plus the margin.
+
+    One set below ``request_timeout`` is refused: Nuclio would restart the worker before
+    nuserve could answer its 504.
+    """
+    if spec.event_timeout is None:
+        return derived_event_timeout(spec.request_timeout)
+    text = duration(spec.event_timeout, "event_timeout")
+    if spec.request_timeout is not None and seconds(text, "event_timeout") < spec.request_timeout:
+        raise ConfigError(
+            f"event_timeout {text} is shorter than request_timeout {spec.request_timeout:g}s: "
+            "Nuclio would restart the worker before nuserve answers 504; leave event_timeout "
+            "unset (it follows request_timeout) or make it longer"
+        )
+    return text
+
+
+def derived_event_timeout(request_timeout: float | None) -> str | None:
+    """The ``eventTimeout`` that ``request_timeout`` alone gives (``None`` for none)."""
+    if request_timeout is None:
+        return None
+    return duration(request_timeout + EVENT_TIMEOUT_MARGIN_S, "request_timeout")
 
 
 def quantity(value: Any, what: str) -> str:

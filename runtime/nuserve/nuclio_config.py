@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any
 from nuserve.errors import ConfigError
 from nuserve.function_spec import (
     ACK_MODES,
+    derived_event_timeout,
     dns_label,
-    duration,
     env_name,
     env_value,
+    event_timeout,
     one_of,
     positive_int,
 )
@@ -72,8 +73,9 @@ def function_config(fn: ServingFunction) -> dict[str, Any]:
             f"min_replicas {spec.min_replicas} is greater than max_replicas "
             f"{spec.max_replicas}; raise max_replicas"
         )
-    if spec.event_timeout is not None:
-        nuclio["eventTimeout"] = duration(spec.event_timeout, "event_timeout")
+    timeout = event_timeout(spec)
+    if timeout is not None:
+        nuclio["eventTimeout"] = timeout
     resources = {
         k: dict(spec.resources[k]) for k in ("requests", "limits") if spec.resources.get(k)
     }
@@ -258,6 +260,8 @@ def function_from_config(doc: Any, source: str = "function.yaml") -> ServingFunc
     spec.max_replicas = nuclio.get("maxReplicas", spec.max_replicas)
     spec.readiness_timeout = nuclio.get("readinessTimeoutSeconds", spec.readiness_timeout)
     spec.event_timeout = nuclio.get("eventTimeout")
+    if spec.event_timeout == derived_event_timeout(spec.request_timeout):
+        spec.event_timeout = None  # it follows request_timeout, as when it was written
     spec.resources = copy.deepcopy(nuclio.get("resources") or {})
     spec.volumes = copy.deepcopy(nuclio.get("volumes") or [])
     triggers = copy.deepcopy(nuclio.get("triggers") or {})

@@ -2,11 +2,20 @@
 
 ``run`` (sync) and ``run_async`` never raise: every error becomes a JSON ``{"error", "id"}``
 response with the error's status; unexpected ones are logged with their traceback.
+
+With ``request_timeout`` set in the spec, a request that overruns it is answered 504. Sync
+user code then runs in the model's lane thread (``nuserve.lanes``), which the caller waits
+for with a timeout; async hooks are awaited with ``asyncio.wait_for`` and cancelled. Without
+it, the request path is the fast one: sync hooks run inline, nothing is timed. Not covered:
+sync code that runs on the event loop from inside a coroutine (the merged ``predict`` of a
+batched model, sync hooks beside async ones in one model, sync steps of an async-engine
+flow): the loop cannot give up on those, and Nuclio's ``eventTimeout`` is the backstop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import weakref
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,8 +23,9 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from nuserve.context import ServingContext
-from nuserve.errors import ConfigError, NuserveError, PayloadTooLarge
+from nuserve.errors import ConfigError, NuserveError, PayloadTooLarge, RequestTimeout
 from nuserve.event import Event, Response
+from nuserve.lanes import Lanes, expire
 from nuserve.model import V2ModelServer
 from nuserve.protocols import Protocol
 from nuserve.resolve import load_code_module, resolve_class
@@ -54,6 +64,10 @@ class GraphServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.tracker: Tracker | None = None
         self.max_body_size = spec.max_body_size
+        self.request_timeout = spec.request_timeout
+        """Seconds a request may take (504 beyond); ``None``: untimed, the fast path."""
+        self.lanes: Lanes | None = None
+        """Where sync user code runs when requests are timed (set by ``start``)."""
 
     def _build_root(self) -> ModelRouter | Flow:
         graph = self.spec.graph
@@ -122,6 +136,8 @@ class GraphServer:
             self.tracker.start()
         for model in self.root.models():
             model.start(self.spec.load_mode)
+        if self.request_timeout is not None:
+            self.lanes = Lanes(self.root, self.spec.name)
         return self
 
     # ----- serving ----------------------------------------------------------------------
@@ -132,6 +148,8 @@ class GraphServer:
             body = event.body
             if body.__class__ in RAW_BODIES and len(body) > self.max_body_size:
                 raise self.too_large(len(body))
+            if self.lanes is not None:
+                return self._run_timed(event, self.lanes)
             result = self.root.dispatch(event)
             if type(result) is Response:
                 return result
@@ -147,6 +165,8 @@ class GraphServer:
             body = event.body
             if body.__class__ in RAW_BODIES and len(body) > self.max_body_size:
                 raise self.too_large(len(body))
+            if self.lanes is not None:
+                return await self._run_timed_async(event, self.lanes)
             result = self.root.dispatch(event)
             if type(result) is Response:
                 return result
@@ -155,6 +175,65 @@ class GraphServer:
             return self.error_response(exc, event)
         except Exception as exc:  # noqa: BLE001 - the server must keep serving
             return self.internal_error(exc, event)
+
+    def _run_timed(self, event: Event, lanes: Lanes) -> Response:
+        """``run`` with the timeout: the caller's thread waits for the lane."""
+        timeout = self.request_timeout
+        assert timeout is not None
+        lane, what = lanes.pick(event)
+        if lane is None:
+            result: Any = self.root.dispatch(event)
+        else:
+            call, future = lane.submit(self.root.dispatch, event)
+            try:
+                result = future.result(timeout)
+            except concurrent.futures.TimeoutError:
+                lane.overran(call)
+                raise self.timed_out(what, "abandoned (left to end in its thread)") from None
+        if type(result) is Response:
+            return result
+        loop = self._event_loop()
+        try:
+            return loop.run_until_complete(asyncio.wait_for(_resolve(result), timeout))
+        except TimeoutError:
+            lanes.cancelled += 1
+            raise self.timed_out(what, "cancelled") from None
+
+    async def _run_timed_async(self, event: Event, lanes: Lanes) -> Response:
+        """``run_async`` with the timeout: the loop waits for the lane, or awaits the
+        async hooks, until the request's deadline."""
+        timeout = self.request_timeout
+        assert timeout is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        lane, what = lanes.pick(event)
+        if lane is None:
+            result: Any = self.root.dispatch(event)
+        else:
+            call, waiter = lane.submit_async(self.root.dispatch, event, loop)
+            timer = loop.call_later(timeout, expire, waiter)
+            try:
+                result = await waiter
+            except TimeoutError:
+                if loop.time() < deadline:
+                    raise  # raised by the code called, not by the timer
+                lane.overran(call)
+                raise self.timed_out(what, "abandoned (left to end in its thread)") from None
+            finally:
+                timer.cancel()
+        if type(result) is Response:
+            return result
+        try:
+            return await asyncio.wait_for(_resolve(result), max(0.0, deadline - loop.time()))
+        except TimeoutError:
+            lanes.cancelled += 1
+            raise self.timed_out(what, "cancelled") from None
+
+    def timed_out(self, what: str, fate: str) -> RequestTimeout:
+        return RequestTimeout(
+            f"{what} did not answer within {self.request_timeout:g}s (request_timeout in the "
+            f"serving spec); the call was {fate}. Raise request_timeout if it needs longer"
+        )
 
     def run_batch(self, events: list[Event]) -> list[Response]:
         """Answer a list of events (Nuclio's trigger batch mode), in order.
@@ -233,6 +312,8 @@ class GraphServer:
         if self.tracker is not None:
             self.tracker.close()
             self.tracker = None
+        if self.lanes is not None:
+            self.lanes.close()
         for model in self.root.models():
             model.close()
         if not isinstance(self.root, ModelRouter):

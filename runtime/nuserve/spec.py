@@ -143,6 +143,10 @@ class ServingSpec:
     ack_triggers: list[str] = field(default_factory=list)
     """Stream triggers with explicit ack on (``to_yaml`` fills it from the triggers): the
     handler acks their events itself, once the answer is written to the output stream."""
+    request_timeout: float | None = None
+    """Seconds an event may take before it is answered 504 (HTTP and stream events alike);
+    ``None`` times nothing. Sync hooks then run in a thread per model (``nuserve.lanes``),
+    and the function.yaml's Nuclio ``eventTimeout`` follows it."""
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"version": 1, "name": self.name, "load_mode": self.load_mode}
@@ -155,7 +159,7 @@ class ServingSpec:
         if self.tracking:
             data["tracking"] = self.tracking
         data["max_body_size"] = self.max_body_size
-        for name in ("output_stream", "error_stream", "ack_triggers"):
+        for name in ("output_stream", "error_stream", "ack_triggers", "request_timeout"):
             if getattr(self, name):
                 data[name] = getattr(self, name)
         return data
@@ -179,7 +183,19 @@ class ServingSpec:
             output_stream=data.get("output_stream"),
             error_stream=data.get("error_stream"),
             ack_triggers=list(data.get("ack_triggers") or []),
+            request_timeout=check_timeout(data.get("request_timeout")),
         )
+
+
+def check_timeout(value: Any, what: str = "request_timeout") -> float | None:
+    """A positive number of seconds (or ``None``), as a float."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ConfigError(
+            f"{what} must be a positive number of seconds, or None for no timeout (got {value!r})"
+        )
+    return float(value)
 
 
 def graph_from_dict(data: dict[str, Any]) -> RouterSpec | FlowSpec:

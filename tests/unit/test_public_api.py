@@ -11,8 +11,8 @@ import nuserve
 PUBLIC = {
     "BadGateway", "BadRequest", "BaseRouter", "ConfigError", "EpsilonGreedyRouter", "Event",
     "GraphServer", "MethodNotAllowed", "ModelError", "ModelRouter", "NotFound", "NotReady",
-    "NuserveError", "ParallelRun", "PayloadTooLarge", "RemoteModel", "RemoteTimeout", "Response",
-    "ServingContext", "ServingFunction", "Step", "ThompsonSamplingRouter", "V2ModelServer",
+    "NuserveError", "ParallelRun", "PayloadTooLarge", "RemoteModel", "RemoteTimeout", "RequestTimeout",
+    "Response", "ServingContext", "ServingFunction", "Step", "ThompsonSamplingRouter", "V2ModelServer",
     "VotingEnsemble", "WeightedRouter", "code_to_function", "new_function",
 }  # fmt: skip
 
@@ -34,7 +34,7 @@ def test_error_tree_statuses():
     assert statuses == {
         "NuserveError": 500, "BadRequest": 400, "NotFound": 404, "MethodNotAllowed": 405,
         "PayloadTooLarge": 413, "NotReady": 503, "ModelError": 500, "BadGateway": 502,
-        "RemoteTimeout": 504, "ConfigError": 500,
+        "RemoteTimeout": 504, "RequestTimeout": 504, "ConfigError": 500,
     }  # fmt: skip
     for name in statuses:
         assert f"{name} (" in errors.__doc__
