@@ -17,7 +17,7 @@ from nuserve.aio import awaited, maybe_await
 from nuserve.artifacts import ModelSpec, get_model
 from nuserve.batching import Batcher, BatchSettings, merge_inputs, row_count, split_outputs
 from nuserve.context import ServingContext
-from nuserve.errors import BadRequest, ConfigError, ModelError, NotReady, NuserveError
+from nuserve.errors import BadRequest, ConfigError, ModelError, NotFound, NotReady, NuserveError
 from nuserve.event import Event, Response, utc_timestamp
 from nuserve.operations import call_operation, operation_methods, operation_names
 
@@ -92,8 +92,10 @@ class V2ModelServer:
         )
 
     def explain(self, request: dict[str, Any]) -> Any:
-        raise NotImplementedError(
-            f"{type(self).__name__}.explain is not implemented; override explain(request)"
+        """A 404, not a 500: a client asking a model for what it does not offer is no fault."""
+        raise NotFound(
+            f"model '{self.name}' does not explain: {type(self).__name__}.explain is not "
+            "implemented; override explain(request)"
         )
 
     def preprocess(self, request: dict[str, Any], operation: str) -> dict[str, Any]:
