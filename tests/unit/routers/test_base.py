@@ -184,7 +184,7 @@ def test_explain_answers_each_childs_explanation():
     assert server.test("/v2/models/x/infer", {"inputs": [[1, 5]]})["outputs"] == [12]
     server = router_fn(FirstTwo, {"a": (Const, {"value": 1}), "b": (Echo, {})}).to_mock_server()
     err = server.test("/v2/models/FirstTwo/explain", {"inputs": [1]}, silent=True, get_body=False)
-    assert err.status_code == 500  # Const and Echo have no explain: named, not swallowed
+    assert err.status_code == 404  # Const and Echo have no explain: named, not swallowed, no 500
     assert "model 'a' of router 'FirstTwo' failed" in err.body["error"]
 
 
