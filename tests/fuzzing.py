@@ -68,6 +68,10 @@ hostile_bytes = st.one_of(
             deep(100_000),
             deep(1020),
             deep(1020, b'{"a":', b"}"),
+            b'{"inputs": [{"name": "t", "shape": [1], "datatype": "FP32", "data": %s}]}'
+            % deep(1000),
+            b'{"inputs": [{"name": "t", "shape": [1], "datatype": "BYTES", "data": %s}]}'
+            % deep(1000, core=b'"a"'),
         ]
     ),
     json_values.map(orjson.dumps),

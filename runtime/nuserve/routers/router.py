@@ -8,7 +8,7 @@ miss the table take the slow road: normalisation, routing by body (stream trigge
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Generator, Iterator
 from typing import Any, NamedTuple
 
 from nuserve.context import ServingContext
@@ -28,6 +28,10 @@ SERVER_NAME = "nuserve"
 BODY_ROUTED_PATHS = frozenset({"/", "/v2/models/infer", "/v2/models/predict"})
 """Paths with no model in them: GET answers health, anything else is routed by its body."""
 GET_OPS = frozenset({"metadata", "ready", "health", "live", "server", "list"})
+READ_METHODS = frozenset({"GET", "HEAD"})
+"""Methods that read: they never run inference (a HEAD once ran ``predict``)."""
+NAME_LIMIT = 80
+"""How much of a client's path, model or operation name an error message quotes."""
 
 
 class Target(NamedTuple):
@@ -115,9 +119,11 @@ class ModelRouter:
         target = self._table.get(event.path) or self.resolve(event)
         model, op, protocol = target
         if model is not None:
-            if op in INFER_OPS or (op == "" and event.method != "GET"):
-                if event.method == "GET":
-                    raise MethodNotAllowed(f"{event.path} accepts POST, not GET")
+            if op in INFER_OPS or (op == "" and event.method not in READ_METHODS):
+                if event.method in READ_METHODS:
+                    raise MethodNotAllowed(
+                        f"{_cut(event.path)} accepts POST, not {_cut(event.method)}"
+                    )
                 operation = op or "infer"
                 if model.tracker is not None:
                     return model.tracker.run(model, event, operation, protocol)
@@ -126,8 +132,8 @@ class ModelRouter:
                 return model.infer(event, operation, protocol)
             if op.startswith("op_"):
                 return _wrap(model.run_operation(event, op[3:]))
-        if event.method not in ("GET", "HEAD") and op in GET_OPS | {""}:
-            raise MethodNotAllowed(f"{event.path} accepts GET, not {event.method}")
+        if event.method not in READ_METHODS and op in GET_OPS | {""}:
+            raise MethodNotAllowed(f"{_cut(event.path)} accepts GET, not {_cut(event.method)}")
         return self.answer_get(model, op, event)
 
     def infer_target(self, event: Event) -> Target | None:
@@ -138,7 +144,7 @@ class ModelRouter:
             return None
         if (
             target.model is None
-            or event.method == "GET"
+            or event.method in READ_METHODS
             or target.op not in ("", "infer", "predict")
         ):
             return None
@@ -186,7 +192,7 @@ class ModelRouter:
         if target is not None:
             return target
         if path in BODY_ROUTED_PATHS:
-            if event.method in ("GET", "HEAD"):
+            if event.method in READ_METHODS:
                 return Target(None, "health")
             return self.route_by_body(event)
         raise self.not_found(path, event.method)
@@ -206,7 +212,9 @@ class ModelRouter:
         operation = body.get("operation") or "infer"
         for field, value in (("model", name), ("version", version), ("operation", operation)):
             if not isinstance(value, str):
-                raise BadRequest(f"body field '{field}' must be a string (got {value!r})")
+                raise BadRequest(f"body field '{field}' must be a string (got {_quote(value)})")
+            if "/" in value:  # a name, not a path: the table would resolve it as one
+                raise BadRequest(f"body field '{field}' must be a name without '/' (got {value!r})")
         path = f"/v2/models/{name}" + (f"/versions/{version}" if version else "")
         target = self._table.get(f"{path}/{operation}")
         if target is None:
@@ -217,34 +225,70 @@ class ModelRouter:
         parts = path.strip("/").split("/")
         if len(parts) < 3 or parts[:2] != ["v2", "models"]:
             return NotFound(
-                f"no route for {method} {path}; model paths are /v2/models/<model>/infer"
+                f"no route for {_cut(method)} {_cut(path)}; "
+                "model paths are /v2/models/<model>/infer"
             )
         name = parts[2]
         versions = self.versions.get(name)
         if versions is None:
             known = ", ".join(sorted(self.versions)) or "none"
-            return NotFound(f"model '{name}' not found (models: {known})")
+            return NotFound(f"model {_quote(name)} not found (models: {known})")
         rest = parts[3:]
         if rest[:1] == ["versions"]:
             version = rest[1] if len(rest) > 1 else ""
             if version not in versions:
                 known = ", ".join(sorted(v for v in versions if v)) or "none"
-                return NotFound(f"model '{name}' has no version '{version}' (versions: {known})")
+                return NotFound(
+                    f"model {_quote(name)} has no version {_quote(version)} (versions: {known})"
+                )
             rest = rest[2:]
         op = "/".join(rest)
         model = versions.get(self.default_version[name])
         ops = ["infer", "predict", "explain", "ready", *sorted(model.operations if model else [])]
-        return NotFound(f"model '{name}' has no operation '{op}' (operations: {', '.join(ops)})")
+        return NotFound(
+            f"model {_quote(name)} has no operation {_quote(op)} (operations: {', '.join(ops)})"
+        )
 
 
-async def _await_response(value: Awaitable[Any]) -> Response:
-    return _to_response(await value)
+class _PendingOperation:
+    """An async operation's result, answered as a ``Response`` once awaited.
+
+    A wrapper coroutine would hide the operation's own: a sync flow that refuses the
+    awaitable and closes it left ``op_<name>`` "never awaited" (a ``RuntimeWarning``).
+    """
+
+    __slots__ = ("_result",)
+
+    def __init__(self, result: Awaitable[Any]) -> None:
+        self._result = result
+
+    def __await__(self) -> Generator[Any, None, Response]:
+        return _to_response((yield from self._result.__await__()))
+
+    def close(self) -> None:
+        close = getattr(self._result, "close", None)
+        if callable(close):
+            close()
 
 
 def _wrap(result: Any) -> Response | Awaitable[Response]:
     if isinstance(result, Awaitable):
-        return _await_response(result)
+        return _PendingOperation(result)
     return _to_response(result)
+
+
+def _cut(value: object) -> str:
+    """A client's path or method, cut to ``NAME_LIMIT`` characters, for an error message.
+
+    A 100 kB path was quoted whole in its 404, twice over in the log line beside it.
+    """
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= NAME_LIMIT else f"{text[:NAME_LIMIT]}... ({len(text)} chars)"
+
+
+def _quote(value: object) -> str:
+    """A client's name (or a value of the wrong type), quoted and cut, for an error message."""
+    return _cut(repr(value))
 
 
 def _to_response(result: Any) -> Response:
