@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -36,6 +37,7 @@ from nuserve.routers.router import ModelRouter
 
 MAX_STUCK = 4
 """Abandoned (overrun) threads a lane keeps alive before it refuses calls."""
+log = logging.getLogger("nuserve.lanes")
 
 
 class Call:
@@ -134,6 +136,14 @@ class Lane:
                 return  # it just finished, or its thread was abandoned already
             self._abandoned.append(call.thread)
             self._thread = None
+            stuck = len(self._abandoned)
+        log.warning(
+            "%s: a call overran request_timeout and was abandoned in its thread (%s); "
+            "%d abandoned call(s) of it may still run in this worker",
+            self.name,
+            call.thread.name,
+            stuck,
+        )
         self._start(refuse=False)
 
     def stuck(self) -> int:
