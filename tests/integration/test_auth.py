@@ -28,6 +28,7 @@ from tests.serve_models import (
 pytestmark = pytest.mark.integration
 
 TOKEN = "s3cr3t-token-0123456789abcdef"
+DOCUMENTATION_ADDRESS = "2001:db8::1"
 IRIS = b'{"inputs": [[5.1, 3.5, 1.4, 0.2]]}'
 PATHS = [
     ("POST", "/v2/models/iris/infer"),
@@ -188,14 +189,21 @@ def test_the_default_bind_is_loopback_only(tmp_path: Path) -> None:
 
 
 def test_binding_a_reachable_address_without_a_token_is_warned_about(tmp_path: Path) -> None:
-    """192.0.2.1 (TEST-NET-1) is on no interface: the bind fails after the warning."""
+    """2001:db8::1 (IPv6's documentation prefix) is on no interface: the bind fails after the
+    warning, so nothing is exposed."""
+    with pytest.raises(OSError), socket.socket(socket.AF_INET6) as sock:
+        sock.bind((DOCUMENTATION_ADDRESS, 0))
     spec = write_function_yaml(tmp_path / "function.yaml", {"iris": "tests.models.Echo"})
-    command = [sys.executable, "-m", "nuserve.cli", "serve", str(spec), "--host", "192.0.2.1"]
+    command = [sys.executable, "-m", "nuserve.cli", "serve", str(spec)]
+    command += ["--host", DOCUMENTATION_ADDRESS]
     command += ["--port", str(free_port())]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("NUSERVE_AUTH_TOKEN", None)
     done = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, timeout=60)
     assert done.returncode != 0
     stderr = done.stderr.decode()
-    assert "warning: 192.0.2.1 is reachable from other machines and no auth token is set" in stderr
+    assert (
+        f"warning: {DOCUMENTATION_ADDRESS} is reachable from other machines and no auth token is set"
+        in stderr
+    )
     assert "--auth-token-file FILE" in stderr
