@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -14,8 +15,10 @@ import orjson
 import pytest
 
 from nuserve.serve import app as app_module
+from nuserve.serve import auth
 from nuserve.serve.app import App
 from nuserve.serve.config import ServeConfig
+from tests.models import Echo
 from tests.serve_models import write_function_yaml
 
 LIMIT = 4096
@@ -295,3 +298,119 @@ def test_startup_failure_is_reported(tmp_path: Path) -> None:
     assert "weights.bin is missing" in message["message"]
     (reason,) = shared.glob("failed-*.txt")
     assert "weights.bin is missing" in reason.read_text()
+
+
+# ----------------------------------------------------------------- hostile clients
+
+TOKEN = "0123456789abcdef-token"
+
+
+class LeakyPath(Echo):
+    """Its predict fails with an OSError naming an absolute path of this machine."""
+
+    def predict(self, request: dict[str, Any]) -> Any:
+        raise FileNotFoundError(2, "No such file or directory", f"{Path.cwd()}/weights/m.pkl")
+
+
+def test_without_the_token_every_path_is_401_and_no_body_is_read(config: ServeConfig) -> None:
+    config = dataclasses.replace(config, auth_token=TOKEN)
+
+    async def main() -> list[Answer]:
+        async with running(App(config)) as app:
+            answers = [
+                await call(app, method, path, b'{"inputs": [1]}', {**JSON, **extra})
+                for method, path in [("POST", "/v2/models/e/infer"), ("GET", "/metrics")]
+                for extra in ({}, {"Authorization": "Bearer nope"}, {"Authorization": TOKEN})
+            ]
+            right = {"Authorization": f"Bearer {TOKEN}"}
+            answers.append(
+                await call(app, "POST", "/v2/models/e/infer", b'{"inputs": [1]}', {**JSON, **right})
+            )
+            return answers
+
+    *refused, served = asyncio.run(main())
+    for answer in refused:
+        assert answer.status == 401
+        assert answer.headers["www-authenticate"] == 'Bearer realm="nuserve"'
+        assert answer.headers["connection"] == "close"
+        assert answer.json()["error"] in (auth.MISSING, auth.WRONG)
+        assert answer.receives == 0  # refused before reading the body
+    assert [a.json()["error"] for a in refused[:3]] == [auth.MISSING, auth.WRONG, auth.MISSING]
+    assert served.status == 200 and served.json()["outputs"] == [1]
+
+
+def test_the_token_is_not_in_the_config_repr() -> None:
+    assert TOKEN not in repr(ServeConfig(spec_path="f.yaml", auth_token=TOKEN))
+
+
+def test_a_body_that_does_not_come_in_time_is_408(config: ServeConfig) -> None:
+    config = dataclasses.replace(config, body_timeout=0.2)
+    sent: list[dict[str, Any]] = []
+    gate = asyncio.Event()
+
+    async def main() -> float:
+        async with running(App(config)) as app:
+            receives = iter([{"type": "http.request", "body": b'{"inp', "more_body": True}])
+
+            async def receive() -> dict[str, Any]:
+                message = next(receives, None)
+                if message is None:
+                    await gate.wait()  # the rest never comes
+                return message or {"type": "http.disconnect"}
+
+            async def send(message: dict[str, Any]) -> None:
+                sent.append(message)
+
+            scope = {
+                "type": "http",
+                "method": "POST",
+                "path": "/v2/models/e/infer",
+                "query_string": b"",
+                "headers": [(b"content-type", b"application/json")],
+            }
+            started = asyncio.get_running_loop().time()
+            await asyncio.wait_for(app(scope, receive, send), 5)
+            return asyncio.get_running_loop().time() - started
+
+    took = asyncio.run(main())
+    assert 0.2 <= took < 2
+    assert sent[0]["status"] == 408
+    assert (b"connection", b"close") in sent[0]["headers"]
+    error = orjson.loads(sent[1]["body"])["error"]
+    assert error == (
+        "request body not received within 0.2 s (body_timeout); send the whole body "
+        "promptly, and a Content-Length that matches it"
+    )
+
+
+def test_5xx_messages_name_the_file_but_not_where_it_lives(tmp_path: Path) -> None:
+    path = write_function_yaml(
+        tmp_path / "function.yaml", {"leaky": "tests.unit.serve.test_app.LeakyPath"}
+    )
+
+    async def main() -> Answer:
+        async with running(App(ServeConfig(spec_path=str(path)))) as app:
+            return await call(app, "POST", "/v2/models/leaky/infer", b'{"inputs": [1]}', JSON)
+
+    answer = asyncio.run(main())
+    assert answer.status == 500
+    error = answer.json()["error"]
+    assert "No such file or directory: '.../m.pkl'" in error
+    assert str(Path.cwd()) not in error
+    assert int(answer.headers["content-length"]) == len(answer.body)
+
+
+def test_an_internal_error_is_redacted_too(
+    config: ServeConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(context: Any, event: Any) -> Any:
+        raise OSError(f"cannot open {Path.cwd()}/secret/config.toml")
+
+    monkeypatch.setattr(app_module, "handler_async", broken)
+
+    async def main() -> Answer:
+        async with running(App(config)) as app:
+            return await call(app, "POST", "/v2/models/e/infer", b'{"inputs": [1]}', JSON)
+
+    answer = asyncio.run(main())
+    assert answer.json()["error"] == "internal error: OSError: cannot open .../config.toml"

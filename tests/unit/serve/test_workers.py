@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +12,13 @@ import pytest
 
 from nuserve.errors import ConfigError
 from nuserve.serve.function_yaml import function_env
-from nuserve.serve.workers import best_available, check_function_yaml, run
+from nuserve.serve.workers import (
+    add_limit_arguments,
+    best_available,
+    check_function_yaml,
+    limits,
+    run,
+)
 from tests.serve_models import write_function_yaml
 
 
@@ -71,3 +79,30 @@ def test_function_env_gives_plain_values_only(tmp_path: Path) -> None:
     )
     assert function_env(path, ("NUSERVE_SPEC",)) == {"A": "1"}
     assert function_env(tmp_path / "spec.json") == {}
+
+
+def test_no_option_takes_a_token_on_the_command_line() -> None:
+    """``ps`` shows every user the command lines: a token is taken from a file or env only."""
+    parser = argparse.ArgumentParser()
+    add_limit_arguments(parser)
+    dests = {action.dest for action in parser._actions}
+    assert dests == {"help", "auth_token_file", "body_timeout", "head_timeout"}
+    args = parser.parse_args(["--auth-token-file", "t", "--body-timeout", "2"])
+    assert limits(args) == {"auth_token_file": "t", "body_timeout": 2.0, "head_timeout": 5}
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"body_timeout": 0}, "body_timeout must be a number of seconds above 0 (got 0)"),
+        ({"head_timeout": 0}, "head_timeout must be a whole number of seconds, 1 or more (got 0)"),
+        ({"head_timeout": 0.5}, "head_timeout must be a whole number of seconds, 1 or more"),
+        ({"auth_token_file": "/nonexistent/token"}, "cannot read the auth token file"),
+    ],
+)
+def test_bad_limits_are_refused_before_serving(
+    tmp_path: Path, options: dict[str, object], message: str
+) -> None:
+    spec = write_function_yaml(tmp_path / "function.yaml", {"e": "tests.models.Echo"})
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        run(str(spec), port=0, **options)  # type: ignore[arg-type]
