@@ -2,6 +2,11 @@
 
 A model path is a file, a directory, or a spec yaml naming ``model_file`` and ``extra_data``
 relative to its own directory; remote (fsspec) paths are downloaded once into a local cache.
+
+Nothing a model directory or spec names may lead out of it: a spec path that is absolute, a
+URL, or climbs with ``..``, and a file of the directory (or of the spec) that is a symlink to
+somewhere outside, are refused with a ``ConfigError`` naming the entry. The model path itself
+is the operator's choice and may be anywhere; ``suffix`` is only ever compared with names.
 """
 
 from __future__ import annotations
@@ -227,6 +232,13 @@ def _localize(path: str, label: str, cache_dir: str | None) -> str:
 def _first_match(directory: Path, suffix: str) -> tuple[Path, list[Path]]:
     """The first non-hidden file ending with ``suffix`` (by name), and all the listed files."""
     files = sorted(p for p in directory.iterdir() if p.is_file() and not p.name.startswith("."))
+    root = directory.resolve()
+    for file in files:
+        if not file.resolve().is_relative_to(root):
+            raise ConfigError(
+                f"{file.name!r} in model directory {directory} is a link to {file.resolve()}, "
+                "outside the directory; copy the file in, or point model_path at its directory"
+            )
     for file in files:
         if file.name.endswith(suffix) and file.name not in SPEC_NAMES:
             return file, files

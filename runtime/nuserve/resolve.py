@@ -3,6 +3,11 @@
 Order: a class object as is; a dotted path (``pkg.mod.Class``) imported; a bare name looked up
 in the explicit namespace, then the caller's globals, then the function's code module, then
 nuserve's built-ins. A name that cannot be found is an error that lists where it looked.
+
+Names and code files come from the serving spec, which is trusted configuration (it names
+the code to run); nothing here ever sees request data. A code file named relative to a code
+directory must stay inside it (``..`` or a symlink out of it is refused); the file name as
+given, absolute or relative to the working directory, is the spec author's own choice.
 """
 
 from __future__ import annotations
@@ -68,10 +73,7 @@ def _as_class(name: str, value: Any) -> type:
 
 def load_code_module(filename: str, search_dirs: list[Path] | None = None) -> ModuleType:
     """Import the function's code file (``code_to_function(filename=...)``) once."""
-    candidates = [Path(filename)]
-    for directory in search_dirs or []:
-        candidates += [directory / filename, directory / Path(filename).name]
-    path = next((p for p in candidates if p.is_file()), None)
+    path, candidates = _find_code_file(filename, search_dirs or [])
     if path is None:
         tried = ", ".join(str(p) for p in candidates)
         raise ConfigError(f"function code file {filename!r} not found (tried: {tried})")
@@ -86,3 +88,22 @@ def load_code_module(filename: str, search_dirs: list[Path] | None = None) -> Mo
     sys.modules[module_name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def _find_code_file(filename: str, search_dirs: list[Path]) -> tuple[Path | None, list[Path]]:
+    """The file as named, else the first in a code directory: ``(found or None, tried)``."""
+    tried = [Path(filename)]
+    if tried[0].is_file():
+        return tried[0], tried
+    for directory in search_dirs:
+        for candidate in (directory / filename, directory / Path(filename).name):
+            tried.append(candidate)
+            if not candidate.is_file():
+                continue
+            if not candidate.resolve().is_relative_to(directory.resolve()):
+                raise ConfigError(
+                    f"function code file {filename!r} leads out of the code directory "
+                    f"{directory} (to {candidate.resolve()}); name a file inside it"
+                )
+            return candidate, tried
+    return None, tried

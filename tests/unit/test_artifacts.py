@@ -504,3 +504,62 @@ def test_remote_default_cache_layout(memfs, tmp_path, monkeypatch):
     digest = hashlib.sha256(url.encode()).hexdigest()[:16]
     expected = tmp_path / ".cache" / "nuserve" / "models" / digest / "m.pkl"
     assert get_model(url)[0] == str(expected)
+
+
+def test_directory_entries_cannot_link_outside(tmp_path):
+    outside = write(tmp_path / "secret.txt")
+    directory = tmp_path / "model"
+    write(directory / "m.pkl")
+    (directory / "vocab.txt").symlink_to(outside)
+    with pytest.raises(ConfigError) as info:
+        get_model(str(directory), suffix=".pkl")
+    assert info.value.message == (
+        f"'vocab.txt' in model directory {directory} is a link to {outside}, outside the "
+        "directory; copy the file in, or point model_path at its directory"
+    )
+
+
+def test_spec_fallback_entries_cannot_link_outside(tmp_path):
+    directory = tmp_path / "model"
+    write_spec(directory, {"parameters": {}})
+    (directory / "m.pkl").symlink_to(write(tmp_path / "elsewhere.pkl"))
+    with pytest.raises(ConfigError, match=r"'m\.pkl' in model directory .* outside the directory"):
+        get_model(str(directory), suffix=".pkl")
+
+
+def test_links_inside_the_directory_are_followed(tmp_path):
+    directory = tmp_path / "model"
+    real = write(directory / "blobs" / "abc")
+    (directory / "m.pkl").symlink_to(real)
+    assert get_model(str(directory), suffix=".pkl")[0] == str(directory / "m.pkl")
+
+
+def test_a_linked_model_directory_is_its_own_root(tmp_path):
+    real = tmp_path / "real"
+    write(real / "m.pkl")
+    write(real / "vocab.txt")
+    (tmp_path / "link").symlink_to(real, target_is_directory=True)
+    model, extra, _ = get_model(str(tmp_path / "link"), suffix=".pkl")
+    assert Path(model).name == "m.pkl" and set(extra) == {"vocab.txt"}
+
+
+@pytest.mark.parametrize("suffix", ["../secret.pkl", "/secret.pkl", "/../secret.pkl"])
+def test_a_suffix_is_a_name_ending_never_a_path(tmp_path, suffix):
+    write(tmp_path / "secret.pkl")
+    directory = tmp_path / "model"
+    write(directory / "m.bin")
+    with pytest.raises(ConfigError, match="no file ending in"):
+        get_model(str(directory), suffix=suffix)
+
+
+@pytest.mark.parametrize("key", ["../../etc/passwd", "/etc/passwd", "..", "a/../../b"])
+def test_extra_data_keys_are_names_and_values_stay_inside(tmp_path, key):
+    directory = tmp_path / "model"
+    write(directory / "m.pkl")
+    write(directory / "v.txt")
+    write_spec(directory, {"model_file": "m.pkl", "extra_data": {key: "v.txt"}})
+    _, extra, _ = get_model(str(directory), suffix=".pkl")
+    assert extra == {key: str((directory / "v.txt").resolve())}
+    write_spec(directory, {"model_file": "m.pkl", "extra_data": {key: "../model/../../x"}})
+    with pytest.raises(ConfigError, match="escapes the model directory"):
+        get_model(str(directory), suffix=".pkl")
