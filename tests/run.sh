@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up and run nuserve's whole check suite: lint (ruff), types (mypy --strict), and every
-# test, integration tests included (a real Kafka broker and real HTTP servers on 127.0.0.1).
+# Set up and run nuserve's whole check suite: a dependency audit (pip-audit), lint (ruff),
+# types (mypy --strict), and every test, integration tests included (a real Kafka broker and
+# real HTTP servers on 127.0.0.1, hostile clients among them).
 # Usage: bash tests/run.sh [pytest args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,9 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q -e ".[test,remote]"
+
+echo "== pip-audit (installed dependencies, PyPI's vulnerability data)"
+"$VENV/bin/python" tests/audit.py
 
 echo "== ruff"
 "$VENV/bin/ruff" check .
