@@ -38,6 +38,7 @@ from nuserve.serve import kafka, metrics
 from nuserve.serve.auth import CHALLENGE, check_bearer
 from nuserve.serve.config import FAILED_PREFIX, ServeConfig
 from nuserve.serve.context import new_context
+from nuserve.serve.deadlines import Deadlines
 from nuserve.serve.events import http_event, read_headers, response_start
 from nuserve.serve.throttle import Throttle
 from nuserve.serve.types import Receive, Scope, Send
@@ -63,6 +64,7 @@ class App:
         self.writer: asyncio.Task[None] | None = None
         self.throttle = Throttle()
         self.token = config.auth_token.encode() if config.auth_token else None
+        self.deadlines = Deadlines(config.body_timeout)
         self.openapi: bytes | None = None
         """This worker's OpenAPI document, kept once every model has loaded."""
 
@@ -105,8 +107,7 @@ class App:
         if length is not None and length.isdigit() and int(length) > limit:
             return await self.too_large(send)
         try:
-            async with asyncio.timeout(self.config.body_timeout):
-                raw = await _read_body(receive, limit)
+            raw = await self.deadlines.run(_read_body(receive, limit))
         except TimeoutError:
             return await self.too_slow(send)
         if raw is None:
@@ -219,6 +220,7 @@ class App:
         config = self.config
         context = new_context(config.log_level)
         await asyncio.to_thread(init_context, context, config.handler_environ())
+        self.deadlines.start()
         self.metrics.inits += 1
         self.max_body_size = context.user_data.server.max_body_size
         tracker = context.user_data.server.tracker
@@ -245,6 +247,7 @@ class App:
     async def shutdown(self) -> None:
         """Stop the consumers (their last event may still run here), then close the streams
         and the graph."""
+        await self.deadlines.stop()
         if self.consumers:
             await asyncio.to_thread(kafka.stop_consumers, self.consumers)
         output = getattr(getattr(self.context, "user_data", None), "stream_output", None)
