@@ -26,6 +26,7 @@ from nuserve.mock import MockServer
 from nuserve.nuclio import encode_spec, handler, handler_async, init_context
 from nuserve.nuclio_config import function_config, function_from_config
 from nuserve.spec import ServingSpec
+from tests.nuclio_schema import check_function_config
 
 TIMEOUT = 0.3
 SLACK = 0.25
@@ -276,6 +277,7 @@ def test_with_http_sets_it_and_nuclio_event_timeout_follows(
     assert fn.spec.request_timeout == seconds
     config = function_config(fn)
     assert config["spec"]["eventTimeout"] == event_timeout
+    assert check_function_config(config) == []  # what nuctl accepts
     loaded = function_from_config(config)
     assert loaded.spec.request_timeout == seconds and loaded.spec.event_timeout is None
     assert function_config(loaded) == config
