@@ -144,9 +144,10 @@ class ServingSpec:
     """Stream triggers with explicit ack on (``to_yaml`` fills it from the triggers): the
     handler acks their events itself, once the answer is written to the output stream."""
     request_timeout: float | None = None
-    """Seconds an event may take before it is answered 504 (HTTP and stream events alike);
-    ``None`` times nothing. Sync hooks then run in a thread per model (``nuserve.lanes``),
-    and the function.yaml's Nuclio ``eventTimeout`` follows it."""
+    """Seconds an event may take before it is answered 504 (HTTP and stream events alike: a
+    stream event's 504 goes to the error stream); ``None`` times nothing. Sync hooks then run
+    in a thread per model (``nuserve.lanes``), and the function.yaml's Nuclio
+    ``eventTimeout`` follows it."""
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"version": 1, "name": self.name, "load_mode": self.load_mode}

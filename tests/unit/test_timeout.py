@@ -320,3 +320,35 @@ def test_nuclio_handlers_answer_504_json(monkeypatch: pytest.MonkeyPatch) -> Non
             assert "model 'hang' did not answer within 0.3s" in body["error"]
     finally:
         context.user_data.server.close()
+
+
+def hanging_step(body: dict[str, Any]) -> dict[str, Any]:
+    if body.get("hang"):
+        gate.wait(20)
+    return {"ok": body}
+
+
+async def async_hanging_step(body: dict[str, Any]) -> dict[str, Any]:
+    if body.get("hang"):
+        await asyncio.sleep(20)
+    return {"ok": body}
+
+
+@pytest.mark.parametrize(
+    ("engine", "step", "fate"),
+    [("sync", hanging_step, "abandoned"), ("async", async_hanging_step, "cancelled")],
+)
+def test_flows_are_timed_as_a_whole(engine: str, step: Any, fate: str) -> None:
+    fn = nuserve.new_function("flowing")
+    fn.set_topology("flow", engine=engine).to(step, name="s").respond()
+    fn.spec.request_timeout = TIMEOUT
+    srv = fn.to_mock_server()
+    for run in (srv.run, lambda event: asyncio.run(srv.run_async(event))):
+        response, took = timed(lambda r=run: r(Event({"hang": 1}, "/", "POST")))  # type: ignore[misc]
+        assert response.status_code == 504 and TIMEOUT <= took < TIMEOUT + SLACK
+        assert response.body["error"].startswith(
+            f"function 'flowing' did not answer within {TIMEOUT:g}s (request_timeout in the "
+            f"serving spec); the call was {fate}"
+        )
+    assert srv.test("/", {"x": 1}) == {"ok": {"x": 1}}
+    srv.close()
