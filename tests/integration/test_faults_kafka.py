@@ -81,14 +81,16 @@ def test_tracking_loses_no_acknowledged_request_when_the_broker_dies_for_30s(
         )  # fmt: skip
         load.start()
         try:
-            time.sleep(OUTAGE_S / 2)  # a third of the load before the outage
-            killed = load.count()
-            kafka_broker.kill()
-            time.sleep(OUTAGE_S)
+            try:
+                time.sleep(OUTAGE_S / 2)  # a third of the load before the outage
+                killed = load.count()
+                kafka_broker.kill()
+                time.sleep(OUTAGE_S)
+            finally:
+                kafka_broker.restart()
+            time.sleep(OUTAGE_S / 2)
         finally:
-            kafka_broker.restart()
-        time.sleep(OUTAGE_S / 2)
-        outcomes = load.stop()
+            outcomes = load.stop()
 
         assert all(o.status == 200 for o in outcomes), Counter(
             (o.status, o.error) for o in outcomes
