@@ -8,6 +8,7 @@ fast path runs hooks inline, on the caller's thread.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -320,6 +321,8 @@ def test_nuclio_handlers_answer_504_json(monkeypatch: pytest.MonkeyPatch) -> Non
             assert "model 'hang' did not answer within 0.3s" in body["error"]
     finally:
         context.user_data.server.close()
+        logging.getLogger("nuserve").handlers.clear()  # init_context forwarded it to Nuclio's
+        logging.getLogger("nuserve").propagate = True
 
 
 def hanging_step(body: dict[str, Any]) -> dict[str, Any]:
