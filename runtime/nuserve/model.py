@@ -27,6 +27,8 @@ from nuserve.protocols import OIP, ROWS, Protocol, decode_body, detect
 
 HOOKS = ("load", "predict", "explain", "preprocess", "validate", "postprocess")
 INFER_OPS = frozenset({"infer", "predict", "explain"})
+NUMERIC_TYPES = ("float", "double", "int", "uint", "long")
+"""Model spec value types (MLRun's, by prefix) whose rows must hold numbers."""
 
 
 class V2ModelServer:
@@ -80,6 +82,7 @@ class V2ModelServer:
         self.load_error: str | None = None
         self.loading = False
         self._feature_count: int | None = None
+        self._numeric_features = False
 
     # ----- hooks users override -----------------------------------------------------------
 
@@ -111,13 +114,8 @@ class V2ModelServer:
                 'send {"inputs": [[...], ...]} or Open Inference Protocol tensors'
             )
         width = self._feature_count
-        if width is not None and type(inputs) is list:
-            for i, row in enumerate(inputs):
-                if not isinstance(row, list) or len(row) != width:
-                    size = len(row) if isinstance(row, list) else type(row).__name__
-                    raise BadRequest(
-                        f"model '{self.name}' expects rows of {width} features (row {i} has {size})"
-                    )
+        if width is not None:
+            _check_rows(self.name, inputs, width, self._numeric_features)
         return request
 
     def postprocess(self, response: dict[str, Any]) -> dict[str, Any]:
@@ -135,6 +133,9 @@ class V2ModelServer:
         self.model_spec = spec
         if spec is not None and spec.inputs:
             self._feature_count = len(spec.inputs)
+            self._numeric_features = all(
+                f.value_type.startswith(NUMERIC_TYPES) for f in spec.inputs
+            )
         return model_file, extra_data
 
     def get_param(self, key: str, default: Any = None) -> Any:
@@ -381,6 +382,36 @@ class V2ModelServer:
             "model %s raised in %s", self.name, stage, exc_info=(type(exc), exc, exc.__traceback__)
         )
         return ModelError(f"model '{self.name}' raised in {stage}: {type(exc).__name__}: {exc}")
+
+
+def _check_rows(name: str, inputs: Any, width: int, numeric: bool) -> None:
+    """At least one row of ``width`` features (numbers when the spec says so): the model's
+    own code would otherwise fail on the request with a 500. An OIP tensor, decoded to an
+    array, must be ``[rows, width]``."""
+    shape = getattr(inputs, "shape", None)
+    if shape is not None:
+        kind = inputs.dtype.kind
+        if len(shape) != 2 or shape[1] != width or not shape[0] or (numeric and kind not in "biuf"):
+            numbers = " of numbers" if numeric else ""
+            raise BadRequest(
+                f"model '{name}' expects a tensor of shape [rows, {width}]{numbers} "
+                f"(got shape {list(shape)} of {inputs.dtype})"
+            )
+        return
+    if type(inputs) is dict and inputs and all(hasattr(v, "shape") for v in inputs.values()):
+        return  # several named OIP tensors: the model combines them
+    if type(inputs) is not list or not inputs:
+        got = "no rows" if type(inputs) is list else type(inputs).__name__
+        raise BadRequest(f"model '{name}' expects a list of rows of {width} features (got {got})")
+    for i, row in enumerate(inputs):
+        if not isinstance(row, list) or len(row) != width:
+            size = len(row) if isinstance(row, list) else type(row).__name__
+            raise BadRequest(
+                f"model '{name}' expects rows of {width} features (row {i} has {size})"
+            )
+        if numeric and not all(type(v) is float or type(v) is int for v in row):
+            bad = next(v for v in row if type(v) is not float and type(v) is not int)
+            raise BadRequest(f"model '{name}' expects numbers (row {i} has {bad!r})")
 
 
 def _tensor_meta(feature: Any) -> dict[str, Any]:

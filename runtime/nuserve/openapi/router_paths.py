@@ -76,18 +76,32 @@ def server_paths(router: ModelRouter, ids: OperationIds) -> dict[str, PathItem]:
 
 
 def body_routed(router: ModelRouter, operation_id: str) -> Operation:
-    """A request whose body names the model (stream triggers send these)."""
-    body: Schema = {
+    """A request whose body names its model, version and operation (stream triggers send
+    these): the routing fields beside the body the target takes. With one model to reach,
+    that is the model's own inference body; with several, any JSON object."""
+    models = list(router.models())
+    versions = sorted({m.version for m in models if m.version})
+    operations = {"infer", "predict"} | {op for m in models for op in m.operations}
+    if all(explains(m) for m in models):
+        operations.add("explain")
+    routing: Schema = {
         "type": "object",
-        "description": "an inference body (or an operation's) that names its target; "
-        "with one model (or a router) 'model' may be left out",
         "properties": {
             "model": {"type": "string", "enum": sorted(router.versions)},
-            "version": {"type": "string"},
-            "operation": {"type": "string", "description": "default: infer"},
+            **({"version": {"type": "string", "enum": versions}} if versions else {}),
+            "operation": {"type": "string", "enum": sorted(operations)},
         },
     }
-    errors = (400, 404, 405, *INFER_ERRORS[1:], *_remote_errors(router.models()))
+    body: Schema = {
+        "description": "an inference body (or an operation's) that names its target; "
+        "'model' may be left out when there is one model (or a router) to reach"
+    }
+    reachable = [m for m in models if not isinstance(m, RouterEndpoint)]
+    if len(router.versions) == 1 and len(reachable) == 1:
+        body["allOf"] = [routing, inference_body(reachable[0])]
+    else:
+        body["allOf"] = [routing]
+    errors = (400, 404, *INFER_ERRORS[1:], *_remote_errors(models))
     return operation(
         operation_id,
         "Routed by body: model, version and operation come from the body",
@@ -157,7 +171,7 @@ def v1_paths(model: V2ModelServer, ids: OperationIds) -> dict[str, PathItem]:
                 "Inference (KServe v1)",
                 with_errors({"200": ok(ref("kserve_v1_response"))}, errors),
                 tag=tag,
-                body=ref("kserve_v1_request"),
+                body=v1_body(model),
             )
         },
     }
@@ -180,19 +194,39 @@ def custom_operation(model: V2ModelServer, op: str, operation_id: str) -> Operat
 
 
 def inference_body(model: V2ModelServer) -> Schema:
-    """Open Inference Protocol tensors or MLRun rows; rows of the spec's width when known.
+    """Open Inference Protocol tensors or MLRun rows (of the spec's width when known).
 
     A model that overrides ``preprocess`` or ``validate`` decides for itself what a body
     holds, so its body is any JSON object.
     """
-    cls = type(model)
-    if cls.preprocess is not V2ModelServer.preprocess or cls.validate is not V2ModelServer.validate:
-        return {"type": "object", "description": f"what {cls.__name__}.preprocess accepts"}
+    if not takes_rows(model):
+        cls = type(model).__name__
+        return {"type": "object", "description": f"what {cls}.preprocess and validate accept"}
+    rows = spec_rows(model)
+    return {"anyOf": [ref("inference_request"), rows or ref("rows_request")]}
+
+
+def v1_body(model: V2ModelServer) -> Schema:
+    """``{"instances": [...]}``: the rows of ``inference_body`` under another name."""
+    rows = spec_rows(model) if takes_rows(model) else None
+    if rows is None:
+        return ref("kserve_v1_request")
+    instances = rows["properties"]["inputs"]
+    return {"type": "object", "properties": {"instances": instances}, "required": ["instances"]}
+
+
+def spec_rows(model: V2ModelServer) -> Schema | None:
+    """Rows of the width (and value type) the model's spec gives, once it is loaded."""
     spec = model.model_spec
-    rows = ref("rows_request")
-    if spec is not None and spec.inputs:
-        rows = rows_for_features([feature.value_type for feature in spec.inputs])
-    return {"anyOf": [ref("inference_request"), rows]}
+    if spec is None or not spec.inputs:
+        return None
+    return rows_for_features([feature.value_type for feature in spec.inputs])
+
+
+def takes_rows(model: V2ModelServer) -> bool:
+    """The model reads bodies as the default hooks do (it overrides neither of them)."""
+    cls = type(model)
+    return cls.preprocess is V2ModelServer.preprocess and cls.validate is V2ModelServer.validate
 
 
 def inference_response() -> Schema:
