@@ -48,6 +48,20 @@ def merge_key(inputs: Any) -> tuple[Any, ...]:
     return ("dict", tuple(sorted((k, v.dtype.str, v.shape[1:]) for k, v in inputs.items())))
 
 
+def mergeable_groups(batch: list[Any]) -> list[list[int]]:
+    """Indices of the inputs that may share one ``predict``, first come first; each input
+    that cannot merge (``row_count`` is ``None``) in a group of its own.
+
+    Nuclio's batch mode once merged whatever one model got: rows with tensors, FP32 with
+    INT64, a 0-d array: wrong dtypes back, or an exception for the whole batch.
+    """
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for i, inputs in enumerate(batch):
+        key = merge_key(inputs) if row_count(inputs) is not None else ("alone", i)
+        groups.setdefault(key, []).append(i)
+    return list(groups.values())
+
+
 def merge_inputs(batch: list[Any]) -> Any:
     """One input holding every request's rows, in order."""
     import numpy as np  # noqa: PLC0415 - only when used, so `import nuserve` stays light

@@ -22,6 +22,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from nuserve.batching import mergeable_groups
 from nuserve.context import ServingContext
 from nuserve.errors import ConfigError, NuserveError, PayloadTooLarge, RequestTimeout
 from nuserve.event import Event, Response
@@ -272,17 +273,21 @@ class GraphServer:
                 ready.append((i, event, body, model.prepare(body, proto, "infer"), proto))
             except NuserveError as exc:
                 answered.append((i, self.error_response(exc, event)))
-        if not ready:
-            return answered
-        try:
-            parts = model.predict_batch([request for _, _, _, request, _ in ready])
-        except NuserveError as exc:
-            return answered + [(i, self.error_response(exc, event)) for i, event, *_ in ready]
-        for (i, event, body, request, proto), outputs in zip(ready, parts, strict=True):
-            try:
-                answered.append((i, model.finish(event, body, request, proto, outputs)))
-            except NuserveError as exc:
-                answered.append((i, self.error_response(exc, event)))
+        inputs = [r.get("inputs") if type(r) is dict else None for _, _, _, r, _ in ready]
+        for group in mergeable_groups(inputs):
+            batch = [ready[k] for k in group]
+            parts: list[Any] | None = None
+            if len(batch) > 1:
+                try:
+                    parts = model.predict_batch([request for _, _, _, request, _ in batch])
+                except NuserveError:  # as the Batcher does: each request answered alone
+                    parts = None
+            for n, (i, event, body, request, proto) in enumerate(batch):
+                try:
+                    outputs = parts[n] if parts is not None else model.call_model(request, "infer")
+                    answered.append((i, model.finish(event, body, request, proto, outputs)))
+                except NuserveError as exc:
+                    answered.append((i, self.error_response(exc, event)))
         return answered
 
     def too_large(self, size: int) -> PayloadTooLarge:
