@@ -135,7 +135,8 @@ def _nested(value: list[Any], depth: int) -> list[Any]:
 
 @st.composite
 def mutated_tensors(draw: st.DrawFn) -> Any:
-    """A valid tensor with one or two fields broken, dropped or swapped for another's."""
+    """A valid tensor with one or two fields broken, dropped, or changed just enough to
+    disagree with the others (a dim more or less, another datatype, a value more or less)."""
     tensor = draw(valid_tensors)
     for _ in range(draw(st.integers(1, 2))):
         field = draw(st.sampled_from(FIELDS))
@@ -153,7 +154,10 @@ def mutated_tensors(draw: st.DrawFn) -> Any:
             tensor[field] = draw(strategy)
         elif field == "shape" and isinstance(tensor["shape"], list):
             shape = list(tensor["shape"])  # a count that no longer matches, or a bad dim
-            shape.append(draw(dims)) if draw(st.booleans()) or not shape else shape.pop()
+            if draw(st.booleans()) or not shape:
+                shape.append(draw(dims))
+            else:
+                shape.pop()
             tensor["shape"] = shape
         elif field == "datatype":
             tensor["datatype"] = draw(st.sampled_from(list(DATATYPES)))
