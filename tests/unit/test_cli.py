@@ -75,3 +75,26 @@ def test_monitor_has_its_own_help_and_needs_work(capsys):
     assert "usage: nuserve monitor" in capsys.readouterr().out
     assert main(["monitor"]) == 1
     assert "nothing to do" in capsys.readouterr().err
+
+
+def test_openapi_writes_the_document_without_loading_models(tmp_path, capsys, monkeypatch):
+    from openapi_spec_validator import validate
+
+    monkeypatch.chdir(ROOT)
+    source = tmp_path / "fn.py"
+    source.write_text(FUNCTION_PY + 'fn.add_model("b", class_name="tests.models.BrokenLoad")\n')
+    spec = tmp_path / "function.yaml"
+    assert main(["build", str(source), "-o", str(spec)]) == 0
+    capsys.readouterr()
+    assert main(["openapi", str(spec)]) == 0  # BrokenLoad's load would fail: not called
+    printed = orjson.loads(capsys.readouterr().out)
+    validate(printed)
+    assert printed["info"]["title"] == "clitest"
+    assert {"/v2/models/e/infer", "/v2/models/b/ready", "/metrics"} <= set(printed["paths"])
+    out = tmp_path / "openapi.json"
+    assert main(["openapi", str(spec), "--nuclio", "-o", str(out)]) == 0
+    assert capsys.readouterr().out.startswith(f"wrote {out} (")
+    written = orjson.loads(out.read_bytes())
+    assert set(printed["paths"]) - set(written["paths"]) == {"/metrics", "/openapi.json"}
+    assert main(["openapi", str(spec), "--load"]) == 1  # now BrokenLoad's load runs
+    assert "weights.bin is missing" in capsys.readouterr().err
