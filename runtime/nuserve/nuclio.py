@@ -26,6 +26,7 @@ from nuserve.codec import encode_response
 from nuserve.context import ServingContext
 from nuserve.errors import ConfigError
 from nuserve.event import Event, Response
+from nuserve.redact import redact_error_body, redact_paths
 from nuserve.server import GraphServer
 from nuserve.spec import ServingSpec
 from nuserve.stream_output import STREAM_KINDS, StreamOutput, finish, finish_async
@@ -180,6 +181,8 @@ def _text(value: Any) -> str | None:
 
 def to_nuclio_response(context: Any, response: Response, event_id: str) -> Any:
     status, body, content_type = encode_response(response, event_id)
+    if status >= 500 and isinstance(body, bytes):
+        body = redact_error_body(body)  # a model's OSError may name this machine's files
     headers = {"X-Request-Id": event_id}
     if response.headers:
         headers.update((k, str(v)) for k, v in response.headers.items())
@@ -263,7 +266,7 @@ async def handler_async(context: Any, event: Any) -> Any:
 
 
 def _failure(context: Any, message: str, status: int, event_id: str = "") -> Any:
-    body = orjson.dumps({"error": message, "id": event_id})
+    body = orjson.dumps({"error": redact_paths(message), "id": event_id})
     return context.Response(
         body=body, headers={}, content_type="application/json", status_code=status
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 import nuclio_sdk
 import orjson
@@ -185,3 +186,34 @@ def test_both_entry_points_refuse_alike_before_the_server(use_async):
     assert body["error"] == "the server is not initialised (init_context failed)"
     status, body = decoded(call(object()))
     assert status == 400 and body["error"].startswith("cannot read the event: AttributeError: ")
+
+
+class LeakyPath(nuserve.V2ModelServer):
+    """Its predict fails with an OSError naming an absolute path of this machine."""
+
+    def load(self):
+        pass
+
+    def predict(self, request):
+        raise FileNotFoundError(2, "No such file or directory", f"{Path.cwd()}/weights/m.pkl")
+
+
+def test_5xx_answers_name_the_file_but_not_where_it_lives(monkeypatch):
+    fn = nuserve.new_function("leaky")
+    fn.add_model("leaky", class_name="tests.unit.test_nuclio.LeakyPath")
+    monkeypatch.setenv("NUSERVE_SPEC", encode_spec(fn.spec.serving_spec().to_dict()))
+    monkeypatch.delenv("NUSERVE_SPEC_PATH", raising=False)
+    platform = Platform()
+    context = nuclio_sdk.Context(platform._logger, platform)
+    try:
+        init_context(context)
+        event = http_event("/v2/models/leaky/infer", {"inputs": [1]})
+        answers = [handler(context, event), asyncio.run(handler_async(context, event))]
+    finally:
+        logging.getLogger("nuserve").handlers.clear()
+        logging.getLogger("nuserve").propagate = True
+    for answer in answers:
+        status, body = decoded(answer)
+        assert status == 500
+        assert "No such file or directory: '.../m.pkl'" in body["error"]
+        assert str(Path.cwd()) not in body["error"]

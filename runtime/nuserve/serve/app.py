@@ -33,7 +33,7 @@ import orjson
 from nuserve.event import new_event_id
 from nuserve.nuclio import handler_async, init_context
 from nuserve.openapi import OPENAPI_PATH, document_json
-from nuserve.redact import redact_error_body, redact_paths
+from nuserve.redact import redact_paths
 from nuserve.serve import kafka, metrics
 from nuserve.serve.auth import CHALLENGE, check_bearer
 from nuserve.serve.config import FAILED_PREFIX, ServeConfig
@@ -115,10 +115,7 @@ class App:
         if len(raw) > limit:
             return await self.too_large(send)
         event = http_event(scope, raw, headers, headers.get("Content-Type", ""))
-        response = await handler_async(context, event)
-        if response.status_code >= 500:
-            response.body = redact_error_body(response.body)
-        status, response_headers, body = response_start(response)
+        status, response_headers, body = response_start(await handler_async(context, event))
         await send({"type": "http.response.start", "status": status, "headers": response_headers})
         await send({"type": "http.response.body", "body": body})
         return status
