@@ -203,7 +203,11 @@ def inference_body(model: V2ModelServer) -> Schema:
         cls = type(model).__name__
         return {"type": "object", "description": f"what {cls}.preprocess and validate accept"}
     rows = spec_rows(model)
-    return {"anyOf": [ref("inference_request"), rows or ref("rows_request")]}
+    return {
+        "description": "Open Inference Protocol tensors, or MLRun rows "
+        '({"inputs": [[...], ...]}, what the hooks see); the answer comes in the same form',
+        "anyOf": [ref("inference_request"), rows or ref("rows_request")],
+    }
 
 
 def v1_body(model: V2ModelServer) -> Schema:
