@@ -110,6 +110,9 @@ def test_hanging_predicts_get_504_and_both_workers_keep_answering(tmp_path: Path
 
         wait_until(lambda: errors_of(served.port, "hang") == HANGING, 10, "the 504s counted")
         assert errors_of(served.port, "pid") == 0
+        text = request(served.port, "GET", "/metrics")[1].decode()
+        assert f"nuserve_request_timeouts_total {HANGING}\n" in text
+        assert f"nuserve_abandoned_calls {HANGING}\n" in text  # each still sleeps its 30 s
         print(
             f"\n{HANGING} answered 504 in {min(t for *_, t in hung):.2f}-"
             f"{max(t for *_, t in hung):.2f}s; {len(during)} other requests meanwhile, "

@@ -223,6 +223,9 @@ class App:
         tracker = context.user_data.server.tracker
         if tracker is not None:
             self.metrics.tracking = tracker.stats
+        lanes = context.user_data.server.lanes
+        if lanes is not None:
+            self.metrics.timeouts = lanes.stats
         self.context = context
         if config.metrics_dir:
             self.writer = asyncio.create_task(

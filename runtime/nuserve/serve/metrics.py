@@ -80,6 +80,8 @@ class Metrics:
         self._by_labels: dict[tuple[str, str], Series] = {}
         self.tracking: Callable[[], dict[str, int]] | None = None
         """The tracker's ``stats`` when the function tracks requests."""
+        self.timeouts: Callable[[], dict[str, int]] | None = None
+        """The lanes' ``stats`` (``timed_out``, ``stuck``) when a request_timeout is set."""
 
     def series(self, path: str) -> Series:
         series = self._by_path.get(path)
@@ -109,6 +111,7 @@ class Metrics:
             "inits": self.inits,
             "in_flight": self.in_flight,
             "tracking": self.tracking() if self.tracking is not None else {},
+            "timeouts": self.timeouts() if self.timeouts is not None else {},
             "series": [
                 [s.labels[0], s.labels[1], s.requests, s.errors, s.seconds, s.buckets]
                 for s in self._by_labels.values()
@@ -140,11 +143,12 @@ async def write_periodically(metrics: Metrics, directory: str, interval: float =
     It runs on the worker's event loop, the thread that updates the counters, so a snapshot
     is never taken halfway through an update.
     """
-    last: tuple[int, int, int, dict[str, int] | None] | None = None
+    last: tuple[int, int, int, dict[str, int] | None, dict[str, int] | None] | None = None
     warned = False
     while True:
         tracking = metrics.tracking() if metrics.tracking is not None else None
-        state = (metrics.total(), metrics.in_flight, metrics.inits, tracking)
+        timeouts = metrics.timeouts() if metrics.timeouts is not None else None
+        state = (metrics.total(), metrics.in_flight, metrics.inits, tracking, timeouts)
         if state != last:
             try:
                 metrics.write_snapshot(directory)
@@ -236,8 +240,24 @@ def render(snapshots: list[dict[str, Any]]) -> str:
         "# TYPE nuserve_worker_inits_total counter",
         f"nuserve_worker_inits_total {sum(s['inits'] for s in snapshots)}",
         *_tracking_lines(snapshots),
+        *_timeout_lines(snapshots),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _timeout_lines(snapshots: list[dict[str, Any]]) -> list[str]:
+    """Requests cut off by request_timeout and the abandoned calls still running, summed."""
+    timeouts = [s["timeouts"] for s in snapshots if s.get("timeouts")]
+    if not timeouts:
+        return []
+    return [
+        "# HELP nuserve_request_timeouts_total Requests answered 504 by request_timeout.",
+        "# TYPE nuserve_request_timeouts_total counter",
+        f"nuserve_request_timeouts_total {sum(t.get('timed_out', 0) for t in timeouts)}",
+        "# HELP nuserve_abandoned_calls Model calls past request_timeout, still running.",
+        "# TYPE nuserve_abandoned_calls gauge",
+        f"nuserve_abandoned_calls {sum(t.get('stuck', 0) for t in timeouts)}",
+    ]
 
 
 def _tracking_lines(snapshots: list[dict[str, Any]]) -> list[str]:

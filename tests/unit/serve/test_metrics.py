@@ -116,3 +116,13 @@ def test_tracking_counters_are_summed_over_workers():
     assert "nuserve_tracking_send_retries_total 2" in text
     assert "nuserve_tracking_errors_total 1" in text
     assert "nuserve_tracking" not in render([Metrics(pid=3).snapshot()])
+
+
+def test_timeouts_are_summed_over_workers_and_absent_without_a_timeout():
+    one, two, untimed = Metrics(pid=1), Metrics(pid=2), Metrics(pid=3)
+    one.timeouts = lambda: {"timed_out": 3, "stuck": 1}
+    two.timeouts = lambda: {"timed_out": 2, "stuck": 0}
+    text = render([one.snapshot(), two.snapshot(), untimed.snapshot()])
+    assert "nuserve_request_timeouts_total 5\n" in text
+    assert "nuserve_abandoned_calls 1\n" in text
+    assert "nuserve_request_timeouts_total" not in render([untimed.snapshot()])
