@@ -123,6 +123,20 @@ class Point:
         return sum(run["errors"] + run["non2xx"] for run in self.runs)
 
 
+def alternate(
+    ports: dict[str, int], concurrency: int, seconds: int, rounds: int, wrk: str | None
+) -> dict[str, list[dict[str, Any]]]:
+    """Warm each server for 1 s, then load them in turn, the order flipping every round."""
+    load_core = cores()[1]
+    for port in ports.values():
+        load(port, concurrency, 1, load_core, wrk)
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name in ports}
+    for round_ in range(rounds):
+        for name, port in list(ports.items())[:: -1 if round_ % 2 else 1]:
+            results[name].append(load(port, concurrency, seconds, load_core, wrk))
+    return results
+
+
 def compare(
     iris: Iris, logs: Path, seconds: int, rounds: int, warm: int, wrk: str | None
 ) -> list[Point]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from http_bench import generator, load
+from http_bench import alternate, generator
 from servers import IRIS_CODE, cores, nuserve_command, prepare_iris, started
 
 import nuserve
@@ -40,8 +40,7 @@ def main() -> None:
     args = parser.parse_args()
     seconds, rounds = (2, 2) if args.quick else (5, 3)
     wrk = generator()
-    server_core, load_core = cores()
-    results: dict[str, list[float]] = {"off": [], "kafka": []}
+    server_core = cores()[0]
     with tempfile.TemporaryDirectory(prefix="nuserve-bench-") as tmp, KafkaBroker() as broker:
         logs = Path(tmp)
         iris = prepare_iris(logs)
@@ -50,14 +49,8 @@ def main() -> None:
             started(nuserve_command(iris.plain_yaml), logs / "off.log", server_core) as off,
             started(nuserve_command(tracked), logs / "kafka.log", server_core) as kafka,
         ):
-            ports = {"off": off, "kafka": kafka}
-            for port in ports.values():
-                load(port, CONCURRENCY, 1, load_core, wrk)
-            for round_ in range(rounds):
-                order = list(ports.items())[:: -1 if round_ % 2 else 1]
-                for name, port in order:
-                    result = load(port, CONCURRENCY, seconds, load_core, wrk)
-                    results[name].append(result["rps"])
+            runs = alternate({"off": off, "kafka": kafka}, CONCURRENCY, seconds, rounds, wrk)
+    results = {name: [run["rps"] for run in runs[name]] for name in runs}
     off_rps, on_rps = statistics.median(results["off"]), statistics.median(results["kafka"])
     generator_name = wrk or "bench/loadgen.py"
     print(f"load generator: {generator_name}; c={CONCURRENCY}, {rounds} rounds of {seconds} s")
