@@ -4,7 +4,8 @@
 2. HTTP req/s, p50/p99 at concurrency 1/16/64: ``nuserve serve`` (iris) vs a bare ASGI app,
    and c=64 with batching on.
 3. Cold start: ``import nuserve`` time and RSS; ``nuserve serve`` → first 200.
-4. ``bench/tracking_cost.py``, ``tracking_http.py``, ``ensemble.py``, ``flow.py`` when present.
+4. ``bench/tracking_cost.py``, ``tracking_http.py``, ``timeout_http.py``, ``ensemble.py``,
+   ``flow.py`` when present. (``bench/soak.py`` runs on its own: 10 minutes.)
 5. A cProfile of the Nuclio handler path.
 
 Run: ``python bench/run.py [--quick] [--loadgen]``  (``--quick`` ≈ 1 min; full ≈ 3 min)
@@ -38,6 +39,7 @@ RESULTS = BENCH / "RESULTS.md"
 OTHERS = {
     "tracking_cost.py": "Tracking cost (in-process)",
     "tracking_http.py": "Tracking cost over HTTP",
+    "timeout_http.py": "request_timeout cost over HTTP",
     "ensemble.py": "Ensemble",
     "flow.py": "Flow",
 }
