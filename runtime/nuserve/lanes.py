@@ -240,8 +240,8 @@ class Lanes:
         if lane is None:
             key = model.name + (f":{model.version}" if model.version else "")
             lane = self._by_model[model] = Lane(f"model '{key}'", self.max_stuck)
-        if not op.startswith("op_") and (event.method in ("GET", "HEAD") or model.is_async):
-            return None, lane.name
+        if event.method != "POST" or (model.is_async and not op.startswith("op_")):
+            return None, lane.name  # a read, a 405, or async hooks the loop awaits
         return lane, lane.name
 
     def lanes(self) -> list[Lane]:

@@ -44,7 +44,7 @@ def test_string_and_bytes_bodies_are_decoded(server):
         (b"", "POST", "/v2/models/e/infer", 400, "request body is empty"),
         ({"rows": [1]}, "", "/v2/models/e/infer", 400, "request to model 'e' has no 'inputs'"),
         ({"inputs": [1]}, "", "/v2/models/x/infer", 404, "model 'x' not found"),
-        ({"inputs": [1]}, "PUT", "/v2/models", 405, "/v2/models accepts GET, not PUT"),
+        ({"inputs": [1]}, "PUT", "/v2/models", 405, "/v2/models accepts GET or HEAD, not PUT"),
         (b'{"inputs": [' + b"1," * 600 + b"1]}", "", "/v2/models/e/infer", 413,
          "request body is 1215 bytes, over the limit of 1000 bytes"),
         ({"inputs": [1]}, "", "/v2/models/bad/infer", 500,

@@ -4,6 +4,15 @@ Every path a model answers is known once the models are added, so ``freeze()`` b
 table from exact path to target and the request path is a single dict lookup. Paths that
 miss the table take the slow road: normalisation, routing by body (stream triggers name
 ``model``, ``version`` and ``operation`` in the body), and a 404/405 that says what exists.
+
+Methods: POST runs model code (inference, explain, custom operations ``op_<name>``); GET and
+HEAD read (metadata, readiness, health, the listing); anything else, on a path that exists,
+is a 405 whose ``Allow`` header names the methods the path takes. The Open Inference Protocol
+and KServe v1 infer with POST only. MLRun's model server reads the method only to answer
+metadata and readiness to GET: ``/infer`` and ``op_<name>`` run for any method. Here they
+did too, so PUT, PATCH or TRACE ran ``predict`` (found by the OpenAPI conformance run) and
+a GET ran custom operations, which let a link or a crawler change a model's state
+(``op_feedback``); both are refused now. Stream triggers arrive as POST.
 """
 
 from __future__ import annotations
@@ -26,10 +35,13 @@ from nuserve.protocols import KSERVE_V1, Protocol, decode_body
 
 SERVER_NAME = "nuserve"
 BODY_ROUTED_PATHS = frozenset({"/", "/v2/models/infer", "/v2/models/predict"})
-"""Paths with no model in them: GET answers health, anything else is routed by its body."""
-GET_OPS = frozenset({"metadata", "ready", "health", "live", "server", "list"})
+"""Paths with no model in them: POST is routed by its body; GET on ``/`` answers health."""
+READ_OPS = frozenset({"", "ready", "health", "live", "server", "list"})
+"""Targets GET and HEAD answer (``""``: a model's prefix, whose GET is its metadata)."""
 READ_METHODS = frozenset({"GET", "HEAD"})
 """Methods that read: they never run inference (a HEAD once ran ``predict``)."""
+RUNS, READS, READS_AND_RUNS = "POST", "GET, HEAD", "GET, HEAD, POST"
+"""The ``Allow`` headers of 405 answers: paths that run model code, that read, or both."""
 NAME_LIMIT = 80
 """How much of a client's path, model or operation name an error message quotes."""
 
@@ -118,35 +130,31 @@ class ModelRouter:
         """Answer one event; async models return an awaitable."""
         target = self._table.get(event.path) or self.resolve(event)
         model, op, protocol = target
-        if model is not None:
-            if op in INFER_OPS or (op == "" and event.method not in READ_METHODS):
-                if event.method in READ_METHODS:
-                    raise MethodNotAllowed(
-                        f"{_cut(event.path)} accepts POST, not {_cut(event.method)}"
-                    )
-                operation = op or "infer"
-                if model.tracker is not None:
-                    return model.tracker.run(model, event, operation, protocol)
-                if model.is_async:
-                    return model.infer_async(event, operation, protocol)
-                return model.infer(event, operation, protocol)
-            if op.startswith("op_"):
-                return _wrap(model.run_operation(event, op[3:]))
-        if event.method not in READ_METHODS and op in GET_OPS | {""}:
-            raise MethodNotAllowed(f"{_cut(event.path)} accepts GET, not {_cut(event.method)}")
-        return self.answer_get(model, op, event)
+        method = event.method
+        if method == "POST":
+            if model is not None:
+                if op in INFER_OPS or op == "":
+                    operation = op or "infer"
+                    if model.tracker is not None:
+                        return model.tracker.run(model, event, operation, protocol)
+                    if model.is_async:
+                        return model.infer_async(event, operation, protocol)
+                    return model.infer(event, operation, protocol)
+                if op.startswith("op_"):
+                    return _wrap(model.run_operation(event, op[3:]))
+        elif method in READ_METHODS and op in READ_OPS:
+            return self.answer_get(model, op, event)
+        raise not_allowed(event, allowed_methods(op))
 
     def infer_target(self, event: Event) -> Target | None:
         """The target when ``event`` is a plain ``infer``/``predict`` request, else ``None``."""
+        if event.method != "POST":
+            return None
         try:
             target = self._table.get(event.path) or self.resolve(event)
         except NuserveError:
             return None
-        if (
-            target.model is None
-            or event.method in READ_METHODS
-            or target.op not in ("", "infer", "predict")
-        ):
+        if target.model is None or target.op not in ("", "infer", "predict"):
             return None
         return target
 
@@ -192,9 +200,13 @@ class ModelRouter:
         if target is not None:
             return target
         if path in BODY_ROUTED_PATHS:
+            if event.method == "POST":
+                return self.route_by_body(event)
+            if path != "/":
+                raise not_allowed(event, RUNS)
             if event.method in READ_METHODS:
                 return Target(None, "health")
-            return self.route_by_body(event)
+            raise not_allowed(event, READS_AND_RUNS)
         raise self.not_found(path, event.method)
 
     def route_by_body(self, event: Event) -> Target:
@@ -219,6 +231,13 @@ class ModelRouter:
         target = self._table.get(f"{path}/{operation}")
         if target is None:
             raise self.not_found(f"{path}/{operation}", "POST")
+        if target.op in READ_OPS:  # "ready": what GET reads, not what a body runs
+            ops = ", ".join(sorted(target.model.operations)) if target.model else ""
+            raise BadRequest(
+                f"body field 'operation' is {operation!r}, which is read with GET "
+                f"{path}/{operation}; a body runs infer, predict, explain or an operation "
+                f"(operations: {ops or 'none'})"
+            )
         return target
 
     def not_found(self, path: str, method: str) -> NotFound:
@@ -269,6 +288,22 @@ class _PendingOperation:
         close = getattr(self._result, "close", None)
         if callable(close):
             close()
+
+
+def allowed_methods(op: str) -> str:
+    """The methods a target takes, as an ``Allow`` header lists them."""
+    if op == "":
+        return READS_AND_RUNS
+    return READS if op in READ_OPS else RUNS
+
+
+def not_allowed(event: Event, allow: str) -> MethodNotAllowed:
+    """The 405 for ``event``: the path, the methods it takes (and in ``Allow``), the method."""
+    accepts = " or ".join(allow.rsplit(", ", 1))
+    return MethodNotAllowed(
+        f"{_cut(event.path)} accepts {accepts}, not {_cut(event.method)}",
+        headers={"Allow": allow},
+    )
 
 
 def _wrap(result: Any) -> Response | Awaitable[Response]:

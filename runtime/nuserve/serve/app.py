@@ -33,7 +33,9 @@ import orjson
 from nuserve.event import new_event_id
 from nuserve.nuclio import handler_async, init_context
 from nuserve.openapi import OPENAPI_PATH, document_json
+from nuserve.openapi.document import METRICS_PATH
 from nuserve.redact import redact_paths
+from nuserve.routers.router import NAME_LIMIT, READ_METHODS
 from nuserve.serve import kafka, metrics
 from nuserve.serve.auth import CHALLENGE, check_bearer
 from nuserve.serve.config import FAILED_PREFIX, ServeConfig
@@ -75,11 +77,9 @@ class App:
                 if refused is not None:
                     await self.unauthorized(send, refused)
                     return
-            if scope["path"] == "/metrics" and scope["method"] == "GET":
-                await self.answer_metrics(send)
-                return
-            if scope["path"] == OPENAPI_PATH and scope["method"] == "GET":
-                await self.answer_openapi(send)
+            path = scope["path"]
+            if path in (METRICS_PATH, OPENAPI_PATH):
+                await self.answer_server_path(path, scope["method"], send)
                 return
             counters = self.metrics
             series = counters.series(scope["path"])
@@ -148,6 +148,18 @@ class App:
         """401 with the Bearer challenge; the connection is closed after it."""
         self.metrics.labelled("", "unauthorized").observe(401, 0.0)
         await _json(send, 401, reason, close=True, extra=CHALLENGE)
+
+    async def answer_server_path(self, path: str, method: str, send: Send) -> None:
+        """``/metrics`` and ``/openapi.json``: GET and HEAD (uvicorn drops a HEAD answer's
+        body), anything else a 405. They are the server's, not the graph's: another method
+        once fell through to the router and got its 404."""
+        if method not in READ_METHODS:
+            error = f"{path} accepts GET or HEAD, not {method[:NAME_LIMIT]}"
+            await _json(send, 405, error, extra=(b"allow", b"GET, HEAD"))
+        elif path == METRICS_PATH:
+            await self.answer_metrics(send)
+        else:
+            await self.answer_openapi(send)
 
     async def answer_metrics(self, send: Send) -> None:
         try:

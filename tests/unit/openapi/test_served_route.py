@@ -35,7 +35,8 @@ def test_the_document_is_served_built_once(tmp_path: Path) -> None:
     assert {"/v2/models/e/infer", "/metrics", "/openapi.json"} <= set(document["paths"])
     assert "security" not in document
     assert again.body == first.body and app.openapi == first.body  # kept: every model loaded
-    assert posted.status == 404 and set(posted.json()) == {"error", "id"}  # only GET is served
+    assert posted.status == 405 and set(posted.json()) == {"error", "id"}  # GET and HEAD only
+    assert posted.headers["allow"] == "GET, HEAD"
 
 
 def test_with_a_token_the_document_wants_it_too(tmp_path: Path) -> None:

@@ -103,8 +103,8 @@ def test_listing_health_and_server_metadata(server):
         ("/v3/whatever", "GET", 404,
          "no route for GET /v3/whatever; model paths are /v2/models/<model>/infer"),
         ("/v2/models/e/infer", "GET", 405, "/v2/models/e/infer accepts POST, not GET"),
-        ("/v2/models/e/ready", "POST", 405, "/v2/models/e/ready accepts GET, not POST"),
-        ("/v2/models", "DELETE", 405, "/v2/models accepts GET, not DELETE"),
+        ("/v2/models/e/ready", "POST", 405, "/v2/models/e/ready accepts GET or HEAD, not POST"),
+        ("/v2/models", "DELETE", 405, "/v2/models accepts GET or HEAD, not DELETE"),
     ],
 )
 def test_errors_name_what_exists(server, path, method, status, message):

@@ -278,6 +278,31 @@ def test_metrics_count_requests_errors_and_latency(config: ServeConfig, tmp_path
     assert not (shared / f"{os.getpid()}.json").exists()  # removed at shutdown
 
 
+def test_metrics_and_the_document_take_get_and_head_only(config: ServeConfig) -> None:
+    """``TRACE /metrics`` or ``POST /openapi.json`` fell through to the graph: a 404."""
+
+    async def main() -> dict[tuple[str, str], Answer]:
+        async with running(App(config)) as app:
+            return {
+                (method, path): await call(app, method, path, b"{}", JSON)
+                for path in ("/metrics", "/openapi.json")
+                for method in ("GET", "HEAD", "POST", "TRACE", "PUT", "DELETE", "OPTIONS")
+            }
+
+    answers = asyncio.run(main())
+    for (method, path), answer in answers.items():
+        if method in ("GET", "HEAD"):  # uvicorn drops a HEAD answer's body, not its length
+            assert answer.status == 200, (method, path, answer.body)
+            assert answer.body == answers["GET", path].body
+            continue
+        assert answer.status == 405, (method, path, answer.body)
+        assert answer.headers["allow"] == "GET, HEAD"
+        assert answer.json()["error"] == f"{path} accepts GET or HEAD, not {method}"
+        assert set(answer.json()) == {"error", "id"}
+        assert answer.receives == 0  # refused before reading the body
+    assert answers["GET", "/metrics"].body.startswith(b"# HELP")
+
+
 def test_startup_failure_is_reported(tmp_path: Path) -> None:
     path = write_function_yaml(tmp_path / "function.yaml", {"e": "tests.models.BrokenLoad"})
     shared = tmp_path / "metrics"
