@@ -229,7 +229,7 @@ class V2ModelServer:
         self.check_ready()
         body = event.body
         if type(body) is not dict:
-            body = event.body = decode_body(body)
+            body = event.body = decode_body(body, content_type=event.content_type)
         return body, protocol or detect(body)
 
     def prepare(self, body: dict[str, Any], proto: Protocol, operation: str) -> dict[str, Any]:
@@ -281,7 +281,7 @@ class V2ModelServer:
             self.check_ready()
         body = event.body
         if type(body) is not dict:
-            body = event.body = decode_body(body)
+            body = event.body = decode_body(body, content_type=event.content_type)
         proto: Protocol
         if protocol is None:
             inputs = body.get("inputs")

@@ -1,7 +1,8 @@
 """Custom operations: the ``op_<name>(event)`` methods of models and routers.
 
 They are collected into a registry (operation name → method name) when the class is created,
-so a request never looks a method up by guessing, and called with a JSON body decoded.
+so a request never looks a method up by guessing, and called with a JSON body decoded (once:
+a body the adapter decoded already is left as it is, ``nuserve.protocols.is_raw``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from nuserve.errors import NuserveError
 from nuserve.event import Event
-from nuserve.protocols import decode_body
+from nuserve.protocols import decode_body, is_raw
 
 if TYPE_CHECKING:
     from nuserve.model import V2ModelServer
@@ -40,7 +41,7 @@ def call_operation(model: V2ModelServer, event: Event, operation: str) -> Any:
     An exception other than a ``NuserveError`` becomes a ``ModelError`` naming the method.
     """
     ctype = event.content_type
-    if isinstance(event.body, bytes | bytearray | str) and (not ctype or "json" in ctype):
+    if is_raw(event.body, ctype) and (not ctype or "json" in ctype):
         event.body = decode_body(event.body, need_dict=False)
     try:
         return getattr(model, model.operations[operation])(event)

@@ -256,6 +256,22 @@ def test_503_is_retried_with_the_same_request() -> None:
         server.root.routes["r"].close()
 
 
+def test_a_body_is_forwarded_as_it_came_or_as_json() -> None:
+    """A JSON string Nuclio decoded (``application/json``) went out as bare text: ``abc``."""
+    cases = [
+        ("abc", "application/json", b'"abc"', "application/json"),
+        ('{"inputs": [1]}', None, b'{"inputs": [1]}', "application/json"),
+        ("a,b", "text/csv", b"a,b", "text/csv"),
+        ({"inputs": [2]}, "application/json", b'{"inputs":[2]}', "application/json"),
+    ]
+    with scripted(failures=0) as url:
+        server = local(url)
+        for body, ctype, _, _ in cases:
+            server.test("/v2/models/r/infer", body, content_type=ctype)
+        assert [(c, b) for _, _, c, b in Scripted.seen] == [(c, b) for *_, b, c in cases]
+        server.root.routes["r"].close()
+
+
 def test_a_bandit_served_over_http_learns_from_feedback(tmp_path: Path) -> None:
     fn = nuserve.new_function("t")
     fn.set_topology("router", class_name=EpsilonGreedyRouter, name="bandit", seed=1, epsilon=0)

@@ -47,3 +47,21 @@ def test_call_decodes_a_json_body_and_wraps_user_errors():
         call_operation(model, Event(b"{}"), "fail")
     with pytest.raises(BadRequest, match="no"):
         call_operation(model, Event(b"{}"), "refuse")
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "expected"),
+    [
+        ("abc", "application/json", "abc"),  # Nuclio decoded the JSON string "abc" already
+        ("[1, 2]", "application/json", "[1, 2]"),  # a JSON string that looks like JSON
+        ('"abc"', None, "abc"),  # raw text, decoded here
+        ('"abc"', "application/json; charset=utf-8", "abc"),  # Nuclio decodes only the exact type
+        (b'"abc"', "application/json", "abc"),  # bytes are raw, whatever their type
+        ("abc", "text/plain", "abc"),  # not JSON: left alone
+        (3, "application/json", 3),
+    ],
+)
+def test_each_body_is_decoded_once(body: object, content_type: str | None, expected: object):
+    """Found by fuzzing: a JSON-string body was decoded by Nuclio, then again here (a 400)."""
+    event = Event(body, content_type=content_type)
+    assert call_operation(WithOps(name="m"), event, "echo") == expected

@@ -8,7 +8,7 @@ from typing import Any
 
 from nuserve.errors import BadRequest
 from nuserve.event import Event, Response
-from nuserve.protocols import decode_json
+from nuserve.protocols import decode_json, is_raw
 
 Dispatch = Callable[[Event], "Response | Awaitable[Response]"]
 """What a frozen flow answers an event with (the router's ``dispatch`` contract)."""
@@ -44,8 +44,8 @@ def read_body(event: Event) -> Any:
     if not body:
         return None
     ctype = event.content_type
-    if ctype and "json" not in ctype:
-        return body
+    if (ctype and "json" not in ctype) or not is_raw(body, ctype):
+        return body  # not JSON, or a JSON string that Nuclio decoded already
     try:
         return decode_json(body)
     except BadRequest as exc:

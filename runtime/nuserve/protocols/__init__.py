@@ -6,12 +6,29 @@ turns the model's ``response`` dict back into the body the client expects.
 
 from __future__ import annotations
 
-from nuserve.protocols.base import Protocol, decode_body, decode_json, is_oip_request
+from nuserve.protocols.base import (
+    JSON_CONTENT_TYPE,
+    Protocol,
+    decode_body,
+    decode_json,
+    is_oip_request,
+    is_raw,
+)
 from nuserve.protocols.kserve_v1 import KSERVE_V1
 from nuserve.protocols.oip_protocol import OIP
 from nuserve.protocols.rows import ROWS
 
-__all__ = ["KSERVE_V1", "OIP", "ROWS", "Protocol", "decode_body", "decode_json", "detect"]
+__all__ = [
+    "JSON_CONTENT_TYPE",
+    "KSERVE_V1",
+    "OIP",
+    "ROWS",
+    "Protocol",
+    "decode_body",
+    "decode_json",
+    "detect",
+    "is_raw",
+]
 
 
 def detect(body: dict[str, object]) -> Protocol:

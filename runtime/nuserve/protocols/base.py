@@ -9,6 +9,9 @@ import orjson
 from nuserve.errors import BadRequest
 
 _TEXT = (bytes, str)
+JSON_CONTENT_TYPE = "application/json"
+"""The one content type whose body Nuclio's Python SDK decodes before the handler sees it
+(``nuserve serve``'s adapter does as Nuclio does)."""
 
 
 def decode_json(data: bytes | bytearray | memoryview | str) -> Any:
@@ -19,13 +22,34 @@ def decode_json(data: bytes | bytearray | memoryview | str) -> Any:
         raise BadRequest(f"request body is not valid JSON: {exc}") from None
 
 
-def decode_body(raw: Any, need_dict: bool = True) -> Any:
-    """Decode a raw body (bytes or str) into JSON; inference needs a JSON object."""
+def is_raw(body: Any, content_type: str | None) -> bool:
+    """Whether ``body`` is still the request's bytes or text, not a decoded JSON value.
+
+    Each body is decoded once. Nuclio decodes a body of content type exactly
+    ``application/json`` (one it cannot decode stays bytes), so a ``str`` under that type is
+    a JSON string: decoding it again made ``"abc"`` a 400 and ``"{\"inputs\": ...}"`` an
+    inference. Bytes are always raw; so is text under any other type (or none: in-process
+    callers and stream messages).
+    """
+    cls = body.__class__
+    if cls is str:
+        return content_type != JSON_CONTENT_TYPE
+    return cls is bytes or cls is bytearray or cls is memoryview
+
+
+def decode_body(raw: Any, need_dict: bool = True, content_type: str | None = None) -> Any:
+    """Decode a raw body (bytes or str) into JSON; inference needs a JSON object.
+
+    ``content_type`` is the request's: a ``str`` body Nuclio decoded already is not decoded
+    again (``is_raw``).
+    """
     if raw.__class__ is bytes and raw:
         try:
             value = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise BadRequest(f"request body is not valid JSON: {exc}") from None
+    elif raw.__class__ is str and content_type == JSON_CONTENT_TYPE:
+        value = raw  # a JSON string, decoded by Nuclio
     elif raw is None or (raw.__class__ in _TEXT and not raw):  # not ``in``: arrays compare
         if need_dict:
             raise BadRequest('request body is empty; send a JSON object such as {"inputs": [...]}')

@@ -178,7 +178,7 @@ class BaseRouter(ModelRouter):
     ) -> tuple[dict[str, Any], Protocol, list[V2ModelServer], list[Event]]:
         body = event.body
         if type(body) is not dict:
-            body = event.body = decode_body(body)
+            body = event.body = decode_body(body, content_type=event.content_type)
         proto = protocol or detect(body)
         request = proto.decode(body)
         chosen = self.select_routes(event, request)
@@ -281,7 +281,11 @@ class BaseRouter(ModelRouter):
 
     def route_by_body(self, event: Event) -> Target:
         """A body that names no model goes to the router itself."""
-        body = event.body if type(event.body) is dict else decode_body(event.body)
+        body = (
+            event.body
+            if type(event.body) is dict
+            else decode_body(event.body, content_type=event.content_type)
+        )
         event.body = body
         if body.get("model") is not None:
             return super().route_by_body(event)

@@ -41,7 +41,7 @@ from nuserve.errors import (
 )
 from nuserve.event import Event, Response
 from nuserve.model import V2ModelServer
-from nuserve.protocols import ROWS, Protocol, decode_body
+from nuserve.protocols import ROWS, Protocol, decode_body, is_raw
 from nuserve.routers.fanout import shared_pool
 
 if TYPE_CHECKING:
@@ -139,11 +139,13 @@ class RemoteModel(V2ModelServer):
         """The bytes to send: the body as it came, or (decoded by a protocol) as JSON."""
         body = event.body
         if protocol is not None:
-            request = protocol.decode(body if type(body) is dict else decode_body(body))
+            if type(body) is not dict:
+                body = decode_body(body, content_type=event.content_type)
+            request = protocol.decode(body)
             return dump_json(request), JSON, request
         if isinstance(body, bytes | bytearray | memoryview):
             return bytes(body), event.content_type or JSON, {}
-        if isinstance(body, str):
+        if isinstance(body, str) and is_raw(body, event.content_type):
             return body.encode(), event.content_type or JSON, {}
         return (b"" if body is None else dump_json(body)), JSON, {}
 

@@ -210,7 +210,11 @@ class ModelRouter:
         raise self.not_found(path, event.method)
 
     def route_by_body(self, event: Event) -> Target:
-        body = event.body if type(event.body) is dict else decode_body(event.body)
+        body = (
+            event.body
+            if type(event.body) is dict
+            else decode_body(event.body, content_type=event.content_type)
+        )
         event.body = body
         name = body.get("model")
         if name is None:

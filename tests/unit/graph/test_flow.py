@@ -172,6 +172,16 @@ def test_text_content_type_keeps_the_raw_body(graph):
     assert run(build(graph), b"abc", content_type="text/plain").body == b"ABC"
 
 
+def test_a_json_string_that_nuclio_decoded_is_not_decoded_again(graph):
+    """Nuclio decodes ``application/json`` bodies: the JSON string ``"[1]"`` arrives as the
+    text ``[1]``, which the flow decoded a second time, into a list."""
+    graph.to(handler=lambda b: {"type": type(b).__name__, "body": b}, name="look")
+    flow = build(graph)
+    answer = run(flow, "[1]", content_type="application/json").body
+    assert answer == {"type": "str", "body": "[1]"}
+    assert run(flow, "[1]").body == {"type": "list", "body": [1]}  # raw text: decoded here
+
+
 def test_router_nested_in_a_flow(graph):
     graph.to(Trace, name="pre").to("*", name="router").to(
         handler=lambda r: r["outputs"], name="post"

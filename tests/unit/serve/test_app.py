@@ -154,6 +154,34 @@ def test_raw_bytes_without_json_content_type_are_decoded_by_the_core(config: Ser
     assert asyncio.run(main()).json()["outputs"] == [5]
 
 
+def test_a_json_string_body_is_decoded_once(tmp_path: Path) -> None:
+    """The adapter decodes ``application/json`` bodies as Nuclio does; the core decoded a
+    JSON string a second time: ``"abc"`` was "not valid JSON", and a string holding a JSON
+    object ran inference."""
+    path = write_function_yaml(
+        tmp_path / "function.yaml", {"e": "tests.models.Echo", "s": "tests.models.Summer"}
+    )
+
+    async def main() -> list[Answer]:
+        async with running(App(ServeConfig(spec_path=str(path)))) as app:
+            inner = orjson.dumps(orjson.dumps({"inputs": [1]}).decode())
+            return [
+                await call(app, "POST", "/v2/models/s/describe", b'"abc"', JSON),
+                await call(app, "POST", "/v2/models/s/describe", b'"[1]"', JSON),
+                await call(app, "POST", "/v2/models/e/infer", inner, JSON),
+                await call(app, "POST", "/", inner, JSON),
+            ]
+
+    described, looks_like_json, infer, routed = asyncio.run(main())
+    assert (described.status, described.json()["got"]) == (200, "abc")
+    assert (looks_like_json.status, looks_like_json.json()["got"]) == (200, "[1]")
+    for answer in (infer, routed):
+        assert (answer.status, answer.json()["error"]) == (
+            400,
+            'request body must be a JSON object (got str); send {"inputs": [[...], ...]}',
+        )
+
+
 def test_unknown_model_is_404_json(config: ServeConfig) -> None:
     async def main() -> Answer:
         async with running(App(config)) as app:
