@@ -9,7 +9,8 @@ model outputs into JSON-ready tensors (plain Python values, flat ``data``).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,8 @@ MAX_DIMS = 32
 """Most dims a tensor may have: numpy 1.x's limit (2.x allows 64), far above real models."""
 MAX_NESTING = 64
 """Most levels of nested lists in ``data`` (rows of rows...); deeper is refused, not walked."""
+SMALL_ARRAY = 64
+"""Values up to which a loop over their types in Python beats numpy's cost per call."""
 MAX_VALUES = 2**48
 """Most values a shape may describe, zero dims aside: numpy must be able to size the array."""
 
@@ -145,12 +148,50 @@ def _decode_slow(where: str, datatype: str, dtype: np.dtype[Any], flat: list[Any
         raise BadRequest(f"{where}: a value is out of range for {datatype}") from None
 
 
+def _hides_booleans(arr: Array, data: list[Any]) -> bool:
+    """Whether JSON ``true`` or ``false`` sits among the numbers numpy read (as 1 and 0).
+
+    numpy took ``[true, 2]`` for ``[1, 2]``. ``arr`` was read from ``data``, so ``data``
+    nests ``arr.ndim`` deep, evenly. A small request (a row or a few) has each value's type
+    looked at in a plain loop, cheaper than any numpy call. A large array is looked at only
+    where it holds a 0 or a 1 (most float data has none): those values by their index when
+    they are few, else all values in one pass (``chain``, ``map``: about as long as numpy's
+    own reading).
+    """
+    ndim = arr.ndim
+    if arr.size <= SMALL_ARRAY and ndim <= 2:
+        for row in data if ndim == 2 else (data,):
+            for value in row:
+                if value.__class__ is bool:
+                    return True
+        return False
+    if arr.size > SMALL_ARRAY:
+        found = np.flatnonzero((arr == 0) | (arr == 1))
+        if found.size == 0:
+            return False
+        if found.size * 8 < arr.size:
+            axes = (axis.tolist() for axis in np.unravel_index(found, arr.shape))
+            return any(type(_item(data, index)) is bool for index in zip(*axes, strict=True))
+    values: Iterable[Any] = data
+    for _ in range(ndim - 1):
+        values = chain.from_iterable(values)
+    return bool in map(type, values)
+
+
+def _item(data: list[Any], index: tuple[int, ...]) -> Any:
+    for i in index:
+        data = data[i]
+    return data
+
+
 def _decode_numbers(where: str, datatype: str, dtype: np.dtype[Any], data: list[Any]) -> Array:
-    """Let numpy infer the array in C; fall back to a per-value check only when it misfits."""
+    """Let numpy infer the array in C; fall back to a per-value check only when it misfits
+    (a value out of range, of another type, or a boolean among numbers)."""
     try:
         arr = np.asarray(data)
     except ValueError:  # ragged nesting: flatten in Python, row-major
-        arr = np.asarray(_flatten(where, data))
+        data = _flatten(where, data)
+        arr = np.asarray(data)
     if arr.size == 0 and arr.dtype.kind != "O":
         return np.empty(0, dtype)
     kind = arr.dtype.kind
@@ -158,11 +199,11 @@ def _decode_numbers(where: str, datatype: str, dtype: np.dtype[Any], data: list[
         if kind == "b":
             return arr.reshape(-1)
     elif dtype.kind in "iu":
-        if kind in "iu":
+        if kind in "iu" and not _hides_booleans(arr, data):
             lo, hi = _INT_RANGE[datatype]
             if arr.dtype == dtype or (lo <= int(arr.min()) and int(arr.max()) <= hi):
                 return arr.astype(dtype, copy=False).reshape(-1)
-    elif kind in "iuf":
+    elif kind in "iuf" and not _hides_booleans(arr, data):
         return _to_float(where, datatype, dtype, arr)
     return _decode_slow(where, datatype, dtype, _flatten(where, data))
 

@@ -251,6 +251,51 @@ def test_values_that_do_not_fit(datatype: str, value: Any, message: str) -> None
     bad(tensor([0, value] if datatype != "BOOL" else [True, value], [2], datatype), message)
 
 
+@pytest.mark.parametrize("datatype", [d for d in NUMERIC if d != "BOOL"])
+@pytest.mark.parametrize(
+    ("data", "shape", "value"),
+    [
+        ([True, 2], [2], "True"),
+        ([2, False], [2], "False"),
+        ([True, 2.5], [2], "True"),
+        ([[1, 2], [3, False]], [2, 2], "False"),  # nested: numpy reads it in one go
+        ([[1, 2], [True]], [3], "True"),  # ragged: flattened in Python first
+        ([[[0, 1], [1, 0]], [[1, 1], [0, True]]], [2, 2, 2], "True"),
+    ],
+)
+def test_booleans_among_numbers_are_refused(
+    datatype: str, data: list[Any], shape: list[int], value: str
+) -> None:
+    """Found by the decoder fuzzer: numpy reads ``[true, 2]`` as ``[1, 2]``, so INT32 took
+    it, while all-boolean data was refused."""
+    bad(tensor(data, shape, datatype), rf"^tensor 'x': value {value} does not fit datatype")
+
+
+@pytest.mark.parametrize("dense", [False, True])
+@pytest.mark.parametrize("datatype", ["INT64", "FP32"])
+def test_a_boolean_in_a_large_array_is_found(datatype: str, dense: bool) -> None:
+    """Large arrays take other ways: sparse 0s and 1s are looked up by index, dense ones in
+    one pass; both in 3 dims."""
+    values = [i % 2 if dense else 2 + i % 5 for i in range(1000)]
+    values[7] = 1  # a number, not a boolean: in both ways
+    for where in (0, 500, 999):
+        data = list(values)
+        data[where] = True
+        rows = [[data[r * 100 + c * 10 : r * 100 + c * 10 + 10] for c in range(10)] for r in range(10)]
+        bad(tensor(rows, [10, 10, 10], datatype), r"^tensor 'x': value True does not fit")
+        bad(tensor(data, [1000], datatype), r"^tensor 'x': value True does not fit")
+    assert decode_tensor(tensor(values, [1000], datatype)).tolist() == values
+
+
+@pytest.mark.parametrize("datatype", [d for d in NUMERIC if d != "BOOL"])
+def test_zeros_and_ones_are_numbers(datatype: str) -> None:
+    """The boolean check looks closer only when there is a 0 or a 1; those stay numbers."""
+    decoded = decode_tensor(tensor([[0, 1], [1, 0]], [2, 2], datatype))
+    assert decoded.dtype == DATATYPES[datatype] and decoded.tolist() == [[0, 1], [1, 0]]
+    floats = decode_tensor(tensor([0.0, 1.0, 0.5], datatype="FP64"))
+    assert floats.tolist() == [0.0, 1.0, 0.5]
+
+
 def test_bad_value_named_when_first_is_fine() -> None:
     bad(tensor([1, 2, "oops"], datatype="INT64"), r"^tensor 'x': value 'oops' does not fit")
     bad(tensor([[1, 2], [3, 500]], [2, 2], "UINT8"), r"value 500 does not fit datatype UINT8")
