@@ -1,9 +1,11 @@
 """Merging several requests' inputs into one ``predict`` call and splitting the outputs back.
 
 Inputs merge along the first dimension: MLRun rows (lists) are concatenated, OIP tensors
-(numpy arrays, or name → array dicts) are concatenated per name. Outputs are split by each
-request's row count; an output whose length is not the total row count is an error for every
-request of the batch, never a silent misalignment.
+(numpy arrays, or name → array dicts) are concatenated per name. The merged request is the
+first one with every request's rows, so only requests alike in all else share a call
+(``batch_key``). Outputs are split by each request's row count; an output whose length is
+not the total row count is an error for every request of the batch, never a silent
+misalignment.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from nuserve.aio import maybe_await
 from nuserve.errors import ConfigError, ModelError
@@ -38,27 +42,56 @@ def row_count(inputs: Any) -> int | None:
 
 
 def merge_key(inputs: Any) -> tuple[Any, ...]:
-    """Requests merge only with others of the same kind, dtype and trailing shape."""
+    """Requests merge only with others of the same kind, dtype and trailing shape; named
+    tensors also in the same order (a model's outputs may follow it, as an echo's do)."""
     import numpy as np  # noqa: PLC0415 - only when used, so `import nuserve` stays light
 
     if type(inputs) is list:
         return ("rows",)
     if isinstance(inputs, np.ndarray):
         return ("array", inputs.dtype.str, inputs.shape[1:])
-    return ("dict", tuple(sorted((k, v.dtype.str, v.shape[1:]) for k, v in inputs.items())))
+    return ("dict", tuple((k, v.dtype.str, v.shape[1:]) for k, v in inputs.items()))
 
 
-def mergeable_groups(batch: list[Any]) -> list[list[int]]:
-    """Indices of the inputs that may share one ``predict``, first come first; each input
-    that cannot merge (``row_count`` is ``None``) in a group of its own.
+NOT_KEYED = frozenset({"inputs", "id", "model", "version", "operation"})
+"""Request fields that do not keep requests apart (``batch_key``)."""
+
+
+def batch_key(request: dict[str, Any]) -> tuple[Any, ...] | None:
+    """What a request must share with others to be merged with them (``None``: alone), for
+    a request whose inputs have rows (``row_count`` is not ``None``).
+
+    Besides the inputs' kind, dtype and trailing shape, every other field but the request's
+    ``id`` and its routing (``model``, ``version``, ``operation``): the merged ``predict``
+    sees the first request's ``outputs`` and ``parameters`` (and any field a hook added), and
+    a model that answers the outputs asked for answered every request of a batch in the
+    first one's order. A field JSON cannot hold keeps its request alone.
+    """
+    key = merge_key(request["inputs"])
+    if len(request) == 1 or (len(request) == 2 and "id" in request):
+        return key
+    rest = {k: v for k, v in request.items() if k not in NOT_KEYED}
+    if not rest:
+        return key
+    try:
+        return (*key, orjson.dumps(rest, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY))
+    except TypeError:  # orjson.JSONEncodeError
+        return None
+
+
+def mergeable_groups(requests: list[dict[str, Any] | None]) -> list[list[int]]:
+    """Indices of the requests that may share one ``predict``, first come first; each that
+    cannot merge (no rows, ``None``, or a ``batch_key`` of ``None``) in a group of its own.
 
     Nuclio's batch mode once merged whatever one model got: rows with tensors, FP32 with
     INT64, a 0-d array: wrong dtypes back, or an exception for the whole batch.
     """
     groups: dict[tuple[Any, ...], list[int]] = {}
-    for i, inputs in enumerate(batch):
-        key = merge_key(inputs) if row_count(inputs) is not None else ("alone", i)
-        groups.setdefault(key, []).append(i)
+    for i, request in enumerate(requests):
+        key = None
+        if request is not None and row_count(request.get("inputs")) is not None:
+            key = batch_key(request)
+        groups.setdefault(("alone", i) if key is None else key, []).append(i)
     return list(groups.values())
 
 
@@ -152,17 +185,18 @@ class Batcher:
         self.settings = settings
         self.batches = 0
         self.batched_requests = 0
-        self._pending: list[tuple[dict[str, Any], asyncio.Future[Any]]] = []
+        self._pending: list[tuple[dict[str, Any], asyncio.Future[Any], tuple[Any, ...]]] = []
         self._rows = 0
         self._timer: asyncio.TimerHandle | None = None
 
     async def submit(self, request: dict[str, Any]) -> Any:
         rows = row_count(request.get("inputs"))
-        if rows is None:
+        key = batch_key(request) if rows is not None else None
+        if rows is None or key is None:
             return await maybe_await(self.predict_one(request))
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._pending.append((request, future))
+        self._pending.append((request, future, key))
         self._rows += rows
         if self._rows >= self.settings.max_batch_size:
             self._flush()
@@ -176,8 +210,8 @@ class Batcher:
             self._timer = None
         pending, self._pending, self._rows = self._pending, [], 0
         groups: dict[tuple[Any, ...], list[tuple[dict[str, Any], asyncio.Future[Any]]]] = {}
-        for item in pending:
-            groups.setdefault(merge_key(item[0]["inputs"]), []).append(item)
+        for request, future, key in pending:
+            groups.setdefault(key, []).append((request, future))
         for group in groups.values():
             self.batches += 1
             self.batched_requests += len(group)

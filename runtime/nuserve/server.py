@@ -273,8 +273,8 @@ class GraphServer:
                 ready.append((i, event, body, model.prepare(body, proto, "infer"), proto))
             except NuserveError as exc:
                 answered.append((i, self.error_response(exc, event)))
-        inputs = [r.get("inputs") if type(r) is dict else None for _, _, _, r, _ in ready]
-        for group in mergeable_groups(inputs):
+        requests = [r if type(r) is dict else None for _, _, _, r, _ in ready]
+        for group in mergeable_groups(requests):
             batch = [ready[k] for k in group]
             parts: list[Any] | None = None
             if len(batch) > 1:

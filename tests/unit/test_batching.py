@@ -124,3 +124,65 @@ def test_run_batch_merges_a_list_of_events_into_one_predict():
     assert [r.body["outputs"] for r in responses if r.status_code == 200] == [
         [[0]], [[2]], [[4]], [[6]], [[8]]
     ]
+
+
+class TwoOutputs(nuserve.V2ModelServer):
+    """Answers the outputs a request asks for (``a`` and ``b`` unless it names some), in the
+    order it names them, times its ``parameters``' ``scale``; records each call."""
+
+    def load(self):
+        self.calls = []
+
+    def predict(self, request):
+        x = request["inputs"]
+        scale = (request.get("parameters") or {}).get("scale", 1)
+        self.calls.append((len(x), request.get("outputs"), request.get("parameters")))
+        values = {"a": x + 1, "b": x * 10 * scale}
+        names = [o["name"] for o in request.get("outputs") or []] or list(values)
+        return {name: values[name] for name in names}
+
+
+def two_outputs_body(i, names=None, parameters=None):
+    body = {"inputs": [{"name": "x", "shape": [1, 1], "datatype": "FP64", "data": [i]}]}
+    if names is not None:
+        body["outputs"] = [{"name": n} for n in names]
+    if parameters is not None:
+        body["parameters"] = parameters
+    return body
+
+
+TWO_OUTPUT_BODIES = [
+    two_outputs_body(1, ["b", "a"]),
+    two_outputs_body(2, ["a", "b"]),
+    two_outputs_body(3),
+    two_outputs_body(4, ["a"]),
+    two_outputs_body(5, ["b", "a"]),
+    two_outputs_body(6, parameters={"scale": 2}),
+    two_outputs_body(7),
+]
+
+
+@pytest.mark.parametrize("mode", ["concurrent", "nuclio batch"])
+def test_each_request_of_a_batch_gets_its_own_outputs_and_parameters(mode):
+    """Found by review: the merged predict saw the first request's ``outputs`` and
+    ``parameters``, so a request that named none got the first one's order."""
+    server = make_server(TwoOutputs)
+    model = server.root.routes["m"]
+    events = [Event(body, "/v2/models/m/infer") for body in TWO_OUTPUT_BODIES]
+    if mode == "concurrent":
+        responses = asyncio.run(_concurrent(server, TWO_OUTPUT_BODIES))
+    else:
+        responses = server.run_batch(events)
+    assert [r.status_code for r in responses] == [200] * 7
+    got = [[(o["name"], o["data"]) for o in r.body["outputs"]] for r in responses]
+    assert got == [
+        [("b", [10.0]), ("a", [2.0])],
+        [("a", [3.0]), ("b", [20.0])],
+        [("a", [4.0]), ("b", [30.0])],
+        [("a", [5.0])],
+        [("b", [50.0]), ("a", [6.0])],
+        [("a", [7.0]), ("b", [120.0])],
+        [("a", [8.0]), ("b", [70.0])],
+    ]
+    # requests that ask alike still share a predict: 1 and 5, 3 and 7
+    assert sorted(rows for rows, _, _ in model.calls) == [1, 1, 1, 2, 2]
