@@ -7,6 +7,7 @@ a body the adapter decoded already is left as it is, ``nuserve.protocols.is_raw`
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,16 @@ def operation_methods(cls: type) -> dict[str, str]:
         for name in dir(cls)
         if name.startswith("op_") and len(name) > 3 and callable(getattr(cls, name))
     }
+
+
+def async_operations(cls: type, operations: Mapping[str, str]) -> list[str]:
+    """The operations of ``cls`` written ``async def``, sorted: a sync flow cannot await
+    them, and says so when it is built (``Flow.freeze``)."""
+    return sorted(
+        name
+        for name, method in operations.items()
+        if inspect.iscoroutinefunction(getattr(cls, method, None))
+    )
 
 
 def operation_names(operations: Mapping[str, str]) -> list[str]:

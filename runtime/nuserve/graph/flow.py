@@ -17,6 +17,8 @@ from nuserve.errors import ConfigError, NuserveError
 from nuserve.event import Event, Response
 from nuserve.graph.node import Dispatch, Node
 from nuserve.model import V2ModelServer
+from nuserve.operations import async_operations
+from nuserve.routers.endpoint import RouterEndpoint
 from nuserve.routers.router import ModelRouter, Target
 
 
@@ -86,6 +88,9 @@ class Flow:
                             f"router step {node.name!r} has model {model.name!r} with async "
                             f"hooks or batching, which the sync engine cannot await; {fix}"
                         )
+                for versions in node.target.versions.values():  # the router's own, too
+                    for model in versions.values():
+                        _check_sync_operations(node.name, model, fix)
 
     def models(self) -> Iterator[V2ModelServer]:
         """The models of every router step (the server loads them)."""
@@ -153,6 +158,19 @@ class Flow:
             f"(handling: step {step!r} raised {type(error).__name__}: {error})"
         )
         return Response({"error": message, "id": event.id}, 500)
+
+
+def _check_sync_operations(step: str, model: V2ModelServer, fix: str) -> None:
+    """Refuse ``async def op_<name>`` in a sync flow when it is built, not at its first call
+    (a 500). A router class's operations are its own methods, behind its endpoint."""
+    owner = model.router if isinstance(model, RouterEndpoint) else model
+    names = async_operations(type(owner), owner.operations)
+    if names:
+        ops = ", ".join(f"op_{name}" for name in names)
+        raise ConfigError(
+            f"router step {step!r} has model {model.name!r} with async operations ({ops}), "
+            f"which the sync engine cannot await; make them plain def, or {fix}"
+        )
 
 
 def error_response(event: Event, step: str, error: Exception) -> Response:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from nuserve import ConfigError, Response
+import nuserve
+from nuserve import BaseRouter, ConfigError, Response
 from nuserve.graph import FlowBuilder
-from tests.models import AsyncEcho, Echo
+from tests.models import AsyncEcho, Echo, Summer
 from tests.unit.graph import flow_steps
 from tests.unit.graph.flow_steps import Add, Catcher, Double, Fail, Missing, Trace, inc, square
 from tests.unit.graph.harness import build, run
@@ -204,6 +205,40 @@ def test_async_model_in_a_router_needs_the_async_engine():
         build(graph)
     graph.spec.engine = "async"
     assert run(build(graph), {"inputs": [1]}).body["outputs"] == {"inputs": [1], "pre": True}
+
+
+class PingRouter(BaseRouter):
+    """A router with an async operation of its own."""
+
+    async def op_reset(self, event):
+        return "reset"
+
+
+def test_an_async_operation_needs_the_async_engine():
+    """Found by the flow fuzzer: a sync flow was built, then failed at the first call of the
+    async ``op_ping`` (a 500), rather than at build."""
+    graph = FlowBuilder(engine="sync")
+    graph.to("*", name="router").add_route("s", Summer)
+    with pytest.raises(
+        ConfigError,
+        match=r"^router step 'router' has model 's' with async operations \(op_ping\), which "
+        r"the sync engine cannot await; make them plain def, or use fn.set_topology\('flow', "
+        r"engine='async'\)$",
+    ):
+        build(graph)
+    graph.spec.engine = "async"
+    assert run(build(graph), {}, path="/v2/models/s/ping").body == "pong"
+
+
+def test_an_async_operation_of_a_router_class_needs_the_async_engine():
+    fn = nuserve.new_function("f")
+    fn.set_topology("flow", engine="sync").to(PingRouter, name="r")
+    fn.add_model("e", class_name=Echo, router_step="r")
+    with pytest.raises(ConfigError, match=r"model 'PingRouter' with async operations \(op_reset\)"):
+        fn.to_mock_server()
+    fn.set_topology("flow", engine="async").to(PingRouter, name="r")
+    fn.add_model("e", class_name=Echo, router_step="r")
+    assert fn.to_mock_server().test("/v2/models/PingRouter/reset", {}) == "reset"
 
 
 def test_async_step_needs_the_async_engine():

@@ -445,11 +445,19 @@ def test_the_properties_catch_what_they_claim_to() -> None:
                  "application/json", "i")  # fmt: skip
 
 
+class HiddenAsync(SyncSummer):
+    """A plain ``def`` operation that answers a coroutine: no build check can see it."""
+
+    def op_ping(self, event: Event) -> Any:  # type: ignore[override]
+        return Summer.op_ping(self, event)
+
+
 def test_a_sync_flow_refusing_an_async_operation_closes_it() -> None:
-    """Found by the flow fuzzer: the refused ``op_ping`` coroutine was left never awaited."""
+    """Found by the flow fuzzer: the refused ``op_ping`` coroutine was left never awaited.
+    (An ``async def`` operation is refused when the flow is built, ``tests/unit/graph``.)"""
     fn = nuserve.new_function("sync-flow")
     fn.set_topology("flow", engine="sync").to("*", name="router")
-    fn.add_model("s", class_name=Summer, router_step="router")
+    fn.add_model("s", class_name=HiddenAsync, router_step="router")
     server = fn.to_mock_server()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
