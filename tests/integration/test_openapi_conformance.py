@@ -5,9 +5,11 @@ temporary directory that is the server's working directory: the root ``function.
 served unchanged (its relative ``model_path`` resolves there first). schemathesis reads
 ``GET /openapi.json`` and sends, per operation, requests its schemas allow and requests they
 do not; every answer must have a status and a body the document gives for that operation,
-and none may be a 5xx. Left out: schemathesis's checks of how the server treats data (a 400
-for a body the schema allows is the OIP codec's job: JSON Schema cannot say that ``data``
-holds ``prod(shape)`` values), and its probing of methods the document does not list.
+none may be a 5xx, and a method the document does not list for a path must get a 405 with an
+``Allow`` header (that check was off while ``TRACE``, ``PUT`` or ``PATCH`` ran inference).
+Left out: schemathesis's checks of how the server treats data (a 400 for a body the schema
+allows is the OIP codec's job: JSON Schema cannot say that ``data`` holds ``prod(shape)``
+values).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ CHECKS = (
     "content_type_conformance",
     "response_headers_conformance",
     "response_schema_conformance",
+    "unsupported_method",
 )
 EXAMPLES = 50
 """Generated requests per operation in the fuzzing phase (the coverage phase adds its own

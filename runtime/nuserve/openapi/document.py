@@ -7,7 +7,9 @@ Protocol tensors, MLRun rows, KServe v1), and for a flow the paths that reach it
 steps. A model whose spec is known (after ``load``) takes rows of its spec's width. Errors
 the serving spec makes possible are listed where they happen: 504 with ``request_timeout``;
 and, for ``nuserve serve`` only, 408 for a body sent too slowly and 401 when a bearer token
-is required.
+is required. A 405 happens to no operation listed: it answers a method a path does not list,
+which OpenAPI gives no place to; the description says so, and ``components.responses`` holds
+its body.
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ SERVER_ONLY = (METRICS_PATH, OPENAPI_PATH)
 DESCRIPTION = """\
 Served by nuserve. Inference bodies are Open Inference Protocol (v2) tensors or MLRun rows
 (`{"inputs": [[...], ...]}`), answered in kind; `/v1/models/<m>:predict` speaks KServe v1.
-Every error is `{"error": "...", "id": "..."}` with its HTTP status."""
+Every error is `{"error": "...", "id": "..."}` with its HTTP status. A path answers the
+methods listed for it (and HEAD where it lists GET); any other method is a 405 whose `Allow`
+header names them."""
 
 
 def build_document(

@@ -8,8 +8,10 @@ by body (``/``, ``/v2/models/infer``, ``/v2/models/predict``) come first. Paths 
 one per model name, since each model has its own operations and input schema.
 
 Left out on purpose: ``/explain`` of a model that does not implement ``explain`` (the router
-answers it with the 500 of ``NotImplementedError``, which is no API), and the 405 each path
-answers to the methods it does not take.
+answers it with the 500 of ``NotImplementedError``, which is no API), and HEAD, which every
+GET path answers too. The methods listed are all a path takes (``ModelRouter.dispatch``):
+POST for inference and custom operations, GET for what reads; any other is answered 405 with
+``Allow``, which no listed operation answers, so none lists it.
 """
 
 from __future__ import annotations

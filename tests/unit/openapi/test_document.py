@@ -134,6 +134,28 @@ def test_every_answer_is_one_the_document_gives(
     assert asked > 150
 
 
+def test_every_other_method_is_a_405_allowing_what_the_document_lists(
+    server: GraphServer, document: dict[str, Any]
+) -> None:
+    """The route table and the document agree on methods too: a method a path does not list
+    runs nothing and names, in ``Allow``, the methods the path lists (HEAD with GET)."""
+    refused = 0
+    for path, item in document["paths"].items():
+        if path in SERVER_ONLY:
+            continue  # answered by nuserve serve's app, not the graph (see test_served_route)
+        listed = {method.upper() for method in item}
+        allow = ", ".join(sorted(listed | ({"HEAD"} if "GET" in listed else set())))
+        for method in {"GET", "POST", "PUT", "PATCH", "DELETE", "TRACE", "OPTIONS"} - listed:
+            response = run(server, method, path, ROWS)
+            assert (response.status_code, response.headers) == (405, {"Allow": allow}), (
+                method,
+                path,
+                response.body,
+            )
+            refused += 1
+    assert refused > 150
+
+
 def test_an_oip_answer_is_tensors_and_a_rows_answer_rows(
     server: GraphServer, document: dict[str, Any]
 ) -> None:
