@@ -292,8 +292,4 @@ class BaseRouter(ModelRouter):
         operation = body.get("operation") or "infer"
         if not isinstance(operation, str):
             raise BadRequest(f"body field 'operation' must be a string (got {operation!r})")
-        path = f"/v2/models/{self.name}/{operation}"
-        target = self._table.get(path)
-        if target is None:
-            raise self.not_found(path, "POST")
-        return target
+        return self.body_target(f"/v2/models/{self.name}", operation)

@@ -232,14 +232,19 @@ class ModelRouter:
             if "/" in value:  # a name, not a path: the table would resolve it as one
                 raise BadRequest(f"body field '{field}' must be a name without '/' (got {value!r})")
         path = f"/v2/models/{name}" + (f"/versions/{version}" if version else "")
-        target = self._table.get(f"{path}/{operation}")
+        return self.body_target(path, operation)
+
+    def body_target(self, prefix: str, operation: str) -> Target:
+        """The target of a body naming ``operation`` of the model at ``prefix``: one that
+        POST runs (``ready`` is what GET reads, and was a 405 naming ``/``)."""
+        target = self._table.get(f"{prefix}/{operation}")
         if target is None:
-            raise self.not_found(f"{path}/{operation}", "POST")
-        if target.op in READ_OPS:  # "ready": what GET reads, not what a body runs
+            raise self.not_found(f"{prefix}/{operation}", "POST")
+        if target.op in READ_OPS:
             ops = ", ".join(sorted(target.model.operations)) if target.model else ""
             raise BadRequest(
                 f"body field 'operation' is {operation!r}, which is read with GET "
-                f"{path}/{operation}; a body runs infer, predict, explain or an operation "
+                f"{prefix}/{operation}; a body runs infer, predict, explain or an operation "
                 f"(operations: {ops or 'none'})"
             )
         return target

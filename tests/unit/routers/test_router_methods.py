@@ -143,6 +143,21 @@ def test_the_body_routes_only_what_post_runs(server: MockServer) -> None:
     )
 
 
+def test_a_router_class_routes_by_body_only_what_post_runs() -> None:
+    fn = nuserve.new_function("ensemble")
+    fn.set_topology("router", class_name="VotingEnsemble", name="ens")
+    fn.add_model("a", class_name=Spy)
+    server = fn.to_mock_server()
+    response = answer(server, "POST", "/", {"operation": "ready", "inputs": [1]})
+    assert (response.status_code, response.body["error"]) == (
+        400,
+        "body field 'operation' is 'ready', which is read with GET /v2/models/ens/ready; "
+        "a body runs infer, predict, explain or an operation (operations: none)",
+    )
+    response = answer(server, "TRACE", "/v2/models/ens/infer")
+    assert (response.status_code, response.headers) == (405, {"Allow": "POST"})
+
+
 def test_batch_mode_answers_other_methods_405_and_runs_nothing(server: MockServer) -> None:
     RAN.clear()
     events = [Event({"inputs": [1]}, "/v2/models/s/infer", m) for m in ("PUT", "POST")]
