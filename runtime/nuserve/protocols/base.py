@@ -27,9 +27,9 @@ def is_raw(body: Any, content_type: str | None) -> bool:
 
     Each body is decoded once. Nuclio decodes a body of content type exactly
     ``application/json`` (one it cannot decode stays bytes), so a ``str`` under that type is
-    a JSON string: decoding it again made ``"abc"`` a 400 and ``"{\"inputs\": ...}"`` an
-    inference. Bytes are always raw; so is text under any other type (or none: in-process
-    callers and stream messages).
+    a JSON string: decoding it again made the string ``"abc"`` a 400, and a string holding a
+    JSON object ran inference. Bytes are always raw; so is text under any other type (or
+    none: in-process callers and stream messages).
     """
     cls = body.__class__
     if cls is str:

@@ -82,7 +82,7 @@ class App:
                 await self.answer_server_path(path, scope["method"], send)
                 return
             counters = self.metrics
-            series = counters.series(scope["path"])
+            series = counters.series(path)
             counters.in_flight += 1
             started = perf_counter()
             status = 500
