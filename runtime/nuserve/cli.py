@@ -53,7 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    serve = sub.add_parser("serve", help="serve a function.yaml over HTTP (and its Kafka triggers)")
+    # no abbreviations: `--auth-token SECRET` must not be read as `--auth-token-file SECRET`
+    serve = sub.add_parser(
+        "serve",
+        help="serve a function.yaml over HTTP (and its Kafka triggers)",
+        allow_abbrev=False,
+    )
     serve.add_argument("file", help="the function.yaml to serve")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port to bind (default 8080)")

@@ -98,3 +98,17 @@ def test_openapi_writes_the_document_without_loading_models(tmp_path, capsys, mo
     assert set(printed["paths"]) - set(written["paths"]) == {"/metrics", "/openapi.json"}
     assert main(["openapi", str(spec), "--load"]) == 1  # now BrokenLoad's load runs
     assert "weights.bin is missing" in capsys.readouterr().err
+
+
+def test_serve_takes_no_abbreviated_token_option(capsys):
+    """`--auth-token SECRET` must not be read as `--auth-token-file SECRET` (argparse would
+    accept the prefix and then name the secret as a file it cannot read)."""
+    import pytest
+
+    from nuserve.serve.workers import main as workers_main
+
+    for run in (lambda argv: main(["serve", *argv]), workers_main):
+        with pytest.raises(SystemExit) as exited:
+            run(["function.yaml", "--auth-token", "s3cret-s3cret-s3cret"])
+        assert exited.value.code == 2
+        assert "unrecognized arguments: --auth-token" in capsys.readouterr().err

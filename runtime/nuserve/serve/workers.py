@@ -275,7 +275,9 @@ def limits(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m nuserve.serve.workers", description="serve a function.yaml locally"
+        prog="python -m nuserve.serve.workers",
+        description="serve a function.yaml locally",
+        allow_abbrev=False,  # `--auth-token SECRET` is not `--auth-token-file SECRET`
     )
     parser.add_argument("function_yaml", help="the function.yaml to serve")
     parser.add_argument("--host", default="127.0.0.1")
