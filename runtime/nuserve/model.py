@@ -19,6 +19,7 @@ from nuserve.batching import Batcher, BatchSettings, merge_inputs, row_count, sp
 from nuserve.context import ServingContext
 from nuserve.errors import BadRequest, ConfigError, ModelError, NotFound, NotReady, NuserveError
 from nuserve.event import Event, Response, utc_timestamp
+from nuserve.input_checks import NUMERIC_TYPES, check_rows
 from nuserve.operations import call_operation, operation_methods, operation_names
 
 if TYPE_CHECKING:
@@ -27,8 +28,6 @@ from nuserve.protocols import OIP, ROWS, Protocol, decode_body, detect
 
 HOOKS = ("load", "predict", "explain", "preprocess", "validate", "postprocess")
 INFER_OPS = frozenset({"infer", "predict", "explain"})
-NUMERIC_TYPES = ("float", "double", "int", "uint", "long")
-"""Model spec value types (MLRun's, by prefix) whose rows must hold numbers."""
 
 
 class V2ModelServer:
@@ -115,7 +114,7 @@ class V2ModelServer:
             )
         width = self._feature_count
         if width is not None:
-            _check_rows(self.name, inputs, width, self._numeric_features)
+            check_rows(self.name, inputs, width, self._numeric_features)
         return request
 
     def postprocess(self, response: dict[str, Any]) -> dict[str, Any]:
@@ -382,36 +381,6 @@ class V2ModelServer:
             "model %s raised in %s", self.name, stage, exc_info=(type(exc), exc, exc.__traceback__)
         )
         return ModelError(f"model '{self.name}' raised in {stage}: {type(exc).__name__}: {exc}")
-
-
-def _check_rows(name: str, inputs: Any, width: int, numeric: bool) -> None:
-    """At least one row of ``width`` features (numbers when the spec says so): the model's
-    own code would otherwise fail on the request with a 500. An OIP tensor, decoded to an
-    array, must be ``[rows, width]``."""
-    shape = getattr(inputs, "shape", None)
-    if shape is not None:
-        kind = inputs.dtype.kind
-        if len(shape) != 2 or shape[1] != width or not shape[0] or (numeric and kind not in "biuf"):
-            numbers = " of numbers" if numeric else ""
-            raise BadRequest(
-                f"model '{name}' expects a tensor of shape [rows, {width}]{numbers} "
-                f"(got shape {list(shape)} of {inputs.dtype})"
-            )
-        return
-    if type(inputs) is dict and inputs and all(hasattr(v, "shape") for v in inputs.values()):
-        return  # several named OIP tensors: the model combines them
-    if type(inputs) is not list or not inputs:
-        got = "no rows" if type(inputs) is list else type(inputs).__name__
-        raise BadRequest(f"model '{name}' expects a list of rows of {width} features (got {got})")
-    for i, row in enumerate(inputs):
-        if not isinstance(row, list) or len(row) != width:
-            size = len(row) if isinstance(row, list) else type(row).__name__
-            raise BadRequest(
-                f"model '{name}' expects rows of {width} features (row {i} has {size})"
-            )
-        if numeric and not all(type(v) is float or type(v) is int for v in row):
-            bad = next(v for v in row if type(v) is not float and type(v) is not int)
-            raise BadRequest(f"model '{name}' expects numbers (row {i} has {bad!r})")
 
 
 def _tensor_meta(feature: Any) -> dict[str, Any]:
