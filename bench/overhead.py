@@ -2,7 +2,7 @@
 
 Echo model, MLRun rows body. The floor is a direct ``predict`` call; the mock server gets the
 body as a dict; the Nuclio path gets a real ``nuclio_sdk.Event`` (HTTP trigger, bytes JSON
-body) through ``nuserve.nuclio.handler`` after ``init_context``, as a Nuclio processor calls it.
+body) through ``nuserve.nuclio.adapter.handler`` after ``init_context``, as a Nuclio processor calls it.
 Rounds interleave the three so that noise hits them alike.
 
 Run: ``python bench/overhead.py [--quick]`` (``--profile`` prints the handler's cProfile).
@@ -25,7 +25,7 @@ import nuclio_sdk
 import orjson
 
 import nuserve
-from nuserve.nuclio import SPEC_ENV, encode_spec, handler, init_context
+from nuserve.nuclio.adapter import SPEC_ENV, encode_spec, handler, init_context
 from nuserve.serve.context import new_context
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,6 +1,6 @@
 """Cost of ``request_timeout`` over HTTP: ``nuserve serve`` of iris with it off vs on, same run.
 
-With a timeout, each request's sync hooks run in the model's lane thread (``nuserve.lanes``)
+With a timeout, each request's sync hooks run in the model's lane thread (``nuserve.server.lanes``)
 so that a hanging ``predict`` can be abandoned at the deadline; without one they run inline on
 the event loop. Both servers serve the iris example (``--workers 1``) and are loaded in turn at
 concurrency 16, alternating over the rounds; the one without the timeout is the floor.

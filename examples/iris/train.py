@@ -12,7 +12,7 @@ import cloudpickle
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 
-from nuserve.artifacts import Feature, ModelSpec
+from nuserve.model.artifacts import Feature, ModelSpec
 from nuserve.monitoring import feature_stats
 
 

@@ -15,9 +15,9 @@ from nuserve.errors import (
     RequestTimeout,
 )
 from nuserve.event import Event, Response
-from nuserve.function import ServingFunction, code_to_function, new_function
+from nuserve.function.serving_function import ServingFunction, code_to_function, new_function
 from nuserve.graph.steps import Step
-from nuserve.model import V2ModelServer
+from nuserve.model.v2_model_server import V2ModelServer
 from nuserve.routers.bandit import EpsilonGreedyRouter, ThompsonSamplingRouter
 from nuserve.routers.base import BaseRouter
 from nuserve.routers.ensemble import VotingEnsemble
@@ -25,7 +25,7 @@ from nuserve.routers.parallel import ParallelRun
 from nuserve.routers.remote import RemoteModel
 from nuserve.routers.router import ModelRouter
 from nuserve.routers.weighted import WeightedRouter
-from nuserve.server import GraphServer
+from nuserve.server.graph_server import GraphServer
 
 __version__ = "0.1.0"
 

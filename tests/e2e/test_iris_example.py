@@ -7,10 +7,10 @@ from pathlib import Path
 
 import yaml
 
-from nuserve.cli import load_function
+from nuserve.cli.main import load_function
 from nuserve.event import Event
-from nuserve.nuclio import spec_from_file
-from nuserve.server import GraphServer
+from nuserve.nuclio.adapter import spec_from_file
+from nuserve.server.graph_server import GraphServer
 from tests.nuclio_schema import check_function_config
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -25,7 +25,7 @@ import orjson
 import pytest
 
 import nuserve
-from nuserve.stream_output import DELIVERY_TIMEOUT_S
+from nuserve.nuclio.stream_output import DELIVERY_TIMEOUT_S
 from tests.integration.faults_load import HttpLoad
 from tests.integration.test_stream_serve import (
     SlowEcho,

@@ -18,7 +18,7 @@ import yaml
 from confluent_kafka import Consumer
 
 import nuserve
-from nuserve.artifacts import ModelSpec
+from nuserve.model.artifacts import ModelSpec
 from nuserve.monitoring import DRIFT_DETECTED, MonitorConfig, build_runner, open_store
 from nuserve.tracking.settings import tracking_settings
 from tests.kafka.broker import KafkaBroker

@@ -30,7 +30,7 @@ import schemathesis.engine
 from openapi_spec_validator import validate
 from schemathesis.engine import events
 
-from nuserve.cli import main
+from nuserve.cli.main import main
 from tests.serve_models import HOST, ROOT, Served, free_port, request, stop, wait_until
 
 pytestmark = pytest.mark.integration
@@ -70,7 +70,7 @@ def iris(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     env.pop("NUSERVE_SPEC", None)
-    command = [sys.executable, "-m", "nuserve.cli", "serve", str(ROOT / "function.yaml")]
+    command = [sys.executable, "-m", "nuserve.cli.main", "serve", str(ROOT / "function.yaml")]
     command += ["--host", HOST, "--port", str(port), "--workers", "1"]
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=env, cwd=tmp, stdout=out, stderr=out)

@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 import nuserve
-from nuserve.mock import MockServer
+from nuserve.server.mock import MockServer
 from nuserve.tracking import tracking_settings
 from tests.kafka.broker import KafkaBroker
 from tests.kafka.fixtures import new_topic

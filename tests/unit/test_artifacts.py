@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nuserve.artifacts import Feature, ModelSpec, get_model
+from nuserve.model.artifacts import Feature, ModelSpec, get_model
 from nuserve.errors import ConfigError
 
 
@@ -476,7 +476,7 @@ def test_remote_without_fsspec(tmp_path, monkeypatch):
 
 
 def test_import_does_not_import_fsspec():
-    code = "import sys, nuserve.artifacts; assert 'fsspec' not in sys.modules, 'fsspec imported'"
+    code = "import sys, nuserve.model.artifacts; assert 'fsspec' not in sys.modules, 'fsspec imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

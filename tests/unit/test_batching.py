@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import nuserve
-from nuserve.batching import merge_inputs, row_count, split_outputs
+from nuserve.model.batching import merge_inputs, row_count, split_outputs
 from nuserve.event import Event
 
 

@@ -8,7 +8,7 @@ import orjson
 import yaml
 
 from nuserve import __version__
-from nuserve.cli import main
+from nuserve.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 import nuserve
-from nuserve.deploy import (
+from nuserve.nuclio.deploy import (
     NUCTL_DOCS,
     DeployError,
     DeployResult,
@@ -22,7 +22,7 @@ from nuserve.deploy import (
     find_nuctl,
 )
 from nuserve.errors import ConfigError
-from nuserve.function import ServingFunction, function_from_yaml
+from nuserve.function.serving_function import ServingFunction, function_from_yaml
 from tests.models import Echo
 from tests.nuclio_schema import check_function_config
 
@@ -61,7 +61,7 @@ def fake_nuctl(tmp_path, monkeypatch) -> Path:
 def project(tmp_path) -> Path:
     project = tmp_path / "project"
     project.mkdir()
-    (project / "handler.py").write_text("from nuserve.nuclio import handler, init_context\n")
+    (project / "handler.py").write_text("from nuserve.nuclio.adapter import handler, init_context\n")
     return project
 
 

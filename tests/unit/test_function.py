@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from nuserve.errors import ConfigError
-from nuserve.function import FunctionSpec, ServingFunction, code_to_function, new_function
-from nuserve.spec import ServingSpec
+from nuserve.function.serving_function import FunctionSpec, ServingFunction, code_to_function, new_function
+from nuserve.spec.serving import ServingSpec
 from tests.models import Echo
 
 

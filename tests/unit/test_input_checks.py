@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nuserve.errors import BadRequest
-from nuserve.input_checks import check_rows
+from nuserve.model.input_checks import check_rows
 
 
 @pytest.mark.parametrize(

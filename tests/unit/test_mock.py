@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import nuserve
-from nuserve.mock import MockResponseError
+from nuserve.server.mock import MockResponseError
 from tests.models import Echo, Raising
 
 

@@ -13,7 +13,7 @@ from nuclio_sdk.test import Platform
 
 import handler as root_handler
 import nuserve
-from nuserve.nuclio import (
+from nuserve.nuclio.adapter import (
     decode_spec,
     encode_spec,
     handler,

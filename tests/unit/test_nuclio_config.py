@@ -11,9 +11,9 @@ import yaml
 
 import nuserve
 from nuserve.errors import ConfigError
-from nuserve.function import ServingFunction, function_from_yaml
-from nuserve.nuclio import CODE_DIR_ENV, GZIP_PREFIX, SPEC_ENV, decode_spec
-from nuserve.nuclio_config import CODE_DIR, KAFKA_ALLOCATION_ANNOTATION, function_config
+from nuserve.function.serving_function import ServingFunction, function_from_yaml
+from nuserve.nuclio.adapter import CODE_DIR_ENV, GZIP_PREFIX, SPEC_ENV, decode_spec
+from nuserve.nuclio.function_config import CODE_DIR, KAFKA_ALLOCATION_ANNOTATION, function_config
 from tests.models import Echo
 from tests.nuclio_schema import check_function_config
 

@@ -17,8 +17,8 @@ import pytest
 import nuserve
 from nuserve.graph import queues
 from nuserve.graph.queues import Stream, memory_stream
-from nuserve.nuclio import SPEC_ENV, encode_spec, handler, handler_async, init_context
-from nuserve.stream_output import NO_ACK
+from nuserve.nuclio.adapter import SPEC_ENV, encode_spec, handler, handler_async, init_context
+from nuserve.nuclio.stream_output import NO_ACK
 
 NO_ACK_HEADER = NO_ACK
 

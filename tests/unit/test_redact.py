@@ -8,7 +8,7 @@ import sys
 import orjson
 import pytest
 
-from nuserve.redact import redact_error_body, redact_paths
+from nuserve.nuclio.redact import redact_error_body, redact_paths
 
 
 @pytest.mark.parametrize(

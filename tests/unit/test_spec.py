@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 import nuserve
-from nuserve.spec import ServingSpec, class_ref
+from nuserve.spec.serving import ServingSpec, class_ref
 from tests.models import Echo
 
 

@@ -15,8 +15,8 @@ import nuserve
 from nuserve.event import Event
 from nuserve.graph import queues
 from nuserve.graph.queues import Stream, memory_stream
-from nuserve.spec import ServingSpec
-from nuserve.stream_output import StreamOutput, check_stream_path, dead_letter
+from nuserve.spec.serving import ServingSpec
+from nuserve.nuclio.stream_output import StreamOutput, check_stream_path, dead_letter
 from tests.models import Echo
 
 
@@ -75,7 +75,7 @@ def test_to_yaml_round_trips_the_streams(tmp_path):
     fn.spec.output_stream = "memory://o"
     fn.add_kafka_trigger("k", brokers="b:9092", topics="in", explicit_ack=True)
     text = fn.to_yaml(tmp_path / "function.yaml")
-    again = nuserve.function.function_from_yaml(tmp_path / "function.yaml")
+    again = nuserve.function.serving_function.function_from_yaml(tmp_path / "function.yaml")
     assert again.spec.output_stream == "memory://o" and again.to_yaml() == text
     assert yaml.safe_load(text)["spec"]["triggers"]["k"]["explicitAckMode"] == "enable"
 

@@ -1,6 +1,6 @@
 """``request_timeout``: a request that overruns it is answered 504, and nothing else waits.
 
-Sync hooks run in their model's lane thread (``nuserve.lanes``), which the caller waits for
+Sync hooks run in their model's lane thread (``nuserve.server.lanes``), which the caller waits for
 with the timeout; async hooks are awaited with it and cancelled. Without the setting the
 fast path runs hooks inline, on the caller's thread.
 """
@@ -22,11 +22,11 @@ from nuclio_sdk.test import Platform
 import nuserve
 from nuserve.errors import ConfigError
 from nuserve.event import Event, Response
-from nuserve.lanes import Lane
-from nuserve.mock import MockServer
-from nuserve.nuclio import encode_spec, handler, handler_async, init_context
-from nuserve.nuclio_config import function_config, function_from_config
-from nuserve.spec import ServingSpec
+from nuserve.server.lanes import Lane
+from nuserve.server.mock import MockServer
+from nuserve.nuclio.adapter import encode_spec, handler, handler_async, init_context
+from nuserve.nuclio.function_config import function_config, function_from_config
+from nuserve.spec.serving import ServingSpec
 from tests.nuclio_schema import check_function_config
 
 TIMEOUT = 0.3

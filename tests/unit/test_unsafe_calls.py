@@ -28,13 +28,14 @@ ALLOWED = {
     # the dot program, on the DOT text the picture module wrote itself (no shell)
     ("graph/pictures.py", "subprocess.run"),
     # nuctl, with an argument list built from the function.yaml path (no shell)
-    ("deploy.py", "subprocess.run"),
+    ("nuclio/deploy.py", "subprocess.run"),
     # `nuserve build FILE`: runs the Python file the user named on the command line
-    ("cli.py", "runpy.run_path"),
+    ("cli/main.py", "runpy.run_path"),
     # the spec's class names ("pkg.mod.Class"); the spec is configuration, never a request
     ("resolve.py", "importlib.import_module"),
     # lazy imports of nuserve's own graph modules, by fixed names
     ("graph/__init__.py", "importlib.import_module"),
+    ("nuclio/__init__.py", "importlib.import_module"),
     # the optional PostgreSQL driver, by a fixed name
     ("monitoring/store/postgres.py", "importlib.import_module"),
 }

@@ -3,16 +3,17 @@
 ``fn.set_topology("flow", engine="sync" | "async")`` returns a ``FlowBuilder``; the server
 builds a ``Flow`` from the ``FlowSpec`` with ``build_flow``. Pictures are in
 ``nuserve.graph.pictures`` (Mermaid, dot, SVG, HTML); ``nuserve graph`` is
-``nuserve.graph.command.graph_command``.
+``nuserve.cli.graph.graph_command``.
 
-    spec.py      FlowSpec, StepSpec (serialisable, ``kind: "flow"``)
     builder.py   FlowBuilder, StepBuilder (``to``, ``add_step``, ``respond``, ...)
     steps.py     Step (``do(body)``, ``on_error(body, error)``), function lookup
     build.py     build_flow: spec to Flow        flow.py  Flow, error answers, ordering
     engine_sync.py / engine_async.py             the two engines
     paths.py     input_path / result_path        queues.py  kafka, v3io, memory streams
-    split.py     the flow of each function        functions.py  one ServingFunction each
-    pictures.py, svg.py, command.py              drawing, ``nuserve graph``
+    split.py     the flow of each function
+    pictures.py, svg.py                          drawing
+
+The flow's serialisable form (``FlowSpec``, ``StepSpec``) is ``nuserve.spec.flow``.
 """
 
 from __future__ import annotations
@@ -25,24 +26,24 @@ if TYPE_CHECKING:
     from nuserve.graph.builder import FlowBuilder, StepBuilder
     from nuserve.graph.flow import Flow
     from nuserve.graph.queues import MemoryStream, Stream, memory_stream
-    from nuserve.graph.spec import FlowSpec, StepSpec
+    from nuserve.spec.flow import FlowSpec, StepSpec
     from nuserve.graph.split import ChildTrigger, child_trigger, split_by_function
     from nuserve.graph.steps import Step
 
 _MODULES = {
-    "ChildTrigger": "split",
-    "Flow": "flow",
-    "FlowBuilder": "builder",
-    "FlowSpec": "spec",
-    "MemoryStream": "queues",
-    "Step": "steps",
-    "StepBuilder": "builder",
-    "StepSpec": "spec",
-    "Stream": "queues",
-    "build_flow": "build",
-    "child_trigger": "split",
-    "memory_stream": "queues",
-    "split_by_function": "split",
+    "ChildTrigger": "nuserve.graph.split",
+    "Flow": "nuserve.graph.flow",
+    "FlowBuilder": "nuserve.graph.builder",
+    "FlowSpec": "nuserve.spec.flow",
+    "MemoryStream": "nuserve.graph.queues",
+    "Step": "nuserve.graph.steps",
+    "StepBuilder": "nuserve.graph.builder",
+    "StepSpec": "nuserve.spec.flow",
+    "Stream": "nuserve.graph.queues",
+    "build_flow": "nuserve.graph.build",
+    "child_trigger": "nuserve.graph.split",
+    "memory_stream": "nuserve.graph.queues",
+    "split_by_function": "nuserve.graph.split",
 }
 __all__ = [
     "ChildTrigger",
@@ -67,7 +68,7 @@ def __getattr__(name: str) -> Any:
     module = _MODULES.get(name)
     if module is None:
         raise AttributeError(f"module 'nuserve.graph' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"nuserve.graph.{module}"), name)
+    value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 

@@ -16,8 +16,8 @@ from nuserve.context import ServingContext
 from nuserve.errors import ConfigError, NuserveError
 from nuserve.event import Event, Response
 from nuserve.graph.node import Dispatch, Node
-from nuserve.model import V2ModelServer
-from nuserve.operations import async_operations
+from nuserve.model.v2_model_server import V2ModelServer
+from nuserve.model.operations import async_operations
 from nuserve.routers.endpoint import RouterEndpoint
 from nuserve.routers.router import ModelRouter, Target
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nuserve.errors import ConfigError
-from nuserve.graph.spec import FlowSpec, StepSpec, handler_ref
-from nuserve.spec import class_ref
+from nuserve.spec.flow import FlowSpec, StepSpec, handler_ref
+from nuserve.spec.serving import class_ref
 
 EVENT, RESPONSE, ERROR = "event", "response", "on_error"
 SHAPES = ("event", "task", "router", "model", "queue", "merge", "error")

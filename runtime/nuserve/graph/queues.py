@@ -9,7 +9,7 @@ built, never when this module is: ``confluent_kafka`` only for ``kafka://`` path
 httpx ships ``MockTransport``: tests and the mock server use it without a broker.
 
 ``send(data, key, headers)`` is the confirmed form of ``publish`` used for output and
-dead-letter streams (``nuserve.stream_output``): it returns a future that is done once the
+dead-letter streams (``nuserve.nuclio.stream_output``): it returns a future that is done once the
 stream holds the message, so an offset is acked only after its answer is written.
 """
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from nuserve.errors import ConfigError
 from nuserve.graph.queues import kafka_address
-from nuserve.graph.spec import FlowSpec, StepSpec
+from nuserve.spec.flow import FlowSpec, StepSpec
 
 
 def owner(step: StepSpec, main: str) -> str:

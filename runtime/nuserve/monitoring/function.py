@@ -17,7 +17,7 @@ from nuserve import __version__
 from nuserve.errors import ConfigError
 from nuserve.monitoring.config import MonitorConfig
 from nuserve.monitoring.nuclio import ENV
-from nuserve.nuclio_triggers import kafka_trigger, v3io_stream_trigger
+from nuserve.nuclio.triggers import kafka_trigger, v3io_stream_trigger
 from nuserve.tracking.sinks.base import split_url
 
 HANDLER = "nuserve.monitoring.nuclio:handler"

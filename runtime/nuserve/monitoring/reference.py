@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from nuserve.artifacts import SPEC_NAMES, ModelSpec
+from nuserve.model.artifacts import SPEC_NAMES, ModelSpec
 from nuserve.errors import ConfigError
 
 Array = np.ndarray[Any, np.dtype[np.float64]]

@@ -26,7 +26,7 @@ from nuserve.openapi.schemas import nuserve_schemas, oip_schemas
 from nuserve.routers.router import ModelRouter
 
 if TYPE_CHECKING:
-    from nuserve.server import GraphServer
+    from nuserve.server.graph_server import GraphServer
 
 OPENAPI_VERSION = "3.0.3"
 OPENAPI_PATH = "/openapi.json"

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from nuserve.model import V2ModelServer
+from nuserve.model.v2_model_server import V2ModelServer
 from nuserve.openapi.operation_ids import OperationIds
 from nuserve.openapi.responses import (
     INFER_ERRORS,

@@ -18,7 +18,7 @@ from typing import Any
 from nuserve.context import ServingContext
 from nuserve.errors import BadRequest, ConfigError, NotFound
 from nuserve.event import Event, Response
-from nuserve.model import V2ModelServer
+from nuserve.model.v2_model_server import V2ModelServer
 from nuserve.routers.base import BaseRouter
 from nuserve.routers.weights import is_number
 

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from nuserve.event import Event, Response
-from nuserve.model import V2ModelServer
-from nuserve.operations import call_operation
+from nuserve.model.v2_model_server import V2ModelServer
+from nuserve.model.operations import call_operation
 from nuserve.protocols import Protocol
 
 if TYPE_CHECKING:

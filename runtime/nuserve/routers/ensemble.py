@@ -21,7 +21,7 @@ from typing import Any
 from nuserve.context import ServingContext
 from nuserve.errors import ConfigError, ModelError
 from nuserve.event import Event, Response
-from nuserve.model import V2ModelServer
+from nuserve.model.v2_model_server import V2ModelServer
 from nuserve.routers.fanout import outputs_of
 from nuserve.routers.parallel import ParallelRun
 from nuserve.routers.weights import normalise_weights

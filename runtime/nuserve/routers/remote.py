@@ -40,7 +40,7 @@ from nuserve.errors import (
     RemoteTimeout,
 )
 from nuserve.event import Event, Response
-from nuserve.model import V2ModelServer
+from nuserve.model.v2_model_server import V2ModelServer
 from nuserve.protocols import ROWS, Protocol, decode_body, is_raw
 from nuserve.routers.fanout import shared_pool
 

@@ -30,7 +30,7 @@ from nuserve.errors import (
     NuserveError,
 )
 from nuserve.event import Event, Response
-from nuserve.model import INFER_OPS, V2ModelServer
+from nuserve.model.v2_model_server import INFER_OPS, V2ModelServer
 from nuserve.protocols import KSERVE_V1, Protocol, decode_body
 
 SERVER_NAME = "nuserve"

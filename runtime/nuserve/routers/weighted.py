@@ -19,7 +19,7 @@ from typing import Any
 from nuserve.context import ServingContext
 from nuserve.errors import ConfigError
 from nuserve.event import Event
-from nuserve.model import V2ModelServer
+from nuserve.model.v2_model_server import V2ModelServer
 from nuserve.routers.base import BaseRouter
 from nuserve.routers.weights import normalise_weights
 

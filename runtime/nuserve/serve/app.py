@@ -1,11 +1,11 @@
 """The ASGI app of ``nuserve serve``: each request runs through Nuclio's own entry point.
 
 No web framework: a request becomes a real ``nuclio_sdk.Event`` and goes to the same
-``nuserve.nuclio.handler_async`` a Nuclio processor calls, so local answers are Nuclio's
+``nuserve.nuclio.adapter.handler_async`` a Nuclio processor calls, so local answers are Nuclio's
 answers. ``init_context`` runs once per worker process at lifespan startup; kafka-cluster
 triggers of the function.yaml start then too. Nothing here raises to the server: any failure
 is a JSON ``{"error", "id"}`` answer, never a traceback, and a 5xx message has this machine's
-paths redacted (``nuserve.redact``).
+paths redacted (``nuserve.nuclio.redact``).
 
 Hostile clients meet limits here: a body over ``max_body_size`` is refused (413) without being
 read further, a body not complete within ``body_timeout`` is refused (408), and both close the
@@ -31,10 +31,10 @@ import nuclio_sdk
 import orjson
 
 from nuserve.event import new_event_id
-from nuserve.nuclio import handler_async, init_context
+from nuserve.nuclio.adapter import handler_async, init_context
 from nuserve.openapi import OPENAPI_PATH, document_json
 from nuserve.openapi.document import METRICS_PATH
-from nuserve.redact import redact_paths
+from nuserve.nuclio.redact import redact_paths
 from nuserve.routers.router import NAME_LIMIT, READ_METHODS
 from nuserve.serve import kafka, metrics
 from nuserve.serve.auth import CHALLENGE, check_bearer

@@ -7,7 +7,7 @@ event loop, the same handler as HTTP requests, and its offset is stored and comm
 after the handler answered (at-least-once: a crash replays unanswered messages).
 
 The handler writes the answer to the function's output or error stream before it returns
-(``nuserve.stream_output``). An answer marked ``x-nuclio-stream-no-ack`` is committed only
+(``nuserve.nuclio.stream_output``). An answer marked ``x-nuclio-stream-no-ack`` is committed only
 once the handler acked it through ``context.platform.explicit_ack`` (recorded in ``Acks``,
 the platform's control callback, as Nuclio's processor would); one not acked (its stream
 write failed) is delivered again, after a growing pause, rather than skipped.
@@ -32,7 +32,7 @@ import orjson
 from nuserve.event import new_event_id
 from nuserve.serve.function_yaml import KIND, KafkaTrigger, kafka_triggers
 from nuserve.serve.throttle import Throttle
-from nuserve.stream_output import NO_ACK
+from nuserve.nuclio.stream_output import NO_ACK
 
 Handle = Callable[[Any], Coroutine[Any, Any, Any]]
 """Runs one ``nuclio_sdk.Event`` on the worker's loop and returns the ``nuclio_sdk.Response``."""

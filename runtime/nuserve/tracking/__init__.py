@@ -19,7 +19,7 @@ from nuserve.tracking.sinks import Sink, SinkError, create_sink
 if TYPE_CHECKING:
     from nuserve.context import ServingContext
     from nuserve.event import Event, Response
-    from nuserve.model import V2ModelServer
+    from nuserve.model.v2_model_server import V2ModelServer
     from nuserve.protocols import Protocol as BodyProtocol
 
 
@@ -51,7 +51,7 @@ class Tracker(Protocol):
 def create_tracker(settings: dict[str, Any], context: ServingContext) -> Tracker:
     """The tracker for ``spec.tracking`` (a ``tracking_settings`` dict), not started yet: a
     ``nuserve.tracking.tracker.StreamTracker``."""
-    from nuserve.tracking.tracker import StreamTracker  # noqa: PLC0415 - imports nuserve.model
+    from nuserve.tracking.tracker import StreamTracker  # noqa: PLC0415 - imports nuserve.model.v2_model_server
 
     parsed = TrackingSettings.from_dict(settings)
     return StreamTracker(parsed, create_sink(parsed.stream_path), context)

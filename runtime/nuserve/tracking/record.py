@@ -16,7 +16,7 @@ import orjson
 
 if TYPE_CHECKING:
     from nuserve.context import ServingContext
-    from nuserve.model import V2ModelServer
+    from nuserve.model.v2_model_server import V2ModelServer
 
 SCHEMA = 1
 OPTIONS = orjson.OPT_SERIALIZE_NUMPY

@@ -15,7 +15,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from nuserve.errors import NuserveError
-from nuserve.model import V2ModelServer
+from nuserve.model.v2_model_server import V2ModelServer
 from nuserve.tracking.buffer import RecordBuffer
 from nuserve.tracking.ratelog import RateLimitedLog
 from nuserve.tracking.record import Header, model_header

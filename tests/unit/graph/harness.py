@@ -8,10 +8,10 @@ from typing import Any
 from nuserve.context import ServingContext
 from nuserve.event import Event, Response
 from nuserve.graph import Flow, FlowBuilder, FlowSpec, build_flow
-from nuserve.model import V2ModelServer
+from nuserve.model.v2_model_server import V2ModelServer
 from nuserve.resolve import resolve_class
 from nuserve.routers.router import ModelRouter
-from nuserve.spec import RouterSpec
+from nuserve.spec.serving import RouterSpec
 from tests.unit.graph import flow_steps
 
 

@@ -13,7 +13,7 @@ import yaml
 
 import nuserve
 from nuserve.graph import memory_stream
-from nuserve.nuclio import SPEC_ENV, handler, init_context
+from nuserve.nuclio.adapter import SPEC_ENV, handler, init_context
 from tests.models import Echo
 from tests.unit.graph.flow_steps import Add, Double, Trace
 
@@ -49,7 +49,7 @@ def test_function_yaml_round_trip_and_the_nuclio_handler(tmp_path):
     fn = flow_function()
     path = tmp_path / "function.yaml"
     text = fn.to_yaml(path)
-    assert nuserve.function.function_from_yaml(path).to_yaml() == text
+    assert nuserve.function.serving_function.function_from_yaml(path).to_yaml() == text
     env = {e["name"]: e["value"] for e in yaml.safe_load(text)["spec"]["env"]}
     context = nuclio_sdk.Context(None, None, worker_id=0)
     init_context(context, environ={SPEC_ENV: env[SPEC_ENV]})

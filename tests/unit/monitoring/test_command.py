@@ -12,7 +12,7 @@ import pytest
 import nuserve.monitoring
 from nuserve.errors import ConfigError
 from nuserve.monitoring import run_monitor
-from nuserve.monitoring.command import add_arguments, run, seconds
+from nuserve.cli.monitor import add_arguments, run, seconds
 from tests.unit.monitoring.records import record
 
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from nuserve.artifacts import Feature, ModelSpec
+from nuserve.model.artifacts import Feature, ModelSpec
 from nuserve.errors import ConfigError
 from nuserve.monitoring import feature_stats, load_reference
 from tests.unit.monitoring.records import NAMES

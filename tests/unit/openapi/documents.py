@@ -9,10 +9,10 @@ import yaml
 from openapi_schema_validator import OAS30Validator
 
 import nuserve
-from nuserve.artifacts import Feature, ModelSpec
+from nuserve.model.artifacts import Feature, ModelSpec
 from nuserve.event import Event, Response
 from nuserve.openapi import build_document
-from nuserve.server import GraphServer
+from nuserve.server.graph_server import GraphServer
 from tests.models import Echo, Summer
 
 OIP_SPEC = Path(__file__).parent / "oip" / "open_inference_rest.yaml"

@@ -11,7 +11,7 @@ from openapi_spec_validator import validate
 
 import nuserve
 from nuserve.openapi import build_document, document_json
-from nuserve.server import GraphServer
+from nuserve.server.graph_server import GraphServer
 from tests.models import Echo
 from tests.unit.openapi.documents import (
     check_answer,

@@ -18,7 +18,7 @@ from openapi_schema_validator import OAS30Validator
 from nuserve.openapi import build_document
 from nuserve.openapi.schemas import OIP_SCHEMAS
 from nuserve.protocols.oip import DATATYPES
-from nuserve.server import GraphServer
+from nuserve.server.graph_server import GraphServer
 from tests.unit.openapi.documents import oip_spec, router_function, run
 
 REQUESTS = frozenset({"inference_request", "request_input", "request_output", "parameters"})

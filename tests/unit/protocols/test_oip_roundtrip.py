@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import nuserve
-from nuserve.mock import MockServer
+from nuserve.server.mock import MockServer
 from nuserve.protocols import OIP
 from nuserve.protocols.oip import DATATYPES, decode_inputs, decode_tensor, encode_tensor
 from tests.models import Echo

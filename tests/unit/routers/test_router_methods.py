@@ -13,7 +13,7 @@ import pytest
 
 import nuserve
 from nuserve.event import Event
-from nuserve.mock import MockServer
+from nuserve.server.mock import MockServer
 
 RAN: list[str] = []
 

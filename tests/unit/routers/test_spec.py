@@ -15,8 +15,8 @@ from nuserve.routers.ensemble import VotingEnsemble
 from nuserve.routers.parallel import ParallelRun
 from nuserve.routers.remote import RemoteModel
 from nuserve.routers.weighted import WeightedRouter
-from nuserve.server import GraphServer
-from nuserve.spec import ServingSpec
+from nuserve.server.graph_server import GraphServer
+from nuserve.spec.serving import ServingSpec
 from tests.unit.routers.fakes import Const
 
 BUILT_INS = {

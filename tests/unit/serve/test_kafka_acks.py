@@ -13,7 +13,7 @@ import yaml
 
 from nuserve.serve import kafka
 from nuserve.serve.kafka import Acks, KafkaTrigger, kafka_triggers
-from nuserve.stream_output import NO_ACK
+from nuserve.nuclio.stream_output import NO_ACK
 from tests.unit.serve.test_kafka import ATTRS, FakeConsumer, FakeMessage
 
 

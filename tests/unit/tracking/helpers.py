@@ -12,7 +12,7 @@ import numpy as np
 
 import nuserve
 from nuserve.context import ServingContext
-from nuserve.mock import MockServer
+from nuserve.server.mock import MockServer
 from nuserve.tracking import tracking_settings
 from nuserve.tracking.settings import TrackingSettings
 from nuserve.tracking.sinks import MemorySink

@@ -1,6 +1,6 @@
 """What happens to the answer of a stream-trigger event: output, dead letter, explicit ack.
 
-A Nuclio adapter (``nuserve.nuclio``) hands each kafka-cluster or v3ioStream event's answer
+A Nuclio adapter (``nuserve.nuclio.adapter``) hands each kafka-cluster or v3ioStream event's answer
 here; HTTP events never come here. With ``output_stream`` set in the serving spec, an answer
 with status < 400 (the JSON body a client would get; a flow's responder output) is published
 there, keyed by the event id and with an ``X-Request-Id`` header. With ``error_stream`` set,
@@ -33,7 +33,7 @@ import orjson
 from nuserve.codec import dump_json
 from nuserve.errors import ConfigError
 from nuserve.event import Event
-from nuserve.spec import ServingSpec
+from nuserve.spec.serving import ServingSpec
 
 if TYPE_CHECKING:
     from nuserve.graph.queues import Stream
@@ -44,7 +44,7 @@ DELIVERY_TIMEOUT_S = 30.0
 """How long the handler waits for a stream to confirm an answer before giving up (503)."""
 NO_ACK = "x-nuclio-stream-no-ack"
 """The response header ``nuclio_sdk.Response.ensure_no_ack()`` sets."""
-log = logging.getLogger("nuserve.stream_output")
+log = logging.getLogger("nuserve.nuclio.stream_output")
 
 
 def check_stream_path(path: Any, what: str) -> str | None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from nuserve.errors import ConfigError
 
 if TYPE_CHECKING:
-    from nuserve.function import ServingFunction
+    from nuserve.function.serving_function import ServingFunction
 
 NUCTL_DOCS = "https://docs.nuclio.io/en/stable/reference/nuctl/nuctl.html"
 NUCTL_RELEASES = "https://github.com/nuclio/nuclio/releases"
@@ -188,7 +188,7 @@ def _code_dir(project_dir: str | Path, handler: str) -> Path:
         return code_dir
     raise ConfigError(
         f"{code_dir / (module + '.py')} not found: Nuclio loads handler {handler!r} from the code "
-        f"directory. Create it with `from nuserve.nuclio import handler, init_context`, or set "
+        f"directory. Create it with `from nuserve.nuclio.adapter import handler, init_context`, or set "
         "fn.spec.handler = 'nuserve.nuclio:handler'"
     )
 

@@ -1,8 +1,8 @@
 """ServingFunction: the builder users call (``new_function``, ``set_topology``, ``add_model``).
 
 Besides the graph it holds what only deployment needs (triggers, resources, env, volumes);
-``to_yaml()`` writes both into a Nuclio function.yaml (``nuserve.nuclio_config``) and
-``deploy()`` hands that file to nuctl (``nuserve.deploy``).
+``to_yaml()`` writes both into a Nuclio function.yaml (``nuserve.nuclio.function_config``) and
+``deploy()`` hands that file to nuctl (``nuserve.nuclio.deploy``).
 """
 
 from __future__ import annotations
@@ -12,16 +12,16 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from nuserve import function_spec as parts
-from nuserve import nuclio_triggers as triggers
+from nuserve.nuclio import function_spec as parts
+from nuserve.nuclio import triggers
 from nuserve.errors import ConfigError
-from nuserve.function_spec import FunctionSpec
-from nuserve.spec import ClassRef, RouterSpec, RouteSpec
+from nuserve.nuclio.function_spec import FunctionSpec
+from nuserve.spec.serving import ClassRef, RouterSpec, RouteSpec
 
 if TYPE_CHECKING:
-    from nuserve.deploy import DeployResult
+    from nuserve.nuclio.deploy import DeployResult
     from nuserve.graph import FlowBuilder
-    from nuserve.mock import MockServer
+    from nuserve.server.mock import MockServer
 
 
 class ServingFunction:
@@ -114,13 +114,13 @@ class ServingFunction:
 
     def functions(self) -> dict[str, ServingFunction]:
         """This function and its children, each serving its part of the flow."""
-        from nuserve.graph.functions import split_function  # noqa: PLC0415
+        from nuserve.function.flow_functions import split_function  # noqa: PLC0415
 
         return split_function(self)
 
     def to_mock_server(self, namespace: dict[str, Any] | None = None, **kwargs: Any) -> MockServer:
         """An in-process server for tests: ``server.test("/v2/models/m/infer", body)``."""
-        from nuserve.mock import MockServer  # noqa: PLC0415 - keeps the builder light
+        from nuserve.server.mock import MockServer  # noqa: PLC0415 - keeps the builder light
 
         namespaces: list[tuple[str, Any]] = []
         if namespace is not None:
@@ -139,7 +139,7 @@ class ServingFunction:
         bytes (diff-friendly, and ``function_from_yaml(p).to_yaml()`` equals the file). A flow
         with child functions also writes ``<stem>.<child><suffix>`` beside ``path`` for each.
         """
-        from nuserve.nuclio_config import dump_yaml, function_config  # noqa: PLC0415
+        from nuserve.nuclio.function_config import dump_yaml, function_config  # noqa: PLC0415
 
         texts = {name: dump_yaml(function_config(fn)) for name, fn in self.functions().items()}
         if path is not None:
@@ -327,8 +327,8 @@ class ServingFunction:
         registry: str | None = None,
         namespace: str | None = None,
     ) -> DeployResult:
-        """Deploy with ``nuctl deploy`` (see ``nuserve.deploy.deploy_function``)."""
-        from nuserve.deploy import deploy_function  # noqa: PLC0415 - subprocess only here
+        """Deploy with ``nuctl deploy`` (see ``nuserve.nuclio.deploy.deploy_function``)."""
+        from nuserve.nuclio.deploy import deploy_function  # noqa: PLC0415 - subprocess only here
 
         return deploy_function(self, dry_run, platform, project_dir, nuctl, registry, namespace)
 
@@ -364,6 +364,6 @@ def code_to_function(
 
 def function_from_yaml(path: str | Path) -> ServingFunction:
     """Read a function.yaml written by ``to_yaml()``; its ``to_yaml()`` gives the same text."""
-    from nuserve.nuclio_config import function_from_yaml as load  # noqa: PLC0415
+    from nuserve.nuclio.function_config import function_from_yaml as load  # noqa: PLC0415
 
     return load(path)

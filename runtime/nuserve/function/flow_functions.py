@@ -13,11 +13,11 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from nuserve.errors import ConfigError
-from nuserve.graph.spec import FlowSpec
+from nuserve.spec.flow import FlowSpec
 from nuserve.graph.split import child_trigger, split_by_function
 
 if TYPE_CHECKING:
-    from nuserve.function import ServingFunction
+    from nuserve.function.serving_function import ServingFunction
 
 
 def split_function(fn: ServingFunction) -> dict[str, ServingFunction]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nuserve.errors import ConfigError
-from nuserve.function_spec import (
+from nuserve.nuclio.function_spec import (
     ACK_MODES,
     derived_event_timeout,
     dns_label,
@@ -26,13 +26,13 @@ from nuserve.function_spec import (
     one_of,
     positive_int,
 )
-from nuserve.nuclio import CODE_DIR_ENV, SPEC_ENV, decode_spec, encode_spec
-from nuserve.spec import ServingSpec
-from nuserve.stream_output import check_stream_path
+from nuserve.nuclio.adapter import CODE_DIR_ENV, SPEC_ENV, decode_spec, encode_spec
+from nuserve.spec.serving import ServingSpec
+from nuserve.nuclio.stream_output import check_stream_path
 
 if TYPE_CHECKING:
-    from nuserve.function import ServingFunction
-    from nuserve.function_spec import FunctionSpec
+    from nuserve.function.serving_function import ServingFunction
+    from nuserve.nuclio.function_spec import FunctionSpec
 
 API_VERSION = "nuclio.io/v1"
 RUNTIMES = ("python:3.11", "python:3.12")
@@ -223,8 +223,8 @@ def function_from_yaml(path: str | Path) -> ServingFunction:
 
 def function_from_config(doc: Any, source: str = "function.yaml") -> ServingFunction:
     """The ServingFunction a config written by ``function_config`` describes."""
-    from nuserve.function import ServingFunction  # noqa: PLC0415 - import cycle
-    from nuserve.function_spec import FunctionSpec  # noqa: PLC0415
+    from nuserve.function.serving_function import ServingFunction  # noqa: PLC0415 - import cycle
+    from nuserve.nuclio.function_spec import FunctionSpec  # noqa: PLC0415
 
     if not isinstance(doc, dict) or not isinstance(doc.get("spec"), dict):
         raise ConfigError(f"{source} is not a Nuclio function config (no 'spec' map)")
@@ -290,5 +290,5 @@ def _no_unknown(data: Any, known: set[str] | frozenset[str], where: str, source:
         raise ConfigError(
             f"{source}: {where} has {unknown}, which nuserve's function builder does not model "
             f"(it reads {sorted(known)}); deploy such a file as it is with "
-            "nuserve.deploy.deploy_file() or `nuctl deploy --file`"
+            "nuserve.nuclio.deploy.deploy_file() or `nuctl deploy --file`"
         )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from nuserve.errors import ConfigError
 
 if TYPE_CHECKING:
-    from nuserve.graph.spec import FlowSpec
+    from nuserve.spec.flow import FlowSpec
 
 ClassRef = str | type | None
 
@@ -146,7 +146,7 @@ class ServingSpec:
     request_timeout: float | None = None
     """Seconds an event may take before it is answered 504 (HTTP and stream events alike: a
     stream event's 504 goes to the error stream); ``None`` times nothing. Sync hooks then run
-    in a thread per model (``nuserve.lanes``), and the function.yaml's Nuclio
+    in a thread per model (``nuserve.server.lanes``), and the function.yaml's Nuclio
     ``eventTimeout`` follows it."""
 
     def to_dict(self) -> dict[str, Any]:
@@ -202,7 +202,7 @@ def check_timeout(value: Any, what: str = "request_timeout") -> float | None:
 def graph_from_dict(data: dict[str, Any]) -> RouterSpec | FlowSpec:
     """The graph root its dict's ``kind`` names: ``router`` (the default) or ``flow``."""
     if isinstance(data, dict) and data.get("kind") == "flow":
-        from nuserve.graph.spec import FlowSpec  # noqa: PLC0415 - it imports this module
+        from nuserve.spec.flow import FlowSpec  # noqa: PLC0415 - it imports this module
 
         return FlowSpec.from_dict(data)
     return RouterSpec.from_dict(data)

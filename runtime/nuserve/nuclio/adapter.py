@@ -6,7 +6,7 @@ builds the graph, loads the models and keeps the server on ``context.user_data.s
 ``handler`` converts each Nuclio event (HTTP, kafka-cluster, v3ioStream, or a list of them in
 trigger batch mode) and always answers a ``context.Response`` with a JSON body: nothing it
 does may raise, since Nuclio would send the traceback to the client. The answers to stream
-events go on to ``nuserve.stream_output`` (output and dead-letter streams, explicit ack);
+events go on to ``nuserve.nuclio.stream_output`` (output and dead-letter streams, explicit ack);
 HTTP events pay one set lookup for that.
 """
 
@@ -26,10 +26,10 @@ from nuserve.codec import encode_response
 from nuserve.context import ServingContext
 from nuserve.errors import ConfigError
 from nuserve.event import Event, Response
-from nuserve.redact import redact_error_body, redact_paths
-from nuserve.server import GraphServer
-from nuserve.spec import ServingSpec
-from nuserve.stream_output import STREAM_KINDS, StreamOutput, finish, finish_async
+from nuserve.nuclio.redact import redact_error_body, redact_paths
+from nuserve.server.graph_server import GraphServer
+from nuserve.spec.serving import ServingSpec
+from nuserve.nuclio.stream_output import STREAM_KINDS, StreamOutput, finish, finish_async
 
 SPEC_ENV = "NUSERVE_SPEC"
 SPEC_PATH_ENV = "NUSERVE_SPEC_PATH"

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from nuserve.errors import ConfigError
-from nuserve.nuclio import SPEC_ENV
-from nuserve.spec import ServingSpec
+from nuserve.nuclio.adapter import SPEC_ENV
+from nuserve.spec.serving import ServingSpec
 
 GPU = "nvidia.com/gpu"
 ACK_MODES = ("enable", "explicitOnly")

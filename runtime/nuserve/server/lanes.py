@@ -32,12 +32,12 @@ from typing import Any
 
 from nuserve.errors import NotReady
 from nuserve.event import Event
-from nuserve.model import V2ModelServer
+from nuserve.model.v2_model_server import V2ModelServer
 from nuserve.routers.router import ModelRouter
 
 MAX_STUCK = 4
 """Abandoned (overrun) threads a lane keeps alive before it refuses calls."""
-log = logging.getLogger("nuserve.lanes")
+log = logging.getLogger("nuserve.server.lanes")
 
 
 class Call:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from nuserve.errors import ConfigError
-from nuserve.function_spec import one_of, positive_int, text
+from nuserve.nuclio.function_spec import one_of, positive_int, text
 
 DEFAULT_WEBAPI = "http://v3io-webapi:8081"
 """The v3io web API service inside an Iguazio cluster."""

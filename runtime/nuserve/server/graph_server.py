@@ -4,7 +4,7 @@
 response with the error's status; unexpected ones are logged with their traceback.
 
 With ``request_timeout`` set in the spec, a request that overruns it is answered 504. Sync
-user code then runs in the model's lane thread (``nuserve.lanes``), which the caller waits
+user code then runs in the model's lane thread (``nuserve.server.lanes``), which the caller waits
 for with a timeout; async hooks are awaited with ``asyncio.wait_for`` and cancelled. Without
 it, the request path is the fast one: sync hooks run inline, nothing is timed. Not covered:
 sync code that runs on the event loop from inside a coroutine (the merged ``predict`` of a
@@ -22,16 +22,16 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from nuserve.batching import mergeable_groups
+from nuserve.model.batching import mergeable_groups
 from nuserve.context import ServingContext
 from nuserve.errors import ConfigError, NuserveError, PayloadTooLarge, RequestTimeout
 from nuserve.event import Event, Response
-from nuserve.lanes import Lanes, expire
-from nuserve.model import V2ModelServer
+from nuserve.server.lanes import Lanes, expire
+from nuserve.model.v2_model_server import V2ModelServer
 from nuserve.protocols import Protocol
 from nuserve.resolve import load_code_module, resolve_class
 from nuserve.routers.router import ModelRouter, Target
-from nuserve.spec import RouterSpec, ServingSpec
+from nuserve.spec.serving import RouterSpec, ServingSpec
 
 if TYPE_CHECKING:
     from nuserve.graph import Flow

@@ -8,8 +8,8 @@ from typing import Any
 
 from nuserve.context import ServingContext
 from nuserve.event import Event, Response
-from nuserve.server import GraphServer
-from nuserve.spec import ServingSpec
+from nuserve.server.graph_server import GraphServer
+from nuserve.spec.serving import ServingSpec
 
 
 class MockResponseError(RuntimeError):

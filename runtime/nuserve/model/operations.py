@@ -16,7 +16,7 @@ from nuserve.event import Event
 from nuserve.protocols import decode_body, is_raw
 
 if TYPE_CHECKING:
-    from nuserve.model import V2ModelServer
+    from nuserve.model.v2_model_server import V2ModelServer
 
 STANDARD_OPERATIONS = ("infer", "predict", "explain")
 """The operations every model answers, before its custom ones."""

@@ -14,7 +14,7 @@ import orjson
 
 from nuserve import __version__
 from nuserve.errors import ConfigError, NuserveError
-from nuserve.function import ServingFunction
+from nuserve.function.serving_function import ServingFunction
 from nuserve.serve.workers import add_limit_arguments
 
 DESCRIPTION = """\
@@ -122,7 +122,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _monitor(argv: list[str]) -> int:
     """Parsed by the monitor's own parser, so other commands never import monitoring."""
-    from nuserve.monitoring.command import add_arguments, run  # noqa: PLC0415
+    from nuserve.cli.monitor import add_arguments, run  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(
         prog="nuserve monitor", description="model monitoring from the tracking stream"
@@ -172,8 +172,8 @@ def _invoke_url(base: str, path: str, method: str, body: bytes | None) -> tuple[
 def _invoke_local(file: Path, path: str, method: str, body: bytes | None) -> tuple[int, bytes]:
     from nuserve.codec import encode_response  # noqa: PLC0415
     from nuserve.event import Event  # noqa: PLC0415
-    from nuserve.nuclio import spec_from_file  # noqa: PLC0415
-    from nuserve.server import GraphServer  # noqa: PLC0415
+    from nuserve.nuclio.adapter import spec_from_file  # noqa: PLC0415
+    from nuserve.server.graph_server import GraphServer  # noqa: PLC0415
 
     server = GraphServer(spec_from_file(file), code_dirs=[Path.cwd(), file.parent]).start()
     event = Event(body, path, method, content_type="application/json")
@@ -185,7 +185,7 @@ def load_function(file: str) -> ServingFunction:
     """The ServingFunction a Python file defines (its ``fn``, or the only one it creates)."""
     path = Path(file)
     if path.suffix in (".yaml", ".yml"):
-        from nuserve.function import function_from_yaml  # noqa: PLC0415
+        from nuserve.function.serving_function import function_from_yaml  # noqa: PLC0415
 
         return function_from_yaml(path)
     if not path.is_file():
@@ -209,7 +209,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _graph(args: argparse.Namespace) -> int:
-    from nuserve.graph.command import graph_command  # noqa: PLC0415 - drawing only here
+    from nuserve.cli.graph import graph_command  # noqa: PLC0415 - drawing only here
 
     print(graph_command(args.file, args.output), end="" if args.output is None else "\n")
     return 0
@@ -218,9 +218,9 @@ def _graph(args: argparse.Namespace) -> int:
 def _openapi(args: argparse.Namespace) -> int:
     """The document ``GET /openapi.json`` answers, built the way ``nuserve serve`` builds the
     graph; models are not loaded unless ``--load`` says so (only their widths need it)."""
-    from nuserve.nuclio import spec_from_file  # noqa: PLC0415
+    from nuserve.nuclio.adapter import spec_from_file  # noqa: PLC0415
     from nuserve.openapi import build_document  # noqa: PLC0415
-    from nuserve.server import GraphServer  # noqa: PLC0415
+    from nuserve.server.graph_server import GraphServer  # noqa: PLC0415
 
     file = Path(args.file)
     server = GraphServer(spec_from_file(file), code_dirs=[Path.cwd(), file.parent])
@@ -243,7 +243,7 @@ def _openapi(args: argparse.Namespace) -> int:
 
 def _deploy(args: argparse.Namespace) -> int:
     if Path(args.file).suffix in (".yaml", ".yml"):
-        from nuserve.deploy import deploy_file  # noqa: PLC0415
+        from nuserve.nuclio.deploy import deploy_file  # noqa: PLC0415
 
         result = deploy_file(args.file, dry_run=args.dry_run, platform=args.platform)
     else:

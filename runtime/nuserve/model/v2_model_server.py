@@ -14,13 +14,13 @@ import threading
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from nuserve.aio import awaited, maybe_await
-from nuserve.artifacts import ModelSpec, get_model
-from nuserve.batching import Batcher, BatchSettings, merge_inputs, row_count, split_outputs
+from nuserve.model.artifacts import ModelSpec, get_model
+from nuserve.model.batching import Batcher, BatchSettings, merge_inputs, row_count, split_outputs
 from nuserve.context import ServingContext
 from nuserve.errors import BadRequest, ConfigError, ModelError, NotFound, NotReady, NuserveError
 from nuserve.event import Event, Response, utc_timestamp
-from nuserve.input_checks import NUMERIC_TYPES, check_rows
-from nuserve.operations import call_operation, operation_methods, operation_names
+from nuserve.model.input_checks import NUMERIC_TYPES, check_rows
+from nuserve.model.operations import call_operation, operation_methods, operation_names
 
 if TYPE_CHECKING:
     from nuserve.tracking import Tracker

@@ -1,0 +1,5 @@
+"""The ``nuserve`` command (``nuserve.cli:main``)."""
+
+from nuserve.cli.main import main
+
+__all__ = ["main"]
