@@ -2,7 +2,8 @@
 
 Echo model, MLRun rows body. The floor is a direct ``predict`` call; the mock server gets the
 body as a dict; the Nuclio path gets a real ``nuclio_sdk.Event`` (HTTP trigger, bytes JSON
-body) through ``nuserve.nuclio.adapter.handler`` after ``init_context``, as a Nuclio processor calls it.
+body) through ``nuserve.nuclio.handler`` after ``init_context``, as a Nuclio processor
+calls it.
 Rounds interleave the three so that noise hits them alike.
 
 Run: ``python bench/overhead.py [--quick]`` (``--profile`` prints the handler's cProfile).

@@ -26,8 +26,7 @@ from nuserve.routers.remote import RemoteModel
 from nuserve.routers.router import ModelRouter
 from nuserve.routers.weighted import WeightedRouter
 from nuserve.server.graph_server import GraphServer
-
-__version__ = "0.1.0"
+from nuserve.version import __version__ as __version__
 
 __all__ = [
     "BadGateway",

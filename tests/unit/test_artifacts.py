@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nuserve.model.artifacts import Feature, ModelSpec, get_model
 from nuserve.errors import ConfigError
+from nuserve.model.artifacts import Feature, ModelSpec, get_model
 
 
 def write(path: Path, text: str = "x") -> Path:

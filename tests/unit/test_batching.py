@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import nuserve
-from nuserve.model.batching import merge_inputs, row_count, split_outputs
 from nuserve.event import Event
+from nuserve.model.batching import merge_inputs, row_count, split_outputs
 
 
 class CountingDoubler(nuserve.V2ModelServer):

@@ -13,6 +13,8 @@ import pytest
 import yaml
 
 import nuserve
+from nuserve.errors import ConfigError
+from nuserve.function.serving_function import ServingFunction, function_from_yaml
 from nuserve.nuclio.deploy import (
     NUCTL_DOCS,
     DeployError,
@@ -21,8 +23,6 @@ from nuserve.nuclio.deploy import (
     deploy_function,
     find_nuctl,
 )
-from nuserve.errors import ConfigError
-from nuserve.function.serving_function import ServingFunction, function_from_yaml
 from tests.models import Echo
 from tests.nuclio_schema import check_function_config
 

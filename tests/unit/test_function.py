@@ -6,7 +6,12 @@ from __future__ import annotations
 import pytest
 
 from nuserve.errors import ConfigError
-from nuserve.function.serving_function import FunctionSpec, ServingFunction, code_to_function, new_function
+from nuserve.function.serving_function import (
+    FunctionSpec,
+    ServingFunction,
+    code_to_function,
+    new_function,
+)
 from nuserve.spec.serving import ServingSpec
 from tests.models import Echo
 

@@ -6,8 +6,8 @@ import pytest
 
 from nuserve.errors import BadRequest, ModelError
 from nuserve.event import Event
-from nuserve.model.v2_model_server import V2ModelServer
 from nuserve.model.operations import call_operation, operation_methods, operation_names
+from nuserve.model.v2_model_server import V2ModelServer
 
 
 class WithOps(V2ModelServer):

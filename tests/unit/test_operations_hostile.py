@@ -14,8 +14,8 @@ import pytest
 
 import nuserve
 from nuserve.event import Event
-from nuserve.server.mock import MockServer
 from nuserve.model.operations import operation_methods
+from nuserve.server.mock import MockServer
 
 CALLED: list[str] = []
 

@@ -8,7 +8,8 @@ import orjson
 import pytest
 
 import nuserve
-from nuserve.spec.serving import ServingSpec, class_ref
+from nuserve.spec.routers import class_ref
+from nuserve.spec.serving import ServingSpec
 from tests.models import Echo
 
 

@@ -15,8 +15,8 @@ import nuserve
 from nuserve.event import Event
 from nuserve.graph import queues
 from nuserve.graph.queues import Stream, memory_stream
-from nuserve.spec.serving import ServingSpec
 from nuserve.nuclio.stream_output import StreamOutput, check_stream_path, dead_letter
+from nuserve.spec.serving import ServingSpec
 from tests.models import Echo
 
 

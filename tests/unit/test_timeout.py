@@ -22,10 +22,11 @@ from nuclio_sdk.test import Platform
 import nuserve
 from nuserve.errors import ConfigError
 from nuserve.event import Event, Response
+from nuserve.function.serving_function import function_from_config
+from nuserve.nuclio.adapter import encode_spec, handler, handler_async, init_context
+from nuserve.nuclio.function_config import function_config
 from nuserve.server.lanes import Lane
 from nuserve.server.mock import MockServer
-from nuserve.nuclio.adapter import encode_spec, handler, handler_async, init_context
-from nuserve.nuclio.function_config import function_config, function_from_config
 from nuserve.spec.serving import ServingSpec
 from tests.nuclio_schema import check_function_config
 

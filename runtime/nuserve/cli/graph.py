@@ -12,7 +12,7 @@ from typing import Any
 from nuserve.errors import ConfigError
 from nuserve.graph.pictures import plot, to_mermaid
 from nuserve.spec.flow import FlowSpec, StepSpec
-from nuserve.spec.serving import RouterSpec
+from nuserve.spec.routers import RouterSpec
 
 
 def graph_command(path: str | Path, output: str | Path | None = None) -> str:

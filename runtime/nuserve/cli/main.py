@@ -12,10 +12,10 @@ from typing import Any
 
 import orjson
 
-from nuserve import __version__
 from nuserve.errors import ConfigError, NuserveError
 from nuserve.function.serving_function import ServingFunction
 from nuserve.serve.workers import add_limit_arguments
+from nuserve.version import __version__
 
 DESCRIPTION = """\
 nuserve: serve ML models with the Nuclio handler, locally or on Nuclio.

@@ -10,14 +10,32 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Protocol, Self, TypeVar
 
 from nuserve.errors import ConfigError
-from nuserve.spec.flow import FlowSpec
 from nuserve.graph.split import child_trigger, split_by_function
+from nuserve.nuclio.function_spec import FunctionSpec
+from nuserve.spec.flow import FlowSpec
 
-if TYPE_CHECKING:
-    from nuserve.function.serving_function import ServingFunction
+
+class Splittable(Protocol):
+    """What a function is split from (``ServingFunction`` is one)."""
+
+    spec: FunctionSpec
+    children: dict[str, Self]
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def add_kafka_trigger(self) -> Callable[..., Any]: ...
+
+    @property
+    def add_v3io_stream_trigger(self) -> Callable[..., Any]: ...
+
+
+ServingFunction = TypeVar("ServingFunction", bound=Splittable)
 
 
 def split_function(fn: ServingFunction) -> dict[str, ServingFunction]:
@@ -28,7 +46,7 @@ def split_function(fn: ServingFunction) -> dict[str, ServingFunction]:
     graph = fn.spec.graph
     if not isinstance(graph, FlowSpec) or all(s.function in (None, "", fn.name) for s in graph):
         return {fn.name: fn}
-    children: dict[str, ServingFunction] = getattr(fn, "children", {})
+    children = fn.children
     parts = split_by_function(graph, main=fn.name)
     missing = [name for name in parts if name != fn.name and name not in children]
     if missing:

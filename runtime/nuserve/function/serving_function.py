@@ -12,15 +12,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from nuserve.errors import ConfigError
 from nuserve.nuclio import function_spec as parts
 from nuserve.nuclio import triggers
-from nuserve.errors import ConfigError
 from nuserve.nuclio.function_spec import FunctionSpec
-from nuserve.spec.serving import ClassRef, RouterSpec, RouteSpec
+from nuserve.spec.routers import ClassRef, RouterSpec, RouteSpec
 
 if TYPE_CHECKING:
-    from nuserve.nuclio.deploy import DeployResult
     from nuserve.graph import FlowBuilder
+    from nuserve.nuclio.deploy import DeployResult
     from nuserve.server.mock import MockServer
 
 
@@ -364,6 +364,20 @@ def code_to_function(
 
 def function_from_yaml(path: str | Path) -> ServingFunction:
     """Read a function.yaml written by ``to_yaml()``; its ``to_yaml()`` gives the same text."""
-    from nuserve.nuclio.function_config import function_from_yaml as load  # noqa: PLC0415
+    from nuserve.nuclio.function_config import read_function_yaml  # noqa: PLC0415
 
-    return load(path)
+    return _function(*read_function_yaml(path))
+
+
+def function_from_config(doc: Any, source: str = "function.yaml") -> ServingFunction:
+    """The ServingFunction a function config (a function.yaml's document) describes."""
+    from nuserve.nuclio.function_config import read_function_config  # noqa: PLC0415
+
+    return _function(*read_function_config(doc, source))
+
+
+def _function(name: str, spec: FunctionSpec) -> ServingFunction:
+    fn = ServingFunction(spec.name)
+    fn.spec = spec
+    fn.metadata_name = name
+    return fn

@@ -26,9 +26,9 @@ if TYPE_CHECKING:
     from nuserve.graph.builder import FlowBuilder, StepBuilder
     from nuserve.graph.flow import Flow
     from nuserve.graph.queues import MemoryStream, Stream, memory_stream
-    from nuserve.spec.flow import FlowSpec, StepSpec
     from nuserve.graph.split import ChildTrigger, child_trigger, split_by_function
     from nuserve.graph.steps import Step
+    from nuserve.spec.flow import FlowSpec, StepSpec
 
 _MODULES = {
     "ChildTrigger": "nuserve.graph.split",

@@ -18,12 +18,12 @@ from nuserve.graph.flow import Flow
 from nuserve.graph.node import Node
 from nuserve.graph.paths import await_paths, with_paths
 from nuserve.graph.queues import open_stream
-from nuserve.spec.flow import FlowSpec, StepSpec
 from nuserve.graph.steps import Step, is_async_function, resolve_handler
 from nuserve.model.v2_model_server import V2ModelServer
 from nuserve.resolve import resolve_class
 from nuserve.routers.router import ModelRouter
-from nuserve.spec.serving import RouterSpec
+from nuserve.spec.flow import FlowSpec, StepSpec
+from nuserve.spec.routers import RouterSpec
 
 Namespaces = list[tuple[str, Mapping[str, Any]]]
 BuildRouter = Callable[[RouterSpec], ModelRouter]

@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from nuserve.errors import ConfigError
-from nuserve.spec.flow import FlowSpec, HandlerRef, StepSpec
 from nuserve.graph.steps import Step
 from nuserve.model.v2_model_server import V2ModelServer
 from nuserve.routers.router import ModelRouter
-from nuserve.spec.serving import ClassRef, RouterSpec, RouteSpec
+from nuserve.spec.flow import FlowSpec, HandlerRef, StepSpec
+from nuserve.spec.routers import ClassRef, RouterSpec, RouteSpec
 
 MERGE, QUEUE, ROUTER = "$merge", ">>", "*"
 Target = str | type | Callable[..., Any] | None

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nuserve.event import Event, Response
-from nuserve.graph.flow import children_of
-from nuserve.graph.node import RAW_BODIES, Dispatch, Node, answer, read_body
-
-if TYPE_CHECKING:
-    from nuserve.graph.flow import Flow
+from nuserve.graph.node import RAW_BODIES, Dispatch, Node, Plan, answer, read_body
+from nuserve.graph.order import children_of
 
 
 class StepFailed(Exception):
@@ -110,7 +107,7 @@ async def _fork(parent: str, children: tuple[_Step, ...], body: Any, run: _Run) 
             raise result
 
 
-def compile_async(flow: Flow) -> Dispatch:
+def compile_async(flow: Plan) -> Dispatch:
     steps = {n.name: _Step(n, n is flow.answer_node) for n in flow.order}
     for name, children in children_of(flow.order).items():
         steps[name].children = tuple(steps[c.name] for c in children)

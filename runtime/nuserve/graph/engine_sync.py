@@ -8,18 +8,15 @@ value; a merge gets ``{input step: output}``. The whole flow runs before the ans
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nuserve.event import Event, Response
-from nuserve.graph.node import RAW_BODIES, Dispatch, Node, answer, read_body
-
-if TYPE_CHECKING:
-    from nuserve.graph.flow import Flow
+from nuserve.graph.node import RAW_BODIES, Dispatch, Node, Plan, answer, read_body
 
 Program = tuple[tuple[Any, bool, str], ...]
 
 
-def compile_sync(flow: Flow) -> Dispatch:
+def compile_sync(flow: Plan) -> Dispatch:
     order = flow.order
     is_chain = all(
         n.kind != "merge" and n.after == ((order[i - 1].name,) if i else ())
@@ -32,7 +29,7 @@ def _steps(nodes: list[Node]) -> Program:
     return tuple((n.call, n.takes_event, n.name) for n in nodes)
 
 
-def _chain(flow: Flow) -> Dispatch:
+def _chain(flow: Plan) -> Dispatch:
     order, answer_node = flow.order, flow.answer_node
     split = order.index(answer_node) + 1 if answer_node is not None else len(order)
     head, tail = _steps(order[:split]), _steps(order[split:])
@@ -81,7 +78,7 @@ def _chain(flow: Flow) -> Dispatch:
     return run_chain_to_end
 
 
-def _dag(flow: Flow) -> Dispatch:
+def _dag(flow: Plan) -> Dispatch:
     """Branches and merges: ``values[0]`` is the event body, ``values[i + 1]`` step i's output."""
     index = {n.name: i + 1 for i, n in enumerate(flow.order)}
     program: tuple[tuple[Any, bool, str, int, tuple[tuple[str, int], ...] | None], ...]

@@ -16,8 +16,9 @@ from nuserve.context import ServingContext
 from nuserve.errors import ConfigError, NuserveError
 from nuserve.event import Event, Response
 from nuserve.graph.node import Dispatch, Node
-from nuserve.model.v2_model_server import V2ModelServer
+from nuserve.graph.order import topological_order
 from nuserve.model.operations import async_operations
+from nuserve.model.v2_model_server import V2ModelServer
 from nuserve.routers.endpoint import RouterEndpoint
 from nuserve.routers.router import ModelRouter, Target
 
@@ -186,48 +187,3 @@ def handled(event: Event, step: str, error: Exception, result: Any) -> Response:
     if result is None:
         return error_response(event, step, error)
     return result if type(result) is Response else Response(result)
-
-
-def topological_order(nodes: list[Node]) -> list[Node]:
-    """The nodes with each after its inputs, otherwise in the order they were added.
-
-    Refuses what the engines cannot run: unknown inputs, a task with several inputs (join
-    them with a merge), a merge with none, and cycles.
-    """
-    by_name = {n.name: n for n in nodes}
-    if not nodes:
-        raise ConfigError("the flow has no steps; add one with graph.to(...)")
-    for node in nodes:
-        missing = [a for a in node.after if a not in by_name]
-        if missing:
-            raise ConfigError(
-                f"step {node.name!r} comes after {missing}, which this function does not run "
-                f"(steps: {', '.join(by_name)}); steps of another function follow a queue"
-            )
-        if node.kind == "merge" and not node.after:
-            raise ConfigError(f"merge step {node.name!r} needs after=[<steps to join>]")
-        if node.kind != "merge" and len(node.after) > 1:
-            raise ConfigError(
-                f"step {node.name!r} has {len(node.after)} inputs ({', '.join(node.after)}); "
-                "join them with a merge step first: graph.add_step('$merge', after=[...])"
-            )
-    order: list[Node] = []
-    placed: set[str] = set()
-    pending = list(nodes)
-    while pending:
-        ready = [n for n in pending if placed.issuperset(n.after)]
-        if not ready:
-            raise ConfigError(f"the flow has a cycle through {[n.name for n in pending]}")
-        order.append(ready[0])
-        placed.add(ready[0].name)
-        pending.remove(ready[0])
-    return order
-
-
-def children_of(nodes: list[Node]) -> dict[str, list[Node]]:
-    """Each node's successors, in order."""
-    children: dict[str, list[Node]] = {n.name: [] for n in nodes}
-    for node in nodes:
-        for parent in node.after:
-            children[parent].append(node)
-    return children

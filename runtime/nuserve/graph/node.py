@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from typing import Protocol as Interface
 
 from nuserve.errors import BadRequest
 from nuserve.event import Event, Response
@@ -62,3 +63,19 @@ def answer(event: Event, value: Any, has_responder: bool) -> Response:
     if has_responder or event.trigger == "http":
         return Response(value)
     return Response({"id": event.id})
+
+
+class Plan(Interface):
+    """What an engine compiles: a frozen flow (``Flow.freeze`` sets these, then compiles)."""
+
+    order: list[Node]
+    """Every step, each after its inputs."""
+    answer_node: Node | None
+    """The step whose output is the answer: the responder, else the last step."""
+    has_responder: bool
+
+    def failed(self, event: Event, step: str, body: Any, error: Exception) -> Response: ...
+
+    async def failed_async(
+        self, event: Event, step: str, body: Any, error: Exception
+    ) -> Response: ...

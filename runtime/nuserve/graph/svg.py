@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape, quoteattr
 
-from nuserve.graph.pictures import Picture, PictureNode
+from nuserve.graph.picture import Picture, PictureNode
 
 CHAR_W, NODE_H, GAP_X, GAP_Y, MARGIN = 7.0, 44.0, 28.0, 46.0, 20.0
 FILLS = ("#e8f0fe", "#fef3e0", "#e6f4ea", "#fce8e6", "#f3e8fd", "#e0f7fa")

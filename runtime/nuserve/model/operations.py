@@ -9,14 +9,23 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from nuserve.errors import NuserveError
 from nuserve.event import Event
 from nuserve.protocols import decode_body, is_raw
 
 if TYPE_CHECKING:
-    from nuserve.model.v2_model_server import V2ModelServer
+    from nuserve.errors import ModelError
+
+
+class Operable(Protocol):
+    """What ``call_operation`` needs of a model (or a router seen as one)."""
+
+    operations: ClassVar[dict[str, str]]
+
+    def _user_error(self, stage: str, exc: Exception) -> ModelError: ...
+
 
 STANDARD_OPERATIONS = ("infer", "predict", "explain")
 """The operations every model answers, before its custom ones."""
@@ -46,7 +55,7 @@ def operation_names(operations: Mapping[str, str]) -> list[str]:
     return [*STANDARD_OPERATIONS, *sorted(operations)]
 
 
-def call_operation(model: V2ModelServer, event: Event, operation: str) -> Any:
+def call_operation(model: Operable, event: Event, operation: str) -> Any:
     """``op_<operation>(event)`` of ``model`` (maybe awaitable), with a JSON body decoded.
 
     An exception other than a ``NuserveError`` becomes a ``ModelError`` naming the method.

@@ -11,20 +11,36 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Awaitable
+from typing import Any, ClassVar
+from typing import Protocol as Interface
 
 from nuserve.aio import awaited, maybe_await
-from nuserve.model.artifacts import ModelSpec, get_model
-from nuserve.model.batching import Batcher, BatchSettings, merge_inputs, row_count, split_outputs
 from nuserve.context import ServingContext
 from nuserve.errors import BadRequest, ConfigError, ModelError, NotFound, NotReady, NuserveError
 from nuserve.event import Event, Response, utc_timestamp
+from nuserve.model.artifacts import ModelSpec, get_model
+from nuserve.model.batching import Batcher, BatchSettings, merge_inputs, row_count, split_outputs
 from nuserve.model.input_checks import NUMERIC_TYPES, check_rows
 from nuserve.model.operations import call_operation, operation_methods, operation_names
-
-if TYPE_CHECKING:
-    from nuserve.tracking import Tracker
 from nuserve.protocols import OIP, ROWS, Protocol, decode_body, detect
+
+
+class Tracker(Interface):
+    """What the server sets as ``model.tracker`` when the function tracks requests
+    (``nuserve.tracking`` implements it): it wraps a model's inference to record it, and never
+    blocks or fails the request."""
+
+    def run(
+        self, model: V2ModelServer, event: Event, operation: str, protocol: Protocol | None
+    ) -> Response | Awaitable[Response]: ...
+
+    def start(self) -> None: ...
+
+    def close(self, timeout: float = 5.0) -> None: ...
+
+    def stats(self) -> dict[str, int]: ...
+
 
 HOOKS = ("load", "predict", "explain", "preprocess", "validate", "postprocess")
 INFER_OPS = frozenset({"infer", "predict", "explain"})

@@ -13,12 +13,12 @@ from typing import Any
 
 import yaml
 
-from nuserve import __version__
 from nuserve.errors import ConfigError
 from nuserve.monitoring.config import MonitorConfig
 from nuserve.monitoring.nuclio import ENV
 from nuserve.nuclio.triggers import kafka_trigger, v3io_stream_trigger
 from nuserve.tracking.sinks.base import split_url
+from nuserve.version import __version__
 
 HANDLER = "nuserve.monitoring.nuclio:handler"
 

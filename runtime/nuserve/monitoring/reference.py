@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from nuserve.model.artifacts import SPEC_NAMES, ModelSpec
 from nuserve.errors import ConfigError
+from nuserve.model.artifacts import SPEC_NAMES, ModelSpec
 
 Array = np.ndarray[Any, np.dtype[np.float64]]
 Counts = np.ndarray[Any, Any]

@@ -27,9 +27,9 @@ from nuserve.context import ServingContext
 from nuserve.errors import ConfigError
 from nuserve.event import Event, Response
 from nuserve.nuclio.redact import redact_error_body, redact_paths
+from nuserve.nuclio.stream_output import STREAM_KINDS, StreamOutput, finish, finish_async
 from nuserve.server.graph_server import GraphServer
 from nuserve.spec.serving import ServingSpec
-from nuserve.nuclio.stream_output import STREAM_KINDS, StreamOutput, finish, finish_async
 
 SPEC_ENV = "NUSERVE_SPEC"
 SPEC_PATH_ENV = "NUSERVE_SPEC_PATH"

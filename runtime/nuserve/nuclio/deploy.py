@@ -12,12 +12,20 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol as Interface
 
 from nuserve.errors import ConfigError
+from nuserve.nuclio.function_spec import FunctionSpec
 
-if TYPE_CHECKING:
-    from nuserve.function.serving_function import ServingFunction
+
+class Deployable(Interface):
+    """What ``deploy_function`` deploys (``ServingFunction`` is one)."""
+
+    spec: FunctionSpec
+    metadata_name: str
+
+    def to_yaml(self) -> str: ...
+
 
 NUCTL_DOCS = "https://docs.nuclio.io/en/stable/reference/nuctl/nuctl.html"
 NUCTL_RELEASES = "https://github.com/nuclio/nuclio/releases"
@@ -88,7 +96,7 @@ def find_nuctl(nuctl: str = "nuctl") -> str:
 
 
 def deploy_function(
-    fn: ServingFunction,
+    fn: Deployable,
     dry_run: bool = False,
     platform: str | None = None,
     project_dir: str | Path = ".",
@@ -188,7 +196,7 @@ def _code_dir(project_dir: str | Path, handler: str) -> Path:
         return code_dir
     raise ConfigError(
         f"{code_dir / (module + '.py')} not found: Nuclio loads handler {handler!r} from the code "
-        f"directory. Create it with `from nuserve.nuclio.adapter import handler, init_context`, or set "
+        f"directory. Create it with `from nuserve.nuclio import handler, init_context`, or set "
         "fn.spec.handler = 'nuserve.nuclio:handler'"
     )
 

@@ -13,11 +13,14 @@ import copy
 import re
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from typing import Protocol as Interface
 
 from nuserve.errors import ConfigError
+from nuserve.nuclio.adapter import CODE_DIR_ENV, SPEC_ENV, decode_spec, encode_spec
 from nuserve.nuclio.function_spec import (
     ACK_MODES,
+    FunctionSpec,
     derived_event_timeout,
     dns_label,
     env_name,
@@ -26,13 +29,17 @@ from nuserve.nuclio.function_spec import (
     one_of,
     positive_int,
 )
-from nuserve.nuclio.adapter import CODE_DIR_ENV, SPEC_ENV, decode_spec, encode_spec
-from nuserve.spec.serving import ServingSpec
 from nuserve.nuclio.stream_output import check_stream_path
+from nuserve.spec.serving import ServingSpec
+from nuserve.version import __version__
 
-if TYPE_CHECKING:
-    from nuserve.function.serving_function import ServingFunction
-    from nuserve.nuclio.function_spec import FunctionSpec
+
+class Deployable(Interface):
+    """What a function config is written from (``ServingFunction`` is one)."""
+
+    spec: FunctionSpec
+    metadata_name: str
+
 
 API_VERSION = "nuclio.io/v1"
 RUNTIMES = ("python:3.11", "python:3.12")
@@ -50,7 +57,7 @@ _NUSERVE_REQ = re.compile(r"^nuserve($|[^A-Za-z0-9_.-]|\[)", re.IGNORECASE)
 # --------------------------------------------------------------------------- function config
 
 
-def function_config(fn: ServingFunction) -> dict[str, Any]:
+def function_config(fn: Deployable) -> dict[str, Any]:
     """The Nuclio function config (``apiVersion: nuclio.io/v1``) that deploys ``fn``."""
     spec = fn.spec
     metadata: dict[str, Any] = {"name": dns_label(fn.metadata_name, "function name")}
@@ -146,11 +153,10 @@ def _env(spec: FunctionSpec) -> list[dict[str, Any]]:
 
 def requirements_with_nuserve(requirements: list[str]) -> list[str]:
     """``requirements`` with ``nuserve==<version>`` first, unless one of them names nuserve."""
-    import nuserve  # noqa: PLC0415 - the package is fully imported by the time this runs
 
     if any(_NUSERVE_REQ.match(r) for r in requirements):
         return list(requirements)
-    return [f"nuserve=={nuserve.__version__}", *requirements]
+    return [f"nuserve=={__version__}", *requirements]
 
 
 def _build(spec: FunctionSpec) -> dict[str, Any]:
@@ -207,8 +213,8 @@ _LOADED_SPEC_KEYS = frozenset(
 )
 
 
-def function_from_yaml(path: str | Path) -> ServingFunction:
-    """``function_from_config`` of a function.yaml file."""
+def read_function_yaml(path: str | Path) -> tuple[str, FunctionSpec]:
+    """``read_function_config`` of a function.yaml file."""
     import yaml  # noqa: PLC0415 - keeps `import nuserve` light
 
     file = Path(path)
@@ -218,14 +224,11 @@ def function_from_yaml(path: str | Path) -> ServingFunction:
         doc = yaml.safe_load(file.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{file} is not valid YAML: {exc}") from None
-    return function_from_config(doc, str(file))
+    return read_function_config(doc, str(file))
 
 
-def function_from_config(doc: Any, source: str = "function.yaml") -> ServingFunction:
-    """The ServingFunction a config written by ``function_config`` describes."""
-    from nuserve.function.serving_function import ServingFunction  # noqa: PLC0415 - import cycle
-    from nuserve.nuclio.function_spec import FunctionSpec  # noqa: PLC0415
-
+def read_function_config(doc: Any, source: str = "function.yaml") -> tuple[str, FunctionSpec]:
+    """The function name and spec a config written by ``function_config`` describes."""
     if not isinstance(doc, dict) or not isinstance(doc.get("spec"), dict):
         raise ConfigError(f"{source} is not a Nuclio function config (no 'spec' map)")
     metadata, nuclio = doc.get("metadata") or {}, doc["spec"]
@@ -235,10 +238,8 @@ def function_from_config(doc: Any, source: str = "function.yaml") -> ServingFunc
     if SPEC_ENV not in env:
         raise ConfigError(f"{source} has no {SPEC_ENV} in spec.env; write it with fn.to_yaml()")
     serving = ServingSpec.from_dict(decode_spec(str(env[SPEC_ENV].get("value"))))
-    fn = ServingFunction(serving.name)
-    fn.spec = FunctionSpec(**vars(serving))
-    spec = fn.spec
-    fn.metadata_name = str(metadata.get("name") or serving.name)
+    spec = FunctionSpec(**vars(serving))
+    function_name = str(metadata.get("name") or serving.name)
     spec.annotations = dict(metadata.get("annotations") or {})
     spec.runtime = nuclio.get("runtime", spec.runtime)
     spec.handler = nuclio.get("handler", spec.handler)
@@ -267,7 +268,7 @@ def function_from_config(doc: Any, source: str = "function.yaml") -> ServingFunc
     triggers = copy.deepcopy(nuclio.get("triggers") or {})
     _load_http(spec, triggers.pop("http", None), source)
     spec.triggers = triggers
-    return fn
+    return function_name, spec
 
 
 def _load_http(spec: FunctionSpec, trigger: Any, source: str) -> None:

@@ -24,6 +24,7 @@ from nuserve.openapi.responses import ERRORS, error_responses, ok, operation, wi
 from nuserve.openapi.router_paths import PathItem, router_paths
 from nuserve.openapi.schemas import nuserve_schemas, oip_schemas
 from nuserve.routers.router import ModelRouter
+from nuserve.version import __version__
 
 if TYPE_CHECKING:
     from nuserve.server.graph_server import GraphServer
@@ -113,6 +114,5 @@ def server_only_paths(ids: OperationIds) -> dict[str, PathItem]:
 
 
 def _version() -> str:
-    from nuserve import __version__  # noqa: PLC0415 - the package imports the server
 
     return __version__

@@ -34,8 +34,8 @@ from typing import Any, ClassVar, cast
 from nuserve.context import ServingContext
 from nuserve.errors import BadRequest, ConfigError, ModelError, NuserveError
 from nuserve.event import Event, Response, utc_timestamp
-from nuserve.model.v2_model_server import V2ModelServer
 from nuserve.model.operations import operation_methods, operation_names
+from nuserve.model.v2_model_server import V2ModelServer
 from nuserve.protocols import Protocol, decode_body, detect
 from nuserve.routers.endpoint import RouterEndpoint, delegate
 from nuserve.routers.fanout import call_async, outputs_of, route_key, run_all

@@ -6,16 +6,33 @@ The router registers it under its own name, so the path table, readiness, metada
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar
+from typing import Protocol as Interface
 
+from nuserve.context import ServingContext
 from nuserve.event import Event, Response
-from nuserve.model.v2_model_server import V2ModelServer
 from nuserve.model.operations import call_operation
+from nuserve.model.v2_model_server import V2ModelServer
 from nuserve.protocols import Protocol
 
-if TYPE_CHECKING:
-    from nuserve.routers.base import BaseRouter
+
+class Combining(Interface):
+    """What an endpoint needs of its router (``BaseRouter`` is one)."""
+
+    context: ServingContext
+    name: str
+    operations: ClassVar[dict[str, str]]
+
+    def models(self) -> Iterator[V2ModelServer]: ...
+
+    def infer(self, event: Event, operation: str, protocol: Protocol | None = None) -> Response: ...
+
+    async def infer_async(
+        self, event: Event, operation: str, protocol: Protocol | None = None
+    ) -> Response: ...
+
+    def metadata(self) -> dict[str, Any]: ...
 
 
 class RouterEndpoint(V2ModelServer):
@@ -24,7 +41,7 @@ class RouterEndpoint(V2ModelServer):
     Async when any child is, so the server awaits the fan-out rather than block on it.
     """
 
-    def __init__(self, router: BaseRouter) -> None:
+    def __init__(self, router: Combining) -> None:
         super().__init__(context=router.context, name=router.name)
         self.router = router
         self.ready = True

@@ -32,6 +32,7 @@ from nuserve.errors import (
 from nuserve.event import Event, Response
 from nuserve.model.v2_model_server import INFER_OPS, V2ModelServer
 from nuserve.protocols import KSERVE_V1, Protocol, decode_body
+from nuserve.version import __version__
 
 SERVER_NAME = "nuserve"
 BODY_ROUTED_PATHS = frozenset({"/", "/v2/models/infer", "/v2/models/predict"})
@@ -340,6 +341,5 @@ def _to_response(result: Any) -> Response:
 
 
 def _version() -> str:
-    from nuserve import __version__  # noqa: PLC0415 - avoids an import cycle
 
     return __version__

@@ -32,9 +32,9 @@ import orjson
 
 from nuserve.event import new_event_id
 from nuserve.nuclio.adapter import handler_async, init_context
+from nuserve.nuclio.redact import redact_paths
 from nuserve.openapi import OPENAPI_PATH, document_json
 from nuserve.openapi.document import METRICS_PATH
-from nuserve.nuclio.redact import redact_paths
 from nuserve.routers.router import NAME_LIMIT, READ_METHODS
 from nuserve.serve import kafka, metrics
 from nuserve.serve.auth import CHALLENGE, check_bearer

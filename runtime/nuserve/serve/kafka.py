@@ -30,9 +30,9 @@ import nuclio_sdk
 import orjson
 
 from nuserve.event import new_event_id
+from nuserve.nuclio.stream_output import NO_ACK
 from nuserve.serve.function_yaml import KIND, KafkaTrigger, kafka_triggers
 from nuserve.serve.throttle import Throttle
-from nuserve.nuclio.stream_output import NO_ACK
 
 Handle = Callable[[Any], Coroutine[Any, Any, Any]]
 """Runs one ``nuclio_sdk.Event`` on the worker's loop and returns the ``nuclio_sdk.Response``."""

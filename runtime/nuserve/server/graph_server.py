@@ -22,16 +22,18 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from nuserve.model.batching import mergeable_groups
 from nuserve.context import ServingContext
 from nuserve.errors import ConfigError, NuserveError, PayloadTooLarge, RequestTimeout
 from nuserve.event import Event, Response
-from nuserve.server.lanes import Lanes, expire
+from nuserve.model.batching import mergeable_groups
 from nuserve.model.v2_model_server import V2ModelServer
 from nuserve.protocols import Protocol
 from nuserve.resolve import load_code_module, resolve_class
 from nuserve.routers.router import ModelRouter, Target
-from nuserve.spec.serving import RouterSpec, ServingSpec
+from nuserve.server.builtins import BUILTINS
+from nuserve.server.lanes import Lanes, expire
+from nuserve.spec.routers import RouterSpec
+from nuserve.spec.serving import ServingSpec
 
 if TYPE_CHECKING:
     from nuserve.graph import Flow
@@ -60,7 +62,7 @@ class GraphServer:
         if spec.filename:
             self.code_module = load_code_module(spec.filename, code_dirs)
             self.namespaces.append((f"code file {spec.filename}", vars(self.code_module)))
-        self.namespaces.append(("nuserve built-ins", _builtins()))
+        self.namespaces.append(("nuserve built-ins", BUILTINS))
         self.root: ModelRouter | Flow = self._build_root()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.tracker: Tracker | None = None
@@ -331,9 +333,3 @@ class GraphServer:
 async def _resolve(result: Any) -> Response:
     response = await result
     return response if isinstance(response, Response) else Response(response)
-
-
-def _builtins() -> dict[str, Any]:
-    import nuserve  # noqa: PLC0415 - the package imports this module
-
-    return {name: getattr(nuserve, name) for name in nuserve.__all__}

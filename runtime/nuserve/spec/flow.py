@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from nuserve.errors import ConfigError
-from nuserve.spec.serving import ClassRef, RouterSpec, class_ref
+from nuserve.spec.routers import ClassRef, RouterSpec, class_ref
 
 KINDS = ("task", "router", "queue", "merge")
 ENGINES = ("sync", "async")

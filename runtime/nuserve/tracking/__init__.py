@@ -10,17 +10,14 @@ imports no Kafka or v3io client: the sinks import theirs when created.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
+from nuserve.model.v2_model_server import Tracker
 from nuserve.tracking.settings import TrackingSettings, tracking_settings
 from nuserve.tracking.sinks import Sink, SinkError, create_sink
 
 if TYPE_CHECKING:
     from nuserve.context import ServingContext
-    from nuserve.event import Event, Response
-    from nuserve.model.v2_model_server import V2ModelServer
-    from nuserve.protocols import Protocol as BodyProtocol
 
 
 __all__ = [
@@ -34,24 +31,10 @@ __all__ = [
 ]
 
 
-class Tracker(Protocol):
-    """Wraps a model's inference to record it; never blocks or fails the request."""
-
-    def run(
-        self, model: V2ModelServer, event: Event, operation: str, protocol: BodyProtocol | None
-    ) -> Response | Awaitable[Response]: ...
-
-    def start(self) -> None: ...
-
-    def close(self, timeout: float = 5.0) -> None: ...
-
-    def stats(self) -> dict[str, int]: ...
-
-
 def create_tracker(settings: dict[str, Any], context: ServingContext) -> Tracker:
     """The tracker for ``spec.tracking`` (a ``tracking_settings`` dict), not started yet: a
     ``nuserve.tracking.tracker.StreamTracker``."""
-    from nuserve.tracking.tracker import StreamTracker  # noqa: PLC0415 - imports nuserve.model.v2_model_server
+    from nuserve.tracking.tracker import StreamTracker  # noqa: PLC0415 - only when tracking
 
     parsed = TrackingSettings.from_dict(settings)
     return StreamTracker(parsed, create_sink(parsed.stream_path), context)

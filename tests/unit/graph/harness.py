@@ -11,7 +11,7 @@ from nuserve.graph import Flow, FlowBuilder, FlowSpec, build_flow
 from nuserve.model.v2_model_server import V2ModelServer
 from nuserve.resolve import resolve_class
 from nuserve.routers.router import ModelRouter
-from nuserve.spec.serving import RouterSpec
+from nuserve.spec.routers import RouterSpec
 from tests.unit.graph import flow_steps
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from nuserve import ConfigError
 from nuserve.graph import FlowBuilder, FlowSpec
-from nuserve.spec.serving import RouterSpec
+from nuserve.spec.routers import RouterSpec
 from tests.models import Echo
 from tests.unit.graph.flow_steps import Add, Catcher, Double, inc
 from tests.unit.graph.harness import build, run

@@ -10,9 +10,9 @@ import sys
 import pytest
 
 import nuserve.monitoring
+from nuserve.cli.monitor import add_arguments, run, seconds
 from nuserve.errors import ConfigError
 from nuserve.monitoring import run_monitor
-from nuserve.cli.monitor import add_arguments, run, seconds
 from tests.unit.monitoring.records import record
 
 

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from nuserve.model.artifacts import Feature, ModelSpec
 from nuserve.errors import ConfigError
+from nuserve.model.artifacts import Feature, ModelSpec
 from nuserve.monitoring import feature_stats, load_reference
 from tests.unit.monitoring.records import NAMES
 

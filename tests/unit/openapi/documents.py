@@ -9,8 +9,8 @@ import yaml
 from openapi_schema_validator import OAS30Validator
 
 import nuserve
-from nuserve.model.artifacts import Feature, ModelSpec
 from nuserve.event import Event, Response
+from nuserve.model.artifacts import Feature, ModelSpec
 from nuserve.openapi import build_document
 from nuserve.server.graph_server import GraphServer
 from tests.models import Echo, Summer

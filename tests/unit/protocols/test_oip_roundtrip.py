@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import nuserve
-from nuserve.server.mock import MockServer
 from nuserve.protocols import OIP
 from nuserve.protocols.oip import DATATYPES, decode_inputs, decode_tensor, encode_tensor
+from nuserve.server.mock import MockServer
 from tests.models import Echo
 
 NUMERIC = [name for name in DATATYPES if name != "BYTES"]

@@ -11,9 +11,9 @@ import nuclio_sdk
 import pytest
 import yaml
 
+from nuserve.nuclio.stream_output import NO_ACK
 from nuserve.serve import kafka
 from nuserve.serve.kafka import Acks, KafkaTrigger, kafka_triggers
-from nuserve.nuclio.stream_output import NO_ACK
 from tests.unit.serve.test_kafka import ATTRS, FakeConsumer, FakeMessage
 
 
