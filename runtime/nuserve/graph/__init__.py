@@ -9,7 +9,7 @@ builds a ``Flow`` from the ``FlowSpec`` with ``build_flow``. Pictures are in
     steps.py     Step (``do(body)``, ``on_error(body, error)``), function lookup
     build.py     build_flow: spec to Flow        flow.py  Flow, error answers, ordering
     engine_sync.py / engine_async.py             the two engines
-    paths.py     input_path / result_path        queues.py  kafka, v3io, memory streams
+    paths.py     input_path / result_path        queues.py  queue steps (nuserve.streams)
     split.py     the flow of each function
     pictures.py, svg.py                          drawing
 
@@ -25,24 +25,25 @@ if TYPE_CHECKING:
     from nuserve.graph.build import build_flow
     from nuserve.graph.builder import FlowBuilder, StepBuilder
     from nuserve.graph.flow import Flow
-    from nuserve.graph.queues import MemoryStream, Stream, memory_stream
     from nuserve.graph.split import ChildTrigger, child_trigger, split_by_function
     from nuserve.graph.steps import Step
     from nuserve.spec.flow import FlowSpec, StepSpec
+    from nuserve.streams.base import Stream
+    from nuserve.streams.memory import MemoryStream, memory_stream
 
 _MODULES = {
     "ChildTrigger": "nuserve.graph.split",
     "Flow": "nuserve.graph.flow",
     "FlowBuilder": "nuserve.graph.builder",
     "FlowSpec": "nuserve.spec.flow",
-    "MemoryStream": "nuserve.graph.queues",
+    "MemoryStream": "nuserve.streams.memory",
     "Step": "nuserve.graph.steps",
     "StepBuilder": "nuserve.graph.builder",
     "StepSpec": "nuserve.spec.flow",
-    "Stream": "nuserve.graph.queues",
+    "Stream": "nuserve.streams.base",
     "build_flow": "nuserve.graph.build",
     "child_trigger": "nuserve.graph.split",
-    "memory_stream": "nuserve.graph.queues",
+    "memory_stream": "nuserve.streams.memory",
     "split_by_function": "nuserve.graph.split",
 }
 __all__ = [

@@ -17,7 +17,7 @@ from nuserve.event import Event, Response
 from nuserve.graph.flow import Flow
 from nuserve.graph.node import Node
 from nuserve.graph.paths import await_paths, with_paths
-from nuserve.graph.queues import open_stream
+from nuserve.graph.queues import open_queue
 from nuserve.graph.steps import Step, is_async_function, resolve_handler
 from nuserve.model.v2_model_server import V2ModelServer
 from nuserve.resolve import resolve_class
@@ -62,7 +62,7 @@ def build_step(
     elif step.kind == "router":
         node = _router_node(step, engine, build_router)
     elif step.kind == "queue":
-        stream = open_stream(step.path, step.class_args, step.name)
+        stream = open_queue(step.path, step.class_args, step.name)
         node = Node(step.name, "queue", stream.publish, target=stream)
     else:
         node = build_task(step, context, namespaces)

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nuserve.errors import ConfigError
-from nuserve.graph.queues import kafka_address
 from nuserve.spec.flow import FlowSpec, StepSpec
+from nuserve.streams.url import parse_stream_url
 
 
 def owner(step: StepSpec, main: str) -> str:
@@ -99,8 +99,8 @@ def child_trigger(flow: FlowSpec, function: str, main: str = "") -> ChildTrigger
     (queue,) = feeding_queues(flow, function, main)
     path = queue.path or ""
     if path.startswith("kafka://"):
-        brokers, topic = kafka_address(path)
-        args = {"brokers": brokers, "topics": [topic], "consumer_group": function}
+        url = parse_stream_url(path, f"queue step {queue.name!r} path", ("kafka",))
+        args = {"brokers": list(url.brokers), "topics": [url.topic], "consumer_group": function}
         return ChildTrigger(queue.name, "kafka-cluster", args)
     if path.startswith("v3io://"):
         args = {"stream_path": path, "consumer_group": function}

@@ -17,7 +17,7 @@ from nuserve.errors import ConfigError
 from nuserve.monitoring.config import MonitorConfig
 from nuserve.monitoring.nuclio import ENV
 from nuserve.nuclio.triggers import kafka_trigger, v3io_stream_trigger
-from nuserve.tracking.sinks.base import split_url
+from nuserve.streams.url import SCHEMES, parse_stream_url
 from nuserve.version import __version__
 
 HANDLER = "nuserve.monitoring.nuclio:handler"
@@ -41,15 +41,12 @@ def monitor_function(
     mount them). ``env`` adds variables (``PGPASSWORD``, ``V3IO_ACCESS_KEY``...; prefer a
     secret in production).
     """
-    scheme, netloc, path, options = split_url(stream)
-    if scheme == "kafka":
-        topic = options.get("topic") or path.strip("/")
-        if not netloc or not topic:
-            raise ConfigError(f"monitor stream {stream!r} needs brokers and a topic")
+    url = parse_stream_url(stream, "monitor stream", SCHEMES)
+    if url.scheme == "kafka":
         trigger = kafka_trigger(
-            "tracking", netloc.split(","), [topic], consumer_group, initial_offset, workers=1
+            "tracking", list(url.brokers), [url.topic], consumer_group, initial_offset, workers=1
         )
-    elif scheme == "v3io":
+    elif url.scheme == "v3io":
         trigger = v3io_stream_trigger("tracking", stream, consumer_group, initial_offset, workers=1)
     else:
         raise ConfigError(

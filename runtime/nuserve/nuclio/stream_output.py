@@ -26,17 +26,15 @@ import base64
 import logging
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from nuserve.codec import dump_json
-from nuserve.errors import ConfigError
 from nuserve.event import Event
 from nuserve.spec.serving import ServingSpec
-
-if TYPE_CHECKING:
-    from nuserve.graph.queues import Stream
+from nuserve.streams.base import Stream
+from nuserve.streams.open import check_stream_url, open_stream
 
 STREAM_KINDS = frozenset({"kafka-cluster", "v3ioStream"})
 """Trigger kinds whose answers go to the output and error streams."""
@@ -49,36 +47,18 @@ log = logging.getLogger("nuserve.nuclio.stream_output")
 
 def check_stream_path(path: Any, what: str) -> str | None:
     """``path`` if it names a stream nuserve can write (or is ``None``); else a ConfigError."""
-    from nuserve.graph.queues import SCHEMES, kafka_address  # noqa: PLC0415 - keep imports light
-
-    if path is None:
-        return None
-    scheme = path.partition("://")[0] if isinstance(path, str) else ""
-    valid = scheme in SCHEMES and bool(path[len(scheme) + 3 :])
-    if valid and scheme == "kafka":
-        try:
-            kafka_address(path)
-        except ConfigError:
-            valid = False
-    if not valid:
-        raise ConfigError(
-            f"{what} {path!r} is not a stream; use 'kafka://host:port?topic=<topic>', "
-            "'v3io:///<container>/<path>' or 'memory://<name>'"
-        )
-    return str(path)
+    return check_stream_url(path, what)
 
 
 def open_output(path: str | None, what: str, timeout: float) -> Stream | None:
     """The stream ``path`` names; a Kafka producer gives up on a message after ``timeout``."""
-    from nuserve.graph.queues import open_stream  # noqa: PLC0415 - `import nuserve` stays light
-
     checked = check_stream_path(path, what)
     if checked is None:
         return None
     options: dict[str, Any] = {}
     if checked.startswith("kafka://"):
         options["producer_options"] = {"message.timeout.ms": int(timeout * 1000)}
-    return open_stream(checked, options, what)
+    return open_stream(checked, what, **options)
 
 
 @dataclass

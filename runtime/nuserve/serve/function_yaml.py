@@ -67,6 +67,8 @@ class KafkaTrigger:
         )  # fmt: skip
 
     def consumer_config(self) -> dict[str, Any]:
+        """The librdkafka settings of this trigger's consumers (``nuserve.streams.kafka``
+        adds the shared ones)."""
         config: dict[str, Any] = {
             "bootstrap.servers": ",".join(self.brokers),
             "group.id": self.consumer_group,

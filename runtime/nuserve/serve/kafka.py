@@ -33,12 +33,15 @@ from nuserve.event import new_event_id
 from nuserve.nuclio.stream_output import NO_ACK
 from nuserve.serve.function_yaml import KIND, KafkaTrigger, kafka_triggers
 from nuserve.serve.throttle import Throttle
+from nuserve.streams import kafka
+from nuserve.streams.retry import Backoff
 
 Handle = Callable[[Any], Coroutine[Any, Any, Any]]
 """Runs one ``nuclio_sdk.Event`` on the worker's loop and returns the ``nuclio_sdk.Response``."""
 OnResult = Callable[[Any, Any], None]
 """Called in the consumer thread with ``(event, response)`` before the offset is committed."""
-RETRY_FIRST_S, RETRY_MAX_S = 0.2, 5.0
+REDELIVERY = Backoff(first=0.2, ceiling=5.0)
+"""The pause before an unacked message is handed out again."""
 """Pause before delivering an unacked message again; it doubles up to the maximum."""
 log = logging.getLogger("nuserve.serve.kafka")
 __all__ = [
@@ -118,21 +121,18 @@ class KafkaConsumer:
         stop_timeout: float = 10.0,
         acks: Acks | None = None,
     ) -> None:
-        from confluent_kafka import (  # noqa: PLC0415 - kafka only
-            Consumer,
-            KafkaException,
-            TopicPartition,
-        )
-
-        self.kafka_error: type[Exception] = KafkaException
-        self.topic_partition = TopicPartition
+        client = kafka.client()
+        self.kafka_error: type[Exception] = client.KafkaException
+        self.topic_partition = client.TopicPartition
         self.trigger, self.handle, self.loop, self.on_result = trigger, handle, loop, on_result
         self.poll_timeout, self.stop_timeout = poll_timeout, stop_timeout
         self.acks = acks
         self.unacked = 0
         """Deliveries in a row that the handler did not ack (sets the pause before the next)."""
         self.info = nuclio_sdk.TriggerInfo(KIND, trigger.name)
-        self.consumer = Consumer(trigger.consumer_config())
+        settings = trigger.consumer_config()
+        brokers, group = settings.pop("bootstrap.servers"), settings.pop("group.id")
+        self.consumer = kafka.consumer(brokers, group, f"trigger {trigger.name!r}", **settings)
         self.stopping = threading.Event()
         self.stop_requested_at = 0.0
         self.throttle = Throttle()
@@ -161,7 +161,7 @@ class KafkaConsumer:
                     continue
                 error = message.error()
                 if error is not None:
-                    self._warn("trigger %s: kafka error: %s", self.trigger.name, error)
+                    self._warn("trigger %s: %s", self.trigger.name, kafka.describe(error))
                     continue
                 self._process(message)
         except Exception:
@@ -201,7 +201,7 @@ class KafkaConsumer:
     def _deliver_again(self, message: Any) -> None:
         """Rewind to an unacked message, so the next poll hands it out again, after a pause."""
         self.unacked += 1
-        pause = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (self.unacked - 1))
+        pause = REDELIVERY.delay(self.unacked)
         where = (message.topic(), message.partition(), message.offset())
         text = "trigger %s: %s[%d]@%d not acked; delivering it again in %.1fs"
         self._warn(text, self.trigger.name, *where, pause)

@@ -25,8 +25,9 @@ from __future__ import annotations
 import threading
 import time
 
+from nuserve.streams.ratelog import RateLimitedLog
+from nuserve.streams.retry import Backoff
 from nuserve.tracking.buffer import RecordBuffer
-from nuserve.tracking.ratelog import RateLimitedLog
 from nuserve.tracking.record import Item, encode_item
 from nuserve.tracking.settings import TrackingSettings
 from nuserve.tracking.sinks.base import Sink, SinkError
@@ -189,7 +190,7 @@ class Sender:
             )
             return
         s = self.settings
-        delay = min(s.backoff_ms * 2 ** (self._attempts - 1), s.max_backoff_ms) / 1000.0
+        delay = Backoff(s.backoff_ms / 1000.0, s.max_backoff_ms / 1000.0).delay(self._attempts)
         self._next_try = now + delay
         self.retried += 1
         self.log.throttled_warning(

@@ -12,9 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from nuserve.errors import ConfigError
-
-SCHEMES = ("kafka", "v3io", "file", "memory")
-"""The sink schemes ``stream_path`` may use (``nuserve.tracking.sinks.create_sink``)."""
+from nuserve.streams.url import SCHEMES, parse_stream_url
 
 
 @dataclass(frozen=True)
@@ -149,14 +147,5 @@ def _check_int(name: str, value: Any, low: int) -> None:
 
 
 def _check_stream_path(path: Any) -> None:
-    if not isinstance(path, str) or "://" not in path:
-        raise ConfigError(
-            f"tracking stream_path must be a URL such as 'kafka://broker:9092?topic=t' "
-            f"(got {path!r}; schemes: {', '.join(SCHEMES)})"
-        )
-    scheme = path.split("://", 1)[0].lower()
-    if scheme not in SCHEMES:
-        raise ConfigError(
-            f"tracking stream_path {path!r} has unknown scheme {scheme!r}; "
-            f"use one of {', '.join(s + '://' for s in SCHEMES)}"
-        )
+    """The whole URL is checked where it is set, not when the first record goes out."""
+    parse_stream_url(path, "tracking stream_path", SCHEMES)

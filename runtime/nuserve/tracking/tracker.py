@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from nuserve.errors import NuserveError
 from nuserve.model.v2_model_server import V2ModelServer
+from nuserve.streams.ratelog import RateLimitedLog
 from nuserve.tracking.buffer import RecordBuffer
-from nuserve.tracking.ratelog import RateLimitedLog
 from nuserve.tracking.record import Header, model_header
 from nuserve.tracking.sampling import Sampler
 from nuserve.tracking.sender import Sender

@@ -127,7 +127,7 @@ def test_refusals_name_the_fix(call, message):
             lambda g: g.to(Strict, nonsense=1, level=1),
             "step class Strict cannot be built with context=, name= and \\['level', 'nonsense'\\]",
         ),
-        (lambda g: g.to(">>", "q", path="ftp://x"), "queue step 'q' has path 'ftp://x'"),
+        (lambda g: g.to(">>", "q", path="ftp://x"), "queue step 'q' path 'ftp://x' has unknown scheme 'ftp'"),
         (
             lambda g: (
                 g.to(Add).respond()

@@ -18,7 +18,9 @@ from nuserve.graph import (
     memory_stream,
     split_by_function,
 )
-from nuserve.graph.queues import KafkaStream, V3ioStream, kafka_address, open_stream
+from nuserve.graph.queues import open_queue
+from nuserve.streams.kafka import PRODUCER_DEFAULTS, KafkaStream
+from nuserve.streams.v3io import V3ioSettings, V3ioStream
 from tests.unit.graph.flow_steps import Add, Catcher, Double, Trace
 from tests.unit.graph.harness import build, run
 
@@ -102,27 +104,6 @@ def test_a_child_fed_by_two_queues_or_by_a_plain_step_is_refused():
         split_by_function(spec)
 
 
-@pytest.mark.parametrize(
-    ("path", "brokers", "topic"),
-    [
-        ("kafka://h:9092?topic=t", ["h:9092"], "t"),
-        ("kafka://h1:1,h2:2/t2", ["h1:1", "h2:2"], "t2"),
-    ],
-)
-def test_kafka_address(path, brokers, topic):
-    assert kafka_address(path) == (brokers, topic)
-
-
-@pytest.mark.parametrize(
-    "path", ["kafka://h:1", "kafka://?topic=t", "kafka://h:1/a/b", "http://h/t"]
-)
-def test_bad_kafka_address(path):
-    with pytest.raises(
-        ConfigError, match=r"must be kafka://host:port\[,host:port\]\?topic=<topic>"
-    ):
-        kafka_address(path)
-
-
 class FakeProducer:
     instances: list[FakeProducer] = []
 
@@ -157,10 +138,11 @@ def fake_kafka(monkeypatch):
 
 
 def test_kafka_stream_produces_retries_once_and_flushes_on_close(fake_kafka, caplog):
-    stream = open_stream("kafka://h:9092?topic=t", {"producer_options": {"acks": "all"}}, "q")
+    stream = open_queue("kafka://h:9092?topic=t", {"producer_options": {"acks": "all"}}, "q")
     assert isinstance(stream, KafkaStream)
     (producer,) = fake_kafka
-    assert producer.config == {"bootstrap.servers": "h:9092", "linger.ms": 5, "acks": "all"}
+    settings = {k: v for k, v in producer.config.items() if k not in ("logger", "error_cb")}
+    assert settings == {**PRODUCER_DEFAULTS, "bootstrap.servers": "h:9092", "acks": "all"}
     assert stream.publish({"a": 1}) == {"a": 1}
     producer.full = 1
     stream.publish(b"raw")
@@ -170,7 +152,7 @@ def test_kafka_stream_produces_retries_once_and_flushes_on_close(fake_kafka, cap
         stream.publish({})
     stream._delivered("broker down", None)
     producer.left = 3
-    with caplog.at_level(logging.ERROR, "nuserve.graph.queues"):
+    with caplog.at_level(logging.ERROR, "nuserve.streams.kafka"):
         stream.close()
     assert stream.failed == 1
     assert "3 messages to kafka://h:9092?topic=t were not delivered" in caplog.text
@@ -179,9 +161,9 @@ def test_kafka_stream_produces_retries_once_and_flushes_on_close(fake_kafka, cap
 def test_kafka_stream_without_the_client(monkeypatch):
     monkeypatch.setitem(sys.modules, "confluent_kafka", None)
     with pytest.raises(
-        ConfigError, match="needs confluent_kafka; pip install 'nuserve\\[serve\\]'"
+        ConfigError, match="need confluent-kafka; pip install 'nuserve\\[serve\\]'"
     ):
-        open_stream("kafka://h:1?topic=t", {}, "q")
+        open_queue("kafka://h:1?topic=t", {}, "q")
 
 
 def test_v3io_stream_puts_records(monkeypatch):
@@ -190,7 +172,7 @@ def test_v3io_stream_puts_records(monkeypatch):
     calls = []
 
     class FakeClient:
-        def __init__(self, endpoint, access_key):
+        def __init__(self, endpoint, access_key, logger=None):
             calls.append(("init", endpoint, access_key))
             self.stream = types.SimpleNamespace(put_records=lambda *a: calls.append(("put", *a)))
 
@@ -198,7 +180,8 @@ def test_v3io_stream_puts_records(monkeypatch):
             calls.append(("close",))
 
     monkeypatch.setattr(v3io.dataplane, "Client", FakeClient)
-    stream = open_stream("v3io:///bigdata/s/x", {"access_key": "k"}, "q")
+    settings = V3ioSettings(access_key="k")
+    stream = open_queue("v3io:///bigdata/s/x", {"settings": settings}, "q")
     assert isinstance(stream, V3ioStream)
     stream.publish({"a": 1})
     stream.close()
@@ -207,7 +190,7 @@ def test_v3io_stream_puts_records(monkeypatch):
         ("put", "bigdata", "/s/x", [{"data": b'{"a":1}'}]),
         ("close",),
     ]
-    with pytest.raises(ConfigError, match="must be v3io:///<container>/<path>"):
-        open_stream("v3io://bigdata/s", {}, "q")
-    with pytest.raises(ConfigError, match="queue step 'q': bad stream options"):
-        open_stream("v3io:///bigdata/s", {"nope": 1}, "q")
+    with pytest.raises(ConfigError, match="must look like v3io:///<container>/<stream path>"):
+        open_queue("v3io://bigdata/s", {}, "q")
+    with pytest.raises(ConfigError, match="queue step 'q' path 'v3io:///bigdata/s': bad stream options"):
+        open_queue("v3io:///bigdata/s", {"nope": 1}, "q")

@@ -36,7 +36,7 @@ def test_acks_record_stream_message_acks_only():
 def run_consumer(monkeypatch: pytest.MonkeyPatch, handle: Any, count: int) -> list[tuple[str, Any]]:
     """Run one consumer over the three fake messages until ``count`` handler calls."""
     monkeypatch.setattr(confluent_kafka, "Consumer", RewindingConsumer)
-    monkeypatch.setattr(kafka, "RETRY_FIRST_S", 0.01)
+    monkeypatch.setattr(kafka, "REDELIVERY", kafka.Backoff(first=0.01, ceiling=5.0))
     FakeConsumer.instances.clear()
     calls: list[int] = []
     acks = Acks()

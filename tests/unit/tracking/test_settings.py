@@ -62,10 +62,10 @@ def test_set_tracking_arguments_none_means_default():
     ("kwargs", "message"),
     [
         ({}, "tracking needs stream_path, e.g. 'kafka://broker:9092?topic=model-events'"),
-        ({"stream_path": "events"}, "tracking stream_path must be a URL such as"),
+        ({"stream_path": "events"}, "tracking stream_path 'events' is not a stream URL; use kafka://"),
         (
             {"stream_path": "redis://h/s"},
-            "tracking stream_path 'redis://h/s' has unknown scheme 'redis'; use one of kafka://",
+            "tracking stream_path 'redis://h/s' has unknown scheme 'redis'; use kafka://",
         ),
         ({"stream_path": "memory://a", "batch": 0}, "tracking batch must be an int >= 1 (got 0)"),
         ({"stream_path": "memory://a", "sample": 2.5}, "tracking sample must be an int >= 1"),
@@ -107,12 +107,12 @@ def test_from_dict_wants_a_dict():
     [
         (
             "kafka://127.0.0.1:9092",
-            "kafka sink URL 'kafka://127.0.0.1:9092' needs brokers and a topic",
+            "kafka://127.0.0.1:9092' must look like kafka://host:9092?topic=<topic>",
         ),
         ("kafka://?topic=t", "needs brokers and a topic"),
         ("kafka://h:1?topic=t&no.such.setting=1", "bad producer setting"),
-        ("memory://", "memory sink URL 'memory://' has no name"),
-        ("file://", "file sink URL 'file://' has no path"),
+        ("memory://", "'memory://' must look like memory://<name>: it has no name"),
+        ("file://", "'file://' must look like file:///<dir>/records.jsonl: it has no path"),
         (
             "file:///tmp/x.jsonl?max_bytes=big",
             "max_bytes in 'file:///tmp/x.jsonl?max_bytes=big' must be an integer",
@@ -128,11 +128,13 @@ def test_create_sink_errors(url, message):
     assert message in str(info.value)
 
 
-def test_v3io_sink_needs_the_web_api_and_a_key():
-    with pytest.raises(ConfigError, match="has no web API URL; set V3IO_API"):
-        create_sink("v3io:///users/s", {})
+def test_v3io_sink_needs_a_key_and_finds_the_web_api_as_every_v3io_url_does():
     with pytest.raises(ConfigError, match="needs an access key; set V3IO_ACCESS_KEY"):
         create_sink("v3io:///users/s", {"V3IO_API": "http://127.0.0.1:1"})
+    key = {"V3IO_ACCESS_KEY": "k"}
+    assert create_sink("v3io:///users/s", key).endpoint == "http://v3io-webapi:8081"
+    assert create_sink("v3io:///users/s", {**key, "V3IO_API": "http://a:1"}).endpoint == "http://a:1"
+    assert create_sink("v3io://b:2/users/s", key).endpoint == "http://b:2"
 
 
 def test_importing_nuserve_loads_no_stream_client():

@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from nuserve.monitoring.dashboard import page, prometheus
 from nuserve.monitoring.dashboard.views import drift_view, endpoint_view, endpoints_view
 from nuserve.monitoring.store import Store
-from nuserve.tracking.ratelog import RateLimitedLog
+from nuserve.streams.ratelog import RateLimitedLog
 
 logger = logging.getLogger("nuserve.monitoring.dashboard")
 HTML = "text/html; charset=utf-8"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 from nuserve.errors import ConfigError
-from nuserve.tracking.settings import SCHEMES
+from nuserve.streams.url import SCHEMES, parse_stream_url
+from nuserve.streams.v3io import V3ioSettings
 from nuserve.tracking.sinks.base import Sink, SinkError
 from nuserve.tracking.sinks.memory import MemorySink
 
@@ -19,12 +19,10 @@ def create_sink(url: str, environ: Mapping[str, str] | None = None) -> Sink:
     ``environ`` (default ``os.environ``) supplies ``V3IO_API`` and ``V3IO_ACCESS_KEY`` to
     the v3io sink; it is read here, once, not inside the sink.
     """
-    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    parsed = parse_stream_url(url, "tracking stream_path", SCHEMES)
+    scheme = parsed.scheme
     if scheme == "memory":
-        name = url.split("://", 1)[1]
-        if not name:
-            raise ConfigError(f"memory sink URL {url!r} has no name; use memory://<name>")
-        return MemorySink.named(name)
+        return MemorySink.named(parsed.name)
     if scheme == "file":
         from nuserve.tracking.sinks.file import FileSink  # noqa: PLC0415
 
@@ -36,9 +34,5 @@ def create_sink(url: str, environ: Mapping[str, str] | None = None) -> Sink:
     if scheme == "v3io":
         from nuserve.tracking.sinks.v3io import V3IOSink  # noqa: PLC0415 - imports the v3io SDK
 
-        env = os.environ if environ is None else environ
-        return V3IOSink(url, env.get("V3IO_API"), env.get("V3IO_ACCESS_KEY"))
-    raise ConfigError(
-        f"tracking stream_path {url!r} has unknown scheme {scheme or '(none)'!r}; "
-        f"use one of {', '.join(s + '://' for s in SCHEMES)}"
-    )
+        return V3IOSink(url, V3ioSettings.from_environ(environ))
+    raise ConfigError(f"tracking stream_path {url!r}: no sink for {scheme}://")

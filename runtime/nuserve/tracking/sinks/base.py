@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from urllib.parse import parse_qsl, urlsplit
 
-from nuserve.errors import ConfigError, NuserveError
+from nuserve.errors import NuserveError
 
 
 class SinkError(NuserveError):
@@ -43,31 +42,3 @@ class Sink:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
-
-
-def split_url(url: str) -> tuple[str, str, str, dict[str, str]]:
-    """``scheme://netloc/path?query`` → ``(scheme, netloc, path, query as a dict)``."""
-    parts = urlsplit(url)
-    return parts.scheme.lower(), parts.netloc, parts.path, dict(parse_qsl(parts.query))
-
-
-def kafka_url(url: str, what: str, example: str) -> tuple[str, str, dict[str, str]]:
-    """``(brokers, topic, other query options)`` of ``kafka://host:port[,host:port]?topic=t``
-    (or ``kafka://host:port/t``); ``what`` and ``example`` word the error when one is missing.
-    """
-    _, brokers, path, options = split_url(url)
-    topic = options.pop("topic", "") or path.strip("/")
-    if not brokers or not topic:
-        raise ConfigError(f"{what} {url!r} needs brokers and a topic: {example}")
-    return brokers, topic, options
-
-
-def int_option(options: dict[str, str], key: str, default: int, url: str) -> int:
-    """An integer query option of a sink URL (``?max_bytes=1000``)."""
-    raw = options.pop(key, None)
-    if raw is None:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError(f"{key} in {url!r} must be an integer (got {raw!r})") from None

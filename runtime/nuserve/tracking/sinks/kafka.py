@@ -1,82 +1,46 @@
-"""KafkaSink (``kafka://host:port[,host2:port]?topic=t``): confluent-kafka, ``acks=all``.
+"""KafkaSink (``kafka://host:port[,host2:port]?topic=t``): ``send`` waits for every delivery.
 
-``send`` produces the messages and waits for every delivery report, so the sender's ``sent``
-counts only what the broker acknowledged. librdkafka retries by itself for up to
+The producer comes from ``nuserve.streams.kafka`` (``acks=all`` and the shared settings), so
+``sent`` counts only what the broker acknowledged. librdkafka retries by itself for up to
 ``delivery_timeout_ms`` (its ``message.timeout.ms``, default 5 s); a message still not
 delivered by then is reported failed, and the tracker's sender produces it again after a
 backoff. While the broker is down nothing here blocks a request: the sender thread waits,
 and records wait in the tracker's bounded queue.
 
-The topic may also be the URL's path (``kafka://host:9092/topic``, MLRun's form). Other
-query options go to librdkafka as they are (``?topic=t&compression.type=lz4``).
+Other query options go to librdkafka as they are (``?topic=t&compression.type=lz4``).
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any
 
-from nuserve.errors import ConfigError
-from nuserve.tracking.ratelog import RateLimitedLog
-from nuserve.tracking.sinks.base import Sink, SinkError, int_option, kafka_url
-
-logger = logging.getLogger("nuserve.tracking.kafka")
-
-DEFAULTS: dict[str, Any] = {
-    "acks": "all",
-    "linger.ms": 5,
-    "reconnect.backoff.ms": 100,
-    "reconnect.backoff.max.ms": 1000,
-}
-
-
-class _LibrdkafkaLog:
-    """Where librdkafka's own log lines go: a down broker makes it log every reconnect
-    attempt, so each kind of line (its facility) is logged once per interval."""
-
-    def __init__(self, log: RateLimitedLog) -> None:
-        self.limited = log
-
-    def log(self, level: int, msg: str, *args: Any) -> None:
-        facility = str(args[0]) if args else msg
-        self.limited.log(level, f"librdkafka:{level}:{facility}", msg, *args)
+from nuserve.streams import kafka
+from nuserve.streams.url import parse_stream_url
+from nuserve.tracking.sinks.base import Sink, SinkError
 
 
 class KafkaSink(Sink):
     """Produces each message to one topic; the producer is created with the sink."""
 
     def __init__(self, url: str) -> None:
-        from confluent_kafka import KafkaException, Producer  # noqa: PLC0415 - lazy client
-
         self.url = url
-        example = "kafka://host:9092?topic=model-events"
-        netloc, self.topic, options = kafka_url(url, "kafka sink URL", example)
-        self.delivery_timeout_ms = int_option(options, "delivery_timeout_ms", 5000, url)
-        self._log = RateLimitedLog(logger)
-        config: dict[str, Any] = {
-            **DEFAULTS,
-            "bootstrap.servers": netloc,
-            "message.timeout.ms": self.delivery_timeout_ms,
-            **options,
-            "delivery.report.only.error": True,
-            "on_delivery": self._on_failed,
-            "logger": _LibrdkafkaLog(self._log),
-            "error_cb": self._on_error,
-        }
+        parsed = parse_stream_url(url, "kafka sink URL", ("kafka",))
+        self.topic = parsed.topic
+        self.delivery_timeout_ms = parsed.take_int("delivery_timeout_ms", 5000)
         self._failed: list[tuple[bytes, str]] = []
-        try:
-            self._producer = Producer(config)
-        except KafkaException as exc:
-            raise ConfigError(f"kafka sink {url!r}: bad producer setting: {exc}") from exc
-
-    def _on_error(self, error: Any) -> None:
-        self._log.throttled_warning(
-            str(error.code()), "kafka tracking sink %s: %s", self.url, error
+        self._producer = kafka.producer(
+            parsed,
+            "kafka tracking sink",
+            **{
+                "message.timeout.ms": self.delivery_timeout_ms,
+                "delivery.report.only.error": True,
+                "on_delivery": self._on_failed,
+            },
         )
 
     def _on_failed(self, err: Any, msg: Any) -> None:
-        self._failed.append((msg.value(), str(err)))
+        self._failed.append((msg.value(), kafka.describe(err)))
 
     def send(self, messages: list[bytes]) -> None:
         """Produce, then wait until librdkafka's queue is empty.

@@ -1,4 +1,5 @@
-"""MemorySink (``memory://name``): messages kept in a process-global registry, for tests."""
+"""MemorySink (``memory://name``): messages go to the in-process stream of that name
+(``nuserve.streams.memory``), where a queue or a monitor of the same URL finds them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any, ClassVar
 
 import orjson
 
+from nuserve.streams.memory import forget_memory_stream, memory_stream
 from nuserve.tracking.sinks.base import Sink, SinkError
 
 
@@ -23,7 +25,7 @@ class MemorySink(Sink):
     def __init__(self, name: str) -> None:
         self.url = f"memory://{name}"
         self.name = name
-        self.messages: list[bytes] = []
+        self.stream = memory_stream(name)
         self.calls = 0
         self.down = False
         self.fail_next = 0
@@ -42,13 +44,19 @@ class MemorySink(Sink):
     def forget(cls, name: str) -> None:
         with cls._lock:
             cls.registry.pop(name, None)
+            forget_memory_stream(name)
+
+    @property
+    def messages(self) -> list[bytes]:
+        """Every message delivered (the stream's own list)."""
+        return self.stream.messages
 
     def send(self, messages: list[bytes]) -> None:
         self.calls += 1
         if self.down or self.fail_next > 0:
             self.fail_next = max(0, self.fail_next - 1)
             raise SinkError(f"memory sink {self.name!r} is down")
-        self.messages.extend(messages)
+        self.stream.extend(messages)
 
     def records(self) -> list[dict[str, Any]]:
         """Every record delivered, batched messages (JSON arrays) unpacked."""

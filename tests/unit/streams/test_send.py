@@ -9,7 +9,10 @@ import types
 import pytest
 
 from nuserve.errors import NotReady
-from nuserve.graph.queues import KafkaStream, MemoryStream, Record, Stream, open_stream
+from nuserve.streams import open_stream
+from nuserve.streams.base import Record, Stream
+from nuserve.streams.kafka import KafkaStream
+from nuserve.streams.memory import MemoryStream
 
 
 class DeferringProducer:
@@ -50,7 +53,7 @@ def producer_class(monkeypatch):
 
 
 def test_kafka_send_is_confirmed_by_the_delivery_callback(producer_class):
-    stream = open_stream("kafka://h:9092?topic=out", {}, "output_stream")
+    stream = open_stream("kafka://h:9092?topic=out", "output_stream")
     assert isinstance(stream, KafkaStream) and not stream.blocking
     future = stream.send(b'{"a":1}', b"id-1", {"X-Request-Id": "id-1"})
     assert future.result(5) is None
@@ -65,7 +68,7 @@ def test_kafka_send_is_confirmed_by_the_delivery_callback(producer_class):
 
 
 def test_a_cancelled_wait_does_not_break_the_delivery_thread(producer_class):
-    stream = open_stream("kafka://h:9092?topic=out", {}, "output_stream")
+    stream = open_stream("kafka://h:9092?topic=out", "output_stream")
     first = stream.send(b"1")
     first.cancel()
     assert stream.send(b"2").result(5) is None  # the poller survived the cancelled future

@@ -10,7 +10,7 @@ import yaml
 from nuserve import __version__
 from nuserve.cli.main import main
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 FUNCTION_PY = '''
 import nuserve

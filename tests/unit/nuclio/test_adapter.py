@@ -200,7 +200,7 @@ class LeakyPath(nuserve.V2ModelServer):
 
 def test_5xx_answers_name_the_file_but_not_where_it_lives(monkeypatch):
     fn = nuserve.new_function("leaky")
-    fn.add_model("leaky", class_name="tests.unit.test_nuclio.LeakyPath")
+    fn.add_model("leaky", class_name="tests.unit.nuclio.test_adapter.LeakyPath")
     monkeypatch.setenv("NUSERVE_SPEC", encode_spec(fn.spec.serving_spec().to_dict()))
     monkeypatch.delenv("NUSERVE_SPEC_PATH", raising=False)
     platform = Platform()

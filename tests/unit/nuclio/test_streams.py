@@ -15,10 +15,10 @@ import orjson
 import pytest
 
 import nuserve
-from nuserve.graph import queues
-from nuserve.graph.queues import Stream, memory_stream
 from nuserve.nuclio.adapter import SPEC_ENV, encode_spec, handler, handler_async, init_context
 from nuserve.nuclio.stream_output import NO_ACK
+from nuserve.streams import Stream, memory_stream
+from nuserve.streams import open as streams_open
 
 NO_ACK_HEADER = NO_ACK
 
@@ -166,7 +166,7 @@ class Broken(Stream):
 
 @pytest.mark.parametrize("use_async", [True, False])
 def test_an_answer_that_cannot_be_written_is_not_acked(monkeypatch, use_async):
-    monkeypatch.setitem(queues.SCHEMES, "broken", Broken)
+    monkeypatch.setitem(streams_open.PRODUCERS, "broken", Broken)
     platform = RecordingPlatform()
     context = started(Broken("broken://out"), None, platform=platform)
     event = kafka_event(b'{"model": "e", "inputs": [1]}')
