@@ -65,7 +65,7 @@ def write_iris_yaml(path: Path, model_dir: Path, **batching: float) -> Path:
 def nuserve_command(function_yaml: Path) -> list[str]:
     """``nuserve serve function.yaml --workers 1`` (the console script; ``started`` adds a port)."""
     script = Path(sys.executable).with_name("nuserve")
-    base = [str(script)] if script.is_file() else [sys.executable, "-m", "nuserve.cli.main"]
+    base = [str(script)] if script.is_file() else [sys.executable, "-m", "nuserve.cli"]
     return [*base, "serve", str(function_yaml), "--workers", "1"]
 
 

@@ -2,7 +2,7 @@
 
 The models record what happened in files named by environment variables, since they run in
 worker processes the test cannot look into. ``Served`` runs
-``nuserve serve`` (``python -m nuserve.cli.main serve``) on 127.0.0.1 and always stops it (and its workers).
+``nuserve serve`` (``python -m nuserve.cli serve``) on 127.0.0.1 and always stops it (and its workers).
 """
 
 from __future__ import annotations
@@ -178,7 +178,7 @@ def serve(
         CALLS_ENV: str(calls),
     }
     env.pop("NUSERVE_SPEC", None)
-    command = [sys.executable, "-m", "nuserve.cli.main", "serve", str(spec), "--host", HOST]
+    command = [sys.executable, "-m", "nuserve.cli", "serve", str(spec), "--host", HOST]
     command += ["--port", str(port), "--workers", str(workers), *args]
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=env, cwd=tmp, stdout=out, stderr=out)

@@ -62,7 +62,7 @@ def serving(
     """``nuserve serve`` with ``options``; ready once an authorised /v2/health/ready is 200."""
     spec = write_function_yaml(tmp_path / "function.yaml", {"iris": "tests.models.Echo"})
     port = free_port()
-    command = [sys.executable, "-m", "nuserve.cli.main", "serve", str(spec), "--port", str(port)]
+    command = [sys.executable, "-m", "nuserve.cli", "serve", str(spec), "--port", str(port)]
     command += ["--workers", str(workers), *options]
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     full_env.pop("NUSERVE_SPEC", None)
@@ -138,7 +138,7 @@ def test_a_bad_token_file_is_refused_without_showing_the_token(
     tmp_path: Path, text: str, message: str
 ) -> None:
     spec = write_function_yaml(tmp_path / "function.yaml", {"iris": "tests.models.Echo"})
-    command = [sys.executable, "-m", "nuserve.cli.main", "serve", str(spec), "--port", "0"]
+    command = [sys.executable, "-m", "nuserve.cli", "serve", str(spec), "--port", "0"]
     command += ["--auth-token-file", str(token_file(tmp_path, text))]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, timeout=60)
@@ -194,7 +194,7 @@ def test_binding_a_reachable_address_without_a_token_is_warned_about(tmp_path: P
     with pytest.raises(OSError), socket.socket(socket.AF_INET6) as sock:
         sock.bind((DOCUMENTATION_ADDRESS, 0))
     spec = write_function_yaml(tmp_path / "function.yaml", {"iris": "tests.models.Echo"})
-    command = [sys.executable, "-m", "nuserve.cli.main", "serve", str(spec)]
+    command = [sys.executable, "-m", "nuserve.cli", "serve", str(spec)]
     command += ["--host", DOCUMENTATION_ADDRESS]
     command += ["--port", str(free_port())]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

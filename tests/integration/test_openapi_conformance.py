@@ -70,7 +70,7 @@ def iris(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     env.pop("NUSERVE_SPEC", None)
-    command = [sys.executable, "-m", "nuserve.cli.main", "serve", str(ROOT / "function.yaml")]
+    command = [sys.executable, "-m", "nuserve.cli", "serve", str(ROOT / "function.yaml")]
     command += ["--host", HOST, "--port", str(port), "--workers", "1"]
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=env, cwd=tmp, stdout=out, stderr=out)

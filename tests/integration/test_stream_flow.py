@@ -49,7 +49,7 @@ def served(function_yaml: Path, timeout: float = 30) -> Iterator[int]:
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     env.pop("NUSERVE_SPEC", None)
-    command = [sys.executable, "-m", "nuserve.cli.main", "serve", str(function_yaml)]
+    command = [sys.executable, "-m", "nuserve.cli", "serve", str(function_yaml)]
     with log.open("wb") as out:
         process = subprocess.Popen(
             [*command, "--host", HOST, "--port", str(port), "--workers", "1"],
