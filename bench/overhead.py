@@ -26,7 +26,8 @@ import nuclio_sdk
 import orjson
 
 import nuserve
-from nuserve.nuclio.adapter import SPEC_ENV, encode_spec, handler, init_context
+from nuserve.nuclio.adapter import handler, init_context
+from nuserve.nuclio.spec_env import SPEC_ENV, encode_spec
 from nuserve.serve.context import new_context
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 import nuserve
-from nuserve.nuclio.adapter import encode_spec
+from nuserve.nuclio.spec_env import encode_spec
 
 LOADS_ENV = "NUSERVE_TEST_LOADS"
 CALLS_ENV = "NUSERVE_TEST_CALLS"

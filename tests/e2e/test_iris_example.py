@@ -9,7 +9,7 @@ import yaml
 
 from nuserve.cli.main import load_function
 from nuserve.event import Event
-from nuserve.nuclio.adapter import spec_from_file
+from nuserve.nuclio.spec_env import spec_from_file
 from nuserve.server.graph_server import GraphServer
 from tests.nuclio_schema import check_function_config
 

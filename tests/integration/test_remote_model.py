@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 import nuserve
-from nuserve.nuclio.adapter import encode_spec
+from nuserve.nuclio.spec_env import encode_spec
 from nuserve.routers.bandit import EpsilonGreedyRouter
 from nuserve.routers.ensemble import VotingEnsemble
 from tests.serve_models import HOST, Served, free_port, request, serve, write_function_yaml

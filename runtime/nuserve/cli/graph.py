@@ -39,7 +39,7 @@ def graph_of(data: dict[str, Any], source: str) -> FlowSpec:
 def read_spec_dict(path: Path) -> dict[str, Any]:
     """The serving spec dict of a function.yaml (``NUSERVE_SPEC``) or a JSON spec file."""
     # The adapter owns the spec's encoding; imported here, at the CLI edge, not by the graph.
-    from nuserve.nuclio.adapter import SPEC_ENV, decode_spec  # noqa: PLC0415
+    from nuserve.nuclio.spec_env import SPEC_ENV, decode_spec  # noqa: PLC0415
 
     if not path.is_file():
         raise ConfigError(f"{path} not found (cwd is {Path.cwd()})")

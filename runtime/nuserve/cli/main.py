@@ -172,7 +172,7 @@ def _invoke_url(base: str, path: str, method: str, body: bytes | None) -> tuple[
 def _invoke_local(file: Path, path: str, method: str, body: bytes | None) -> tuple[int, bytes]:
     from nuserve.codec import encode_response  # noqa: PLC0415
     from nuserve.event import Event  # noqa: PLC0415
-    from nuserve.nuclio.adapter import spec_from_file  # noqa: PLC0415
+    from nuserve.nuclio.spec_env import spec_from_file  # noqa: PLC0415
     from nuserve.server.graph_server import GraphServer  # noqa: PLC0415
 
     server = GraphServer(spec_from_file(file), code_dirs=[Path.cwd(), file.parent]).start()
@@ -218,7 +218,7 @@ def _graph(args: argparse.Namespace) -> int:
 def _openapi(args: argparse.Namespace) -> int:
     """The document ``GET /openapi.json`` answers, built the way ``nuserve serve`` builds the
     graph; models are not loaded unless ``--load`` says so (only their widths need it)."""
-    from nuserve.nuclio.adapter import spec_from_file  # noqa: PLC0415
+    from nuserve.nuclio.spec_env import spec_from_file  # noqa: PLC0415
     from nuserve.openapi import build_document  # noqa: PLC0415
     from nuserve.server.graph_server import GraphServer  # noqa: PLC0415
 

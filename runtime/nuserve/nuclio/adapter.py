@@ -12,8 +12,6 @@ HTTP events pay one set lookup for that.
 
 from __future__ import annotations
 
-import base64
-import gzip
 import logging
 import os
 from collections.abc import Mapping
@@ -24,70 +22,17 @@ import orjson
 
 from nuserve.codec import encode_response
 from nuserve.context import ServingContext
-from nuserve.errors import ConfigError
 from nuserve.event import Event, Response
 from nuserve.nuclio.redact import redact_error_body, redact_paths
+from nuserve.nuclio.spec_env import (
+    CODE_DIR_ENV,
+    SPEC_PATH_ENV,
+    read_spec,
+)
 from nuserve.nuclio.stream_output import STREAM_KINDS, StreamOutput, finish, finish_async
 from nuserve.server.graph_server import GraphServer
-from nuserve.spec.serving import ServingSpec
 
-SPEC_ENV = "NUSERVE_SPEC"
-SPEC_PATH_ENV = "NUSERVE_SPEC_PATH"
-CODE_DIR_ENV = "NUSERVE_CODE_DIR"
-GZIP_PREFIX = "gz:"
 HTTP_KINDS = frozenset({"http", "", None})
-
-
-def encode_spec(spec: dict[str, Any], limit: int = 32 * 1024) -> str:
-    """The spec as env text: JSON, or gzip+base64 with a ``gz:`` prefix when over ``limit``."""
-    text = orjson.dumps(spec).decode()
-    if len(text) <= limit:
-        return text
-    return GZIP_PREFIX + base64.b64encode(gzip.compress(text.encode(), mtime=0)).decode()
-
-
-def decode_spec(text: str) -> dict[str, Any]:
-    """Inverse of ``encode_spec``."""
-    try:
-        if text.startswith(GZIP_PREFIX):
-            text = gzip.decompress(base64.b64decode(text[len(GZIP_PREFIX) :])).decode()
-        data = orjson.loads(text)
-    except (ValueError, OSError) as exc:
-        raise ConfigError(f"{SPEC_ENV} is not a valid serving spec: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{SPEC_ENV} must hold a JSON object (got {type(data).__name__})")
-    return data
-
-
-def read_spec(environ: Mapping[str, str] | None = None) -> ServingSpec:
-    """The serving spec from the environment (read once, at the entry point)."""
-    env = os.environ if environ is None else environ
-    if env.get(SPEC_ENV):
-        return ServingSpec.from_dict(decode_spec(env[SPEC_ENV]))
-    path = env.get(SPEC_PATH_ENV)
-    if path:
-        return spec_from_file(Path(path))
-    raise ConfigError(
-        f"no serving spec: set {SPEC_ENV} (JSON) or {SPEC_PATH_ENV} (a spec or function.yaml); "
-        "fn.to_yaml() writes it for you"
-    )
-
-
-def spec_from_file(path: Path) -> ServingSpec:
-    """A serving spec from a JSON spec file or from a function.yaml's ``NUSERVE_SPEC`` env."""
-    if not path.is_file():
-        raise ConfigError(f"serving spec file {path} not found")
-    text = path.read_text(encoding="utf-8")
-    if path.suffix in (".yaml", ".yml"):
-        import yaml  # noqa: PLC0415 - only for function.yaml files
-
-        doc = yaml.safe_load(text) or {}
-        env = (doc.get("spec") or {}).get("env") or []
-        value = next((e.get("value") for e in env if e.get("name") == SPEC_ENV), None)
-        if not value:
-            raise ConfigError(f"{path} has no {SPEC_ENV} in spec.env; write it with fn.to_yaml()")
-        text = value
-    return ServingSpec.from_dict(decode_spec(text))
 
 
 class _NuclioLogHandler(logging.Handler):

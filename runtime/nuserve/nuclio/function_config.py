@@ -17,7 +17,6 @@ from typing import Any
 from typing import Protocol as Interface
 
 from nuserve.errors import ConfigError
-from nuserve.nuclio.adapter import CODE_DIR_ENV, SPEC_ENV, decode_spec, encode_spec
 from nuserve.nuclio.function_spec import (
     ACK_MODES,
     FunctionSpec,
@@ -29,6 +28,7 @@ from nuserve.nuclio.function_spec import (
     one_of,
     positive_int,
 )
+from nuserve.nuclio.spec_env import CODE_DIR_ENV, SPEC_ENV, decode_spec, encode_spec
 from nuserve.nuclio.stream_output import check_stream_path
 from nuserve.spec.serving import ServingSpec
 from nuserve.version import __version__

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from nuserve.errors import ConfigError
-from nuserve.nuclio.adapter import SPEC_ENV
+from nuserve.nuclio.spec_env import SPEC_ENV
 from nuserve.spec.serving import ServingSpec
 
 GPU = "nvidia.com/gpu"

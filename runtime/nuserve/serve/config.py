@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from nuserve.errors import ConfigError
-from nuserve.nuclio.adapter import CODE_DIR_ENV, SPEC_PATH_ENV
+from nuserve.nuclio.spec_env import CODE_DIR_ENV, SPEC_PATH_ENV
 
 METRICS_DIR_ENV = "NUSERVE_METRICS_DIR"
 LOG_LEVEL_ENV = "NUSERVE_LOG_LEVEL"

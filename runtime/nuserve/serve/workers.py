@@ -32,7 +32,7 @@ from types import FrameType
 from typing import Any
 
 from nuserve.errors import ConfigError
-from nuserve.nuclio.adapter import SPEC_ENV, SPEC_PATH_ENV, spec_from_file
+from nuserve.nuclio.spec_env import SPEC_ENV, SPEC_PATH_ENV, spec_from_file
 from nuserve.serve.config import (
     AUTH_TOKEN_ENV,
     BODY_TIMEOUT_ENV,

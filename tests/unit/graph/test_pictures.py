@@ -11,7 +11,7 @@ import nuserve
 from nuserve import ConfigError
 from nuserve.cli.graph import graph_command
 from nuserve.graph import FlowBuilder, pictures
-from nuserve.nuclio.adapter import SPEC_ENV, encode_spec
+from nuserve.nuclio.spec_env import SPEC_ENV, encode_spec
 from tests.models import Echo
 from tests.unit.graph.flow_steps import Add, Catcher, Double, Trace, inc
 

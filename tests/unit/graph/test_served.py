@@ -13,7 +13,8 @@ import yaml
 
 import nuserve
 from nuserve.graph import memory_stream
-from nuserve.nuclio.adapter import SPEC_ENV, handler, init_context
+from nuserve.nuclio.adapter import handler, init_context
+from nuserve.nuclio.spec_env import SPEC_ENV
 from tests.models import Echo
 from tests.unit.graph.flow_steps import Add, Double, Trace
 

@@ -13,15 +13,8 @@ from nuclio_sdk.test import Platform
 
 import handler as root_handler
 import nuserve
-from nuserve.nuclio.adapter import (
-    decode_spec,
-    encode_spec,
-    handler,
-    handler_async,
-    init_context,
-    read_spec,
-    to_event,
-)
+from nuserve.nuclio.adapter import handler, handler_async, init_context, to_event
+from nuserve.nuclio.spec_env import decode_spec, encode_spec, read_spec
 
 
 def make_function():

@@ -12,8 +12,8 @@ import yaml
 import nuserve
 from nuserve.errors import ConfigError
 from nuserve.function.serving_function import ServingFunction, function_from_yaml
-from nuserve.nuclio.adapter import CODE_DIR_ENV, GZIP_PREFIX, SPEC_ENV, decode_spec
 from nuserve.nuclio.function_config import CODE_DIR, KAFKA_ALLOCATION_ANNOTATION, function_config
+from nuserve.nuclio.spec_env import CODE_DIR_ENV, GZIP_PREFIX, SPEC_ENV, decode_spec
 from tests.models import Echo
 from tests.nuclio_schema import check_function_config
 

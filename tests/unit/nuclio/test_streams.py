@@ -15,7 +15,8 @@ import orjson
 import pytest
 
 import nuserve
-from nuserve.nuclio.adapter import SPEC_ENV, encode_spec, handler, handler_async, init_context
+from nuserve.nuclio.adapter import handler, handler_async, init_context
+from nuserve.nuclio.spec_env import SPEC_ENV, encode_spec
 from nuserve.nuclio.stream_output import NO_ACK
 from nuserve.streams import Stream, memory_stream
 from nuserve.streams import open as streams_open

@@ -32,7 +32,8 @@ from hypothesis import strategies as st
 import nuserve
 from nuserve.codec import encode_response
 from nuserve.event import Event, Response
-from nuserve.nuclio.adapter import SPEC_ENV, encode_spec, handler, handler_async, init_context
+from nuserve.nuclio.adapter import handler, handler_async, init_context
+from nuserve.nuclio.spec_env import SPEC_ENV, encode_spec
 from nuserve.server.mock import MockServer
 from tests.fuzzing import deep, hostile_bytes, json_objects, json_scalars, json_values, within
 from tests.models import Summer

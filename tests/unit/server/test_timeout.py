@@ -23,8 +23,9 @@ import nuserve
 from nuserve.errors import ConfigError
 from nuserve.event import Event, Response
 from nuserve.function.serving_function import function_from_config
-from nuserve.nuclio.adapter import encode_spec, handler, handler_async, init_context
+from nuserve.nuclio.adapter import handler, handler_async, init_context
 from nuserve.nuclio.function_config import function_config
+from nuserve.nuclio.spec_env import encode_spec
 from nuserve.server.lanes import Lane
 from nuserve.server.mock import MockServer
 from nuserve.spec.serving import ServingSpec
