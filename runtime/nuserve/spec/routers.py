@@ -39,7 +39,7 @@ class RouteSpec:
     class_args: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments for the class constructor."""
     default: bool = False
-    """Marks this version as the model's default (else the last added wins)."""
+    """Marks this version as the model's default (else the unversioned one, else the latest)."""
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"key": self.key, "class_name": class_ref(self.class_name)}
