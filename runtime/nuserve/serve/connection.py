@@ -14,7 +14,10 @@ uvicorn's h11 protocol caps the head (``h11_max_incomplete_event_size``); httpto
   connection after that long, now also covers a slow head): else 408 and the connection
   closes (silently, if not a byte of a new request came);
 - a head over ``h11_max_incomplete_event_size`` bytes (the h11 protocol's own limit, so
-  both parsers agree) gets 431 and the connection closes;
+  both parsers agree) gets 431 and the connection closes, however its bytes arrive: a head
+  still incomplete is measured by the bytes received since it began, a head that completed
+  within one read (70 KB in one write) by what the parser handed over (request line and
+  header lines), checked before the request reaches the app;
 - uvicorn's own 400 for an unparseable request is JSON ``{"error", "id"}``, like every other
   error of ``nuserve serve``.
 
@@ -47,6 +50,10 @@ class HeadLimitedProtocol(HttpToolsProtocol):
         """A request head has begun and is not complete."""
         self.head_bytes = 0
         self.head_began_now = False
+        self.parsed_head = 0
+        """Bytes of the current head the parser has handed over (URL and header lines)."""
+        self.refused = False
+        """A 431 was sent: the parser's callbacks for what remains of the read do nothing."""
 
     # ----- asyncio.Protocol ---------------------------------------------------------------
 
@@ -75,15 +82,47 @@ class HeadLimitedProtocol(HttpToolsProtocol):
     # ----- httptools parser callbacks -----------------------------------------------------
 
     def on_message_begin(self) -> None:
+        if self.refused:
+            return
         super().on_message_begin()
         self.head_pending = True
         self.head_began_now = True
         self.head_bytes = 0
+        self.parsed_head = 0
+
+    def on_url(self, url: bytes) -> None:
+        if self.refused:
+            return
+        self.parsed_head += len(url)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self.refused:
+            return
+        self.parsed_head += len(name) + len(value) + 4  # ": " and CRLF
+        super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
+        if self.refused:
+            return
         self.head_pending = False
         self._disarm()
+        if self.parsed_head > self.max_head:
+            self.refuse(
+                431,
+                f"request head (request line and headers) over {self.max_head} bytes; "
+                "send shorter headers, or put the data in the body",
+            )
+            return
         super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        if not self.refused:
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if not self.refused:
+            super().on_message_complete()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -122,6 +161,7 @@ class HeadLimitedProtocol(HttpToolsProtocol):
 
     def refuse(self, status: int, error: str) -> None:
         """Answer ``{"error", "id"}`` with ``status`` and close the connection."""
+        self.refused = True
         body = orjson.dumps({"error": error, "id": new_event_id()})
         content = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:
