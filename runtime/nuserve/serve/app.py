@@ -232,6 +232,7 @@ class App:
         self.deadlines.start()
         self.metrics.inits += 1
         self.max_body_size = context.user_data.server.max_body_size
+        self.metrics.set_models(served_names(context.user_data.server))
         tracker = context.user_data.server.tracker
         if tracker is not None:
             self.metrics.tracking = tracker.stats
@@ -282,6 +283,21 @@ class App:
         if self.config.metrics_dir:
             with contextlib.suppress(OSError):
                 Path(self.config.metrics_dir, f"{FAILED_PREFIX}{os.getpid()}.txt").write_text(text)
+
+
+def served_names(server: Any) -> dict[str, set[str]]:
+    """Each name a request path may name (models, and routers: an ensemble is served at its
+    name), with its custom operations: the only model labels ``/metrics`` shows."""
+    names: dict[str, set[str]] = {}
+    endpoints = [*server.root.models(), server.root]
+    nodes = getattr(server.root, "nodes", None)
+    if nodes is not None:  # a flow: its router steps
+        endpoints += [node.target for node in nodes]
+    for endpoint in endpoints:
+        name = getattr(endpoint, "name", None)
+        if isinstance(name, str) and name:
+            names.setdefault(name, set()).update(getattr(endpoint, "operations", None) or ())
+    return names
 
 
 def create_app() -> App:

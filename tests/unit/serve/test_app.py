@@ -306,6 +306,31 @@ def test_metrics_count_requests_errors_and_latency(config: ServeConfig, tmp_path
     assert not (shared / f"{os.getpid()}.json").exists()  # removed at shutdown
 
 
+def test_ten_thousand_unknown_model_names_make_one_series(config: ServeConfig) -> None:
+    """A client once made a series per made-up name (NUL bytes included), and past 256 the
+    real models were lumped into ``model="",op="other"``."""
+
+    async def main() -> str:
+        async with running(App(config)) as app:
+            for i in range(10_000):
+                name = f"nope-{i}" if i % 2 else f"x\x00{i}\"}}"
+                answer = await call(app, "POST", f"/v2/models/{name}/infer", b"{}", JSON)
+                assert answer.status == 404
+            for _ in range(2):
+                await call(app, "POST", "/v2/models/e/infer", b'{"inputs": [1]}', JSON)
+            await call(app, "POST", "/v2/models/e/nope", b"{}", JSON)
+            return (await call(app, "GET", "/metrics")).body.decode()
+
+    text = asyncio.run(main())
+    series = [line for line in text.splitlines() if line.startswith("nuserve_requests_total{")]
+    assert sorted(series) == [
+        'nuserve_requests_total{model="e",op="infer"} 2',
+        'nuserve_requests_total{model="e",op="unknown"} 1',
+        'nuserve_requests_total{model="unknown",op="unknown"} 10000',
+    ]
+    assert "\x00" not in text
+
+
 def test_metrics_and_the_document_take_get_and_head_only(config: ServeConfig) -> None:
     """``TRACE /metrics`` or ``POST /openapi.json`` fell through to the graph: a 404."""
 
