@@ -20,7 +20,7 @@ from nuserve.errors import BadRequest
 
 NUMERIC_TYPES = ("float", "double", "int", "uint", "long")
 """Model spec value types (MLRun's, by prefix) whose rows must hold numbers."""
-DTYPES = {
+DTYPES: dict[str, Any] = {
     "float16": np.float16,
     "float32": np.float32,
     "float": np.float32,  # MLRun's ValueType.FLOAT; "double" is 64 bits
@@ -50,7 +50,7 @@ def bounds_of(value_types: Sequence[str]) -> Bounds | None:
         dtype = DTYPES.get(value_type.lower())
         if dtype is None:
             return None
-        info = np.finfo(dtype) if np.issubdtype(dtype, np.floating) else np.iinfo(dtype)
+        info: Any = np.finfo(dtype) if np.issubdtype(dtype, np.floating) else np.iinfo(dtype)
         lows.append(float(info.min))
         highs.append(float(info.max))
     return (max(lows), min(highs)) if lows else None
