@@ -10,6 +10,9 @@ paths redacted (``nuserve.nuclio.redact``).
 Hostile clients meet limits here: a body over ``max_body_size`` is refused (413) without being
 read further, a body not complete within ``body_timeout`` is refused (408), and both close the
 connection; with a token set, a request without it is refused (401) before anything else.
+Past ``max_in_flight`` requests at once, one more gets 503 with ``Retry-After`` before its
+body is read (admission control: under 1,000 connections, p99 was seconds, and no client was
+told to back off); with ``strict_content_type``, a body that says it is not JSON gets 415.
 What uvicorn parses before the app sees a request (the head) is bounded by ``connection``.
 
 The request path is kept lean (it is benchmarked against a bare ASGI app): header names are
@@ -46,6 +49,9 @@ from nuserve.serve.throttle import Throttle
 from nuserve.serve.types import Receive, Scope, Send
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
+RETRY_AFTER = (b"retry-after", b"1")
+LIVE_PATH = "/v2/health/live"
+"""Answered past the in-flight limit too: an overloaded worker is alive."""
 METRICS_HEADERS = [(b"content-type", metrics.CONTENT_TYPE.encode())]
 CLIENT_GONE = 499
 """Status recorded (never sent) for a request whose client left before the answer."""
@@ -83,6 +89,10 @@ class App:
                 return
             counters = self.metrics
             series = counters.series(path)
+            limit = self.config.max_in_flight
+            if limit and counters.in_flight >= limit and path != LIVE_PATH:
+                series.observe(await self.overloaded(send), 0.0)
+                return
             counters.in_flight += 1
             started = perf_counter()
             status = 500
@@ -104,6 +114,10 @@ class App:
         headers = read_headers(scope["headers"])
         limit = self.max_body_size
         length = headers.get("Content-Length")
+        if self.config.strict_content_type:
+            refused = not_json(headers, length)
+            if refused is not None:
+                return await _json(send, 415, refused)
         if length is not None and length.isdigit() and int(length) > limit:
             return await self.too_large(send)
         try:
@@ -135,6 +149,14 @@ class App:
             "or raise max_body_size in the serving spec"
         )
         return await _json(send, 413, message, close=True)
+
+    async def overloaded(self, send: Send) -> int:
+        """503 with ``Retry-After`` when this worker answers ``max_in_flight`` requests."""
+        message = (
+            f"this worker is answering {self.config.max_in_flight} requests (max_in_flight); "
+            "retry after a second, or serve with more workers"
+        )
+        return await _json(send, 503, message, extra=RETRY_AFTER)
 
     async def too_slow(self, send: Send) -> int:
         """408 when the body did not arrive in time; the connection is closed after it."""
@@ -303,6 +325,24 @@ def served_names(server: Any) -> dict[str, set[str]]:
 def create_app() -> App:
     """The factory uvicorn calls in each worker process (``factory=True``)."""
     return App(ServeConfig.from_env())
+
+
+def not_json(headers: dict[str, str], length: str | None) -> str | None:
+    """Why a request with a body is refused in strict mode (its content type is not JSON:
+    ``application/json`` or ``application/<x>+json``), else ``None``."""
+    if (length is None or length == "0") and "Transfer-Encoding" not in headers:
+        return None  # no body: nothing to type
+    given = headers.get("Content-Type", "")
+    media = given.partition(";")[0].strip().lower()
+    if media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    ):
+        return None
+    shown = repr(given[:NAME_LIMIT]) if given else "none"
+    return (
+        f"Content-Type {shown} is not JSON, and this server takes JSON only "
+        "(--strict-content-type); send Content-Type: application/json"
+    )
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:

@@ -41,7 +41,11 @@ from nuserve.serve.config import (
     LOG_LEVEL_ENV,
     LOG_LEVELS,
     MAX_HEAD_BYTES,
+    MAX_IN_FLIGHT,
+    MAX_IN_FLIGHT_ENV,
     METRICS_DIR_ENV,
+    STRICT_CONTENT_TYPE_ENV,
+    check_max_in_flight,
     check_timeout,
     check_token,
 )
@@ -91,6 +95,8 @@ def run(
     auth_token_file: str | None = None,
     body_timeout: float = BODY_TIMEOUT_S,
     head_timeout: int = HEAD_TIMEOUT_S,
+    max_in_flight: int = MAX_IN_FLIGHT,
+    strict_content_type: bool = False,
 ) -> None:
     """Serve ``function_yaml`` until SIGTERM or SIGINT; raises ``ConfigError`` on bad input.
 
@@ -104,6 +110,7 @@ def run(
     if workers < 1:
         raise ConfigError(f"workers must be 1 or more (got {workers})")
     body_timeout = check_timeout("body_timeout", body_timeout)
+    max_in_flight = check_max_in_flight("max_in_flight", max_in_flight)
     if not isinstance(head_timeout, int) or head_timeout < 1:
         raise ConfigError(
             f"head_timeout must be a whole number of seconds, 1 or more (got {head_timeout!r})"
@@ -123,6 +130,8 @@ def run(
     metrics_dir = tempfile.mkdtemp(prefix="nuserve-metrics-")
     settings |= {SPEC_PATH_ENV: str(path), METRICS_DIR_ENV: metrics_dir, LOG_LEVEL_ENV: log_level}
     settings[BODY_TIMEOUT_ENV] = repr(body_timeout)
+    settings[MAX_IN_FLIGHT_ENV] = str(max_in_flight)
+    settings[STRICT_CONTENT_TYPE_ENV] = "1" if strict_content_type else ""
     failed = False
     try:
         with _environment(settings, drop=(SPEC_ENV,)), _sigterm_exits():
@@ -263,6 +272,21 @@ def add_limit_arguments(parser: argparse.ArgumentParser) -> None:
         f"(default {HEAD_TIMEOUT_S:g})",
     )
 
+    parser.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=MAX_IN_FLIGHT,
+        metavar="N",
+        help="requests a worker answers at once; more get 503 with Retry-After "
+        f"(default {MAX_IN_FLIGHT}; 0: no limit)",
+    )
+    parser.add_argument(
+        "--strict-content-type",
+        action="store_true",
+        help="answer 415 to a body whose Content-Type is not JSON (default: any content "
+        "type, the body read as JSON when it parses)",
+    )
+
 
 def limits(args: argparse.Namespace) -> dict[str, Any]:
     """The keyword arguments of ``run`` that ``add_limit_arguments`` parsed."""
@@ -270,6 +294,8 @@ def limits(args: argparse.Namespace) -> dict[str, Any]:
         "auth_token_file": args.auth_token_file,
         "body_timeout": args.body_timeout,
         "head_timeout": args.head_timeout,
+        "max_in_flight": args.max_in_flight,
+        "strict_content_type": args.strict_content_type,
     }
 
 

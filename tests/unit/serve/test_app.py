@@ -313,7 +313,7 @@ def test_ten_thousand_unknown_model_names_make_one_series(config: ServeConfig) -
     async def main() -> str:
         async with running(App(config)) as app:
             for i in range(10_000):
-                name = f"nope-{i}" if i % 2 else f"x\x00{i}\"}}"
+                name = f"nope-{i}" if i % 2 else f'x\x00{i}"}}'
                 answer = await call(app, "POST", f"/v2/models/{name}/infer", b"{}", JSON)
                 assert answer.status == 404
             for _ in range(2):
@@ -329,6 +329,90 @@ def test_ten_thousand_unknown_model_names_make_one_series(config: ServeConfig) -
         'nuserve_requests_total{model="unknown",op="unknown"} 10000',
     ]
     assert "\x00" not in text
+
+
+def test_past_max_in_flight_a_request_gets_503_with_retry_after_at_once(
+    config: ServeConfig,
+) -> None:
+    """Two requests whose bodies have not come hold both places; the third is refused at
+    once (not queued), liveness still answers, and once they end requests are served."""
+    config = dataclasses.replace(config, max_in_flight=2)
+
+    async def main() -> None:
+        async with running(App(config)) as app:
+            gate = asyncio.Event()
+            answers: list[list[dict[str, Any]]] = [[], []]
+
+            async def held(i: int) -> None:
+                async def receive() -> dict[str, Any]:
+                    await gate.wait()
+                    return {"type": "http.request", "body": b'{"inputs": [1]}'}
+
+                async def send(message: dict[str, Any]) -> None:
+                    answers[i].append(message)
+
+                scope = {"type": "http", "method": "POST", "path": "/v2/models/e/infer"}
+                scope |= {"headers": [(b"content-type", b"application/json")]}
+                scope |= {"query_string": b"", "raw_path": b"/v2/models/e/infer"}
+                await app(scope, receive, send)
+
+            tasks = [asyncio.create_task(held(i)) for i in range(2)]
+            for _ in range(100):
+                await asyncio.sleep(0)
+            assert app.metrics.in_flight == 2
+            refused = await asyncio.wait_for(
+                call(app, "POST", "/v2/models/e/infer", b'{"inputs": [1]}', JSON), 1
+            )
+            assert refused.status == 503
+            assert refused.headers["retry-after"] == "1"
+            assert "answering 2 requests (max_in_flight)" in refused.json()["error"]
+            assert refused.receives == 0  # refused before its body was read
+            assert (await call(app, "GET", "/v2/health/live")).status == 200
+            gate.set()
+            await asyncio.wait_for(asyncio.gather(*tasks), 5)
+            assert [a[0]["status"] for a in answers] == [200, 200]
+            served = await call(app, "POST", "/v2/models/e/infer", b'{"inputs": [1]}', JSON)
+            assert served.status == 200
+            text = (await call(app, "GET", "/metrics")).body.decode()
+            assert 'nuserve_request_errors_total{model="e",op="infer"} 1' in text
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize(
+    ("content_type", "status"),
+    [
+        ("application/json", 200),
+        ("application/json; charset=utf-8", 200),
+        ("application/cloudevents+json", 200),
+        ("application/xml", 415),
+        ("image/png", 415),
+        ("text/plain", 415),
+        ("", 415),
+    ],
+)
+def test_strict_content_type_takes_json_bodies_only(
+    config: ServeConfig, content_type: str, status: int
+) -> None:
+    body = b'{"inputs": [1]}'
+
+    async def main(strict: bool) -> tuple[Answer, Answer]:
+        headers = {"Content-Type": content_type} if content_type else {}
+        headers["Content-Length"] = str(len(body))
+        async with running(App(dataclasses.replace(config, strict_content_type=strict))) as app:
+            answer = await call(app, "POST", "/v2/models/e/infer", body, headers)
+            bodiless = await call(app, "GET", "/v2/models/e")
+            return answer, bodiless
+
+    answer, bodiless = asyncio.run(main(strict=True))
+    assert answer.status == status, answer.body
+    assert bodiless.status == 200  # no body, nothing to type
+    if status == 415:
+        assert answer.json()["error"].startswith("Content-Type ")
+        assert "is not JSON, and this server takes JSON only" in answer.json()["error"]
+        assert answer.receives == 0
+    default, _ = asyncio.run(main(strict=False))
+    assert default.status == 200  # by default the content type is not checked
 
 
 def test_metrics_and_the_document_take_get_and_head_only(config: ServeConfig) -> None:
