@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import sys
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -250,7 +251,10 @@ class App:
         """Build the graph (``init_context``, in a thread: models may run their own loop)."""
         config = self.config
         context = new_context(config.log_level)
+        began = perf_counter()
         await asyncio.to_thread(init_context, context, config.handler_environ())
+        if config.address:
+            sys.stderr.write(serving_line(config.address, context, perf_counter() - began))
         self.deadlines.start()
         self.metrics.inits += 1
         self.max_body_size = context.user_data.server.max_body_size
@@ -305,6 +309,17 @@ class App:
         if self.config.metrics_dir:
             with contextlib.suppress(OSError):
                 Path(self.config.metrics_dir, f"{FAILED_PREFIX}{os.getpid()}.txt").write_text(text)
+
+
+def serving_line(address: str, context: Any, seconds: float) -> str:
+    """``nuserve serve: worker 123 serving http://...: iris (ready), m:v2 (loading)``."""
+    server = context.user_data.server
+    states = [
+        model.name + (f":{model.version}" if model.version else "") + f" ({model.readiness()})"
+        for model in server.root.models()
+    ]
+    models = ", ".join(states)[:400] or "no models"
+    return f"nuserve serve: worker {os.getpid()} serving {address} ({seconds:.1f} s): {models}\n"
 
 
 def served_names(server: Any) -> dict[str, set[str]]:

@@ -25,6 +25,8 @@ MAX_IN_FLIGHT_ENV = "NUSERVE_MAX_IN_FLIGHT"
 MAX_IN_FLIGHT = 256
 """Requests one worker answers at once; more get 503 with ``Retry-After`` (0: no limit)."""
 STRICT_CONTENT_TYPE_ENV = "NUSERVE_STRICT_CONTENT_TYPE"
+ADDRESS_ENV = "NUSERVE_ADDRESS"
+"""The URL ``nuserve serve`` listens on; a worker that has it says when it is serving."""
 FAILED_PREFIX = "failed-"
 """A worker whose startup failed leaves ``failed-<pid>.txt`` (the reason) in the metrics dir."""
 MAX_HEAD_BYTES = 64 * 1024
@@ -58,6 +60,8 @@ class ServeConfig:
     strict_content_type: bool = False
     """Refuse a body whose Content-Type is not JSON with 415; by default any content type
     is taken and the body read as JSON when it parses."""
+    address: str = ""
+    """The URL the server listens on; when set, the worker prints a line once it serves."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServeConfig:
@@ -85,6 +89,7 @@ class ServeConfig:
                 MAX_IN_FLIGHT_ENV, env.get(MAX_IN_FLIGHT_ENV, MAX_IN_FLIGHT)
             ),
             strict_content_type=env.get(STRICT_CONTENT_TYPE_ENV, "") == "1",
+            address=env.get(ADDRESS_ENV, ""),
         )
 
     def handler_environ(self) -> dict[str, str]:

@@ -34,6 +34,7 @@ from typing import Any
 from nuserve.errors import ConfigError
 from nuserve.nuclio.adapter import SPEC_ENV, SPEC_PATH_ENV, spec_from_file
 from nuserve.serve.config import (
+    ADDRESS_ENV,
     AUTH_TOKEN_ENV,
     BODY_TIMEOUT_ENV,
     BODY_TIMEOUT_S,
@@ -50,6 +51,8 @@ from nuserve.serve.config import (
     check_token,
 )
 from nuserve.serve.function_yaml import function_env, kafka_triggers
+from nuserve.spec.flow import FlowSpec
+from nuserve.spec.routers import RouterSpec
 
 APP = "nuserve.serve.app:create_app"
 GRACEFUL_SHUTDOWN_S = 25
@@ -78,6 +81,15 @@ def check_function_yaml(function_yaml: str | Path) -> Path:
     except (OSError, ValueError) as exc:  # unreadable, or not YAML
         raise ConfigError(f"{path} cannot be read as a function.yaml: {exc}") from None
     return path
+
+
+def model_keys(function_yaml: Path) -> list[str]:
+    """The models a function.yaml serves (``name`` or ``name:version``), router steps too."""
+    graph = spec_from_file(function_yaml).graph
+    routers = [graph] if isinstance(graph, RouterSpec) else []
+    if isinstance(graph, FlowSpec):
+        routers = [step.router for step in graph.steps.values() if step.router is not None]
+    return [key for router in routers for key in router.routes]
 
 
 def best_available(*names: str) -> str:
@@ -132,6 +144,13 @@ def run(
     settings[BODY_TIMEOUT_ENV] = repr(body_timeout)
     settings[MAX_IN_FLIGHT_ENV] = str(max_in_flight)
     settings[STRICT_CONTENT_TYPE_ENV] = "1" if strict_content_type else ""
+    address = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    settings[ADDRESS_ENV] = address
+    sys.stderr.write(
+        f"nuserve serve: {address}, {workers} worker{'s' if workers > 1 else ''}, "
+        f"loading models: {', '.join(model_keys(path)) or 'none'} (each worker says when "
+        "it serves; Ctrl-C stops)\n"
+    )
     failed = False
     try:
         with _environment(settings, drop=(SPEC_ENV,)), _sigterm_exits():
