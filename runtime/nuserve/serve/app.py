@@ -42,7 +42,7 @@ from nuserve.openapi.document import METRICS_PATH
 from nuserve.routers.router import NAME_LIMIT, READ_METHODS
 from nuserve.serve import kafka, metrics
 from nuserve.serve.auth import CHALLENGE, check_bearer
-from nuserve.serve.config import FAILED_PREFIX, ServeConfig
+from nuserve.serve.config import FAILED_PREFIX, OVERLOADED, ServeConfig
 from nuserve.serve.context import new_context
 from nuserve.serve.deadlines import Deadlines
 from nuserve.serve.events import http_event, read_headers, response_start
@@ -91,7 +91,8 @@ class App:
             counters = self.metrics
             series = counters.series(path)
             limit = self.config.max_in_flight
-            if limit and counters.in_flight >= limit and path != LIVE_PATH:
+            over = limit and (counters.in_flight >= limit or OVERLOADED in scope)
+            if over and path != LIVE_PATH:
                 series.observe(await self.overloaded(send), 0.0)
                 return
             counters.in_flight += 1

@@ -24,6 +24,8 @@ BODY_TIMEOUT_S = 30.0
 MAX_IN_FLIGHT_ENV = "NUSERVE_MAX_IN_FLIGHT"
 MAX_IN_FLIGHT = 256
 """Requests one worker answers at once; more get 503 with ``Retry-After`` (0: no limit)."""
+OVERLOADED = "nuserve.overloaded"
+"""Scope key set by ``connection`` on a request that came past the worker's limit."""
 STRICT_CONTENT_TYPE_ENV = "NUSERVE_STRICT_CONTENT_TYPE"
 ADDRESS_ENV = "NUSERVE_ADDRESS"
 """The URL ``nuserve serve`` listens on; a worker that has it says when it is serving."""
