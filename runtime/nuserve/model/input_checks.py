@@ -11,46 +11,49 @@ class and two warnings in the log per request. ``bounds_of`` gives the range the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
-
-import numpy as np
 
 from nuserve.errors import BadRequest
 
 NUMERIC_TYPES = ("float", "double", "int", "uint", "long")
 """Model spec value types (MLRun's, by prefix) whose rows must hold numbers."""
-DTYPES: dict[str, Any] = {
-    "float16": np.float16,
-    "float32": np.float32,
-    "float": np.float32,  # MLRun's ValueType.FLOAT; "double" is 64 bits
-    "float64": np.float64,
-    "double": np.float64,
-    "int8": np.int8,
-    "int16": np.int16,
-    "int32": np.int32,
-    "int": np.int64,  # MLRun's ValueType.INT64
-    "int64": np.int64,
-    "long": np.int64,
-    "uint8": np.uint8,
-    "uint16": np.uint16,
-    "uint32": np.uint32,
-    "uint64": np.uint64,
-    "uint": np.uint64,
+DTYPES = {
+    "float16": "float16",
+    "float32": "float32",
+    "float": "float32",  # MLRun's ValueType.FLOAT; "double" is 64 bits
+    "float64": "float64",
+    "double": "float64",
+    "int8": "int8",
+    "int16": "int16",
+    "int32": "int32",
+    "int": "int64",  # MLRun's ValueType.INT64
+    "int64": "int64",
+    "long": "int64",
+    "uint8": "uint8",
+    "uint16": "uint16",
+    "uint32": "uint32",
+    "uint64": "uint64",
+    "uint": "uint64",
 }
-"""Value types whose range is known, and the numpy type that gives it."""
+"""Value types whose range is known, and the numpy type that gives it (numpy is imported
+when a spec is read, not with ``nuserve``)."""
 Bounds = tuple[float, float]
 
 
 def bounds_of(value_types: Sequence[str]) -> Bounds | None:
     """The range every feature's value type allows (the narrowest of them), or ``None`` when
     a feature's type gives no range."""
+    import numpy as np  # noqa: PLC0415 - `import nuserve` does not import numpy
+
     lows, highs = [], []
     for value_type in value_types:
         dtype = DTYPES.get(value_type.lower())
         if dtype is None:
             return None
-        info: Any = np.finfo(dtype) if np.issubdtype(dtype, np.floating) else np.iinfo(dtype)
+        kind = np.dtype(dtype)
+        info: Any = np.finfo(kind) if kind.kind == "f" else np.iinfo(kind)
         lows.append(float(info.min))
         highs.append(float(info.max))
     return (max(lows), min(highs)) if lows else None
@@ -105,9 +108,11 @@ def check_rows(
 
 def _check_tensor(name: str, inputs: Any, bounds: Bounds | None) -> None:
     """No ``inf`` or ``NaN`` in a float tensor, and values within ``bounds``."""
+    import numpy as np  # noqa: PLC0415 - the tensor is numpy's already
+
     if inputs.dtype.kind == "f" and not np.isfinite(inputs).all():
         bad = inputs[~np.isfinite(inputs)].flat[0].item()
-        raise _range_error(name, "the tensor", bad, bounds or (-np.inf, np.inf))
+        raise _range_error(name, "the tensor", bad, bounds or (-math.inf, math.inf))
     if bounds is not None and inputs.size:
         low, high = inputs.min().item(), inputs.max().item()
         if low < bounds[0] or high > bounds[1]:
