@@ -46,11 +46,14 @@ from nuserve.serve.config import FAILED_PREFIX, OVERLOADED, ServeConfig
 from nuserve.serve.context import new_context
 from nuserve.serve.deadlines import Deadlines
 from nuserve.serve.events import http_event, read_headers, response_start
+from nuserve.serve.served import served_names, serving_line
 from nuserve.serve.throttle import Throttle
 from nuserve.serve.types import Receive, Scope, Send
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
 RETRY_AFTER = (b"retry-after", b"1")
+LOAD_NOTICE_S = 5.0
+"""Seconds between two "still loading" lines of a worker whose models take long."""
 LIVE_PATH = "/v2/health/live"
 """Answered past the in-flight limit too: an overloaded worker is alive."""
 METRICS_HEADERS = [(b"content-type", metrics.CONTENT_TYPE.encode())]
@@ -253,7 +256,17 @@ class App:
         config = self.config
         context = new_context(config.log_level)
         began = perf_counter()
-        await asyncio.to_thread(init_context, context, config.handler_environ())
+        loading = asyncio.ensure_future(
+            asyncio.to_thread(init_context, context, config.handler_environ())
+        )
+        while True:  # a long load says it is still going, every LOAD_NOTICE_S
+            done, _ = await asyncio.wait([loading], timeout=LOAD_NOTICE_S)
+            if done:
+                break
+            if config.address:
+                took = perf_counter() - began
+                sys.stderr.write(f"nuserve serve: worker {os.getpid()} loading ({took:.0f} s)\n")
+        loading.result()
         if config.address:
             sys.stderr.write(serving_line(config.address, context, perf_counter() - began))
         self.deadlines.start()
@@ -310,32 +323,6 @@ class App:
         if self.config.metrics_dir:
             with contextlib.suppress(OSError):
                 Path(self.config.metrics_dir, f"{FAILED_PREFIX}{os.getpid()}.txt").write_text(text)
-
-
-def serving_line(address: str, context: Any, seconds: float) -> str:
-    """``nuserve serve: worker 123 serving http://...: iris (ready), m:v2 (loading)``."""
-    server = context.user_data.server
-    states = [
-        model.name + (f":{model.version}" if model.version else "") + f" ({model.readiness()})"
-        for model in server.root.models()
-    ]
-    models = ", ".join(states)[:400] or "no models"
-    return f"nuserve serve: worker {os.getpid()} serving {address} ({seconds:.1f} s): {models}\n"
-
-
-def served_names(server: Any) -> dict[str, set[str]]:
-    """Each name a request path may name (models, and routers: an ensemble is served at its
-    name), with its custom operations: the only model labels ``/metrics`` shows."""
-    names: dict[str, set[str]] = {}
-    endpoints = [*server.root.models(), server.root]
-    nodes = getattr(server.root, "nodes", None)
-    if nodes is not None:  # a flow: its router steps
-        endpoints += [node.target for node in nodes]
-    for endpoint in endpoints:
-        name = getattr(endpoint, "name", None)
-        if isinstance(name, str) and name:
-            names.setdefault(name, set()).update(getattr(endpoint, "operations", None) or ())
-    return names
 
 
 def create_app() -> App:

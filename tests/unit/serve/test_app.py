@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import dataclasses
 import os
+import re
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -576,3 +578,46 @@ def test_an_internal_error_is_redacted_too(
 
     answer = asyncio.run(main())
     assert answer.json()["error"] == "internal error: OSError: cannot open .../config.toml"
+
+
+def test_a_worker_says_it_is_still_loading_then_what_it_serves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A long load once left the terminal silent until the first request."""
+    from tests.models import Gated
+
+    monkeypatch.setattr(app_module, "LOAD_NOTICE_S", 0.05)
+    path = write_function_yaml(tmp_path / "function.yaml", {"g": "tests.models.Gated"})
+    config = ServeConfig(spec_path=str(path), address="http://127.0.0.1:9")
+    Gated.release.clear()
+    timer = threading.Timer(0.3, Gated.release.set)
+    timer.start()
+
+    async def main() -> None:
+        async with running(App(config)):
+            pass
+
+    try:
+        asyncio.run(main())
+    finally:
+        timer.cancel()
+        Gated.release.set()
+    err = capsys.readouterr().err
+    pid = os.getpid()
+    assert err.count(f"nuserve serve: worker {pid} loading (") >= 2, err
+    assert re.search(
+        rf"^nuserve serve: worker {pid} serving http://127\.0\.0\.1:9 \(0\.\d s\): g \(ready\)$",
+        err,
+        re.M,
+    ), err
+
+
+def test_a_worker_started_without_an_address_prints_nothing(
+    config: ServeConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def main() -> None:
+        async with running(App(config)):
+            pass
+
+    asyncio.run(main())
+    assert "nuserve serve:" not in capsys.readouterr().err
