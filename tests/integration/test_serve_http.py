@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -38,6 +39,24 @@ def served(tmp_path: Path) -> Iterator[Served]:
 
 def infer(served: Served, i: int) -> tuple[int, bytes]:
     return request(served.port, "POST", "/v2/models/e/infer", orjson.dumps({"inputs": [i]}))
+
+
+def test_serve_says_where_it_listens_and_each_worker_what_it_serves(served: Served) -> None:
+    """``nuserve serve`` once printed nothing at all by default."""
+    url = f"http://127.0.0.1:{served.port}"
+    wait_until(lambda: served.log.read_text().count(" serving ") == 2, 10, "two worker lines")
+    lines = served.log.read_text().splitlines()
+    assert any(
+        line.startswith(f"nuserve serve: {url}, 2 workers, loading models: e, env")
+        for line in lines
+    ), lines
+    workers = [line for line in lines if line.startswith("nuserve serve: worker ")]
+    assert len(workers) == 2, lines
+    for line in workers:
+        assert re.fullmatch(
+            rf"nuserve serve: worker \d+ serving {url} \(\d+\.\d s\): e \(ready\), env \(ready\)",
+            line,
+        ), line
 
 
 def test_two_workers_answer_count_and_stop_on_sigterm(served: Served) -> None:

@@ -141,6 +141,11 @@ def _file_lock(path: Path, timeout: float) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+def jars_cached() -> bool:
+    """Whether the cache holds the broker's jars for the current pom (no fetch needed)."""
+    return _jars_complete(libs_dir(), _pom_digest())
+
+
 def fetch_jars(timeout: float = 900.0) -> Path:
     """Make sure the broker's jars are in the cache; return the ``libs`` folder.
 

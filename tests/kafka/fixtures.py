@@ -16,17 +16,32 @@ import pytest
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
-from tests.kafka.broker import KafkaBroker
+from tests.kafka.broker import KafkaBroker, jars_cached, libs_dir
+from tests.progress import say
 
 __all__ = ["kafka_broker", "new_topic"]
 
 
 @pytest.fixture(scope="session")
-def kafka_broker() -> Iterator[KafkaBroker]:
+def kafka_broker(pytestconfig: pytest.Config) -> Iterator[KafkaBroker]:
     """One running broker for the whole session; ``.bootstrap`` is ``"127.0.0.1:<port>"``."""
     broker = KafkaBroker()
+    began = time.monotonic()
+    if not jars_cached():
+        say(
+            pytestconfig,
+            f"fetching Kafka's jars with mvn into {libs_dir()} (once; a few minutes)...",
+        )
+        broker.fetch_jars()
+        say(pytestconfig, f"Kafka's jars fetched in {time.monotonic() - began:.0f} s")
+    say(pytestconfig, "starting a Kafka broker (KRaft) for the integration tests...")
+    began = time.monotonic()
     try:
         broker.start()
+        say(
+            pytestconfig,
+            f"Kafka broker on {broker.bootstrap}, up in {time.monotonic() - began:.1f} s",
+        )
         yield broker
     finally:
         broker.stop()

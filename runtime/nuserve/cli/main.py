@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import runpy
 import sys
+import time
 import urllib.parse
 from pathlib import Path
+from types import FunctionType
 from typing import Any
 
 import orjson
@@ -27,7 +30,14 @@ nuserve: serve ML models with the Nuclio handler, locally or on Nuclio.
   nuserve deploy function.yaml --dry-run
   nuserve graph function.yaml -o graph.html
   nuserve openapi function.yaml -o openapi.json
+
+Errors are one line on stderr and exit code 1 (2 for a bad command line);
+NUSERVE_TRACEBACK=1 prints the traceback too.
 """
+BUILD_MODULE = "nuserve_build"
+"""The name a Python file given to ``build`` or ``deploy`` runs under (not ``__main__``, so
+its main block does not run)."""
+TRACEBACK_ENV = "NUSERVE_TRACEBACK"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,16 +51,32 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         result: int = args.run(args)
-    except (ConfigError, NuserveError, OSError) as exc:
-        print(f"nuserve {args.command}: {exc}", file=sys.stderr)
-        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a command ends with one line, not a traceback
+        return _failed(args.command, exc)
     return result
+
+
+def _failed(command: str, exc: BaseException) -> int:
+    """Print why ``command`` failed as one line (nuserve's own errors say how to fix them;
+    others are named by their type); exit code 1."""
+    if os.environ.get(TRACEBACK_ENV) == "1":
+        import traceback  # noqa: PLC0415
+
+        traceback.print_exception(exc, file=sys.stderr)
+    text = str(exc) if isinstance(exc, NuserveError) else f"{type(exc).__name__}: {exc}"
+    line = " ".join(text.split()) or type(exc).__name__
+    hint = "" if isinstance(exc, NuserveError) else f" ({TRACEBACK_ENV}=1 shows the traceback)"
+    print(f"nuserve {command}: {line}{hint}", file=sys.stderr)
+    return 1
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nuserve", description=DESCRIPTION, formatter_class=argparse.RawTextHelpFormatter
     )
+    parser.add_argument("--version", action="version", version=f"nuserve {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     # no abbreviations: `--auth-token SECRET` must not be read as `--auth-token-file SECRET`
@@ -72,6 +98,13 @@ def _parser() -> argparse.ArgumentParser:
     invoke.add_argument("path", nargs="?", default="/", help="request path (default /)")
     invoke.add_argument("--body", help="JSON text, or @file to read it from a file")
     invoke.add_argument("--method", default="", help="HTTP method (default POST with a body)")
+    invoke.add_argument(
+        "--wait",
+        type=float,
+        default=0,
+        metavar="S",
+        help="retry for up to S seconds while the server is not up yet, or not ready (503)",
+    )
     invoke.set_defaults(run=_invoke)
 
     build = sub.add_parser("build", help="write function.yaml from a Python file defining it")
@@ -99,6 +132,17 @@ def _parser() -> argparse.ArgumentParser:
     deploy.add_argument("file", help="function.yaml, or a Python file defining the function")
     deploy.add_argument("--platform", help="nuctl platform (local or kube)")
     deploy.add_argument("--dry-run", action="store_true", help="print the command and YAML only")
+    deploy.add_argument("--nuctl", default="nuctl", help="the nuctl executable (default: on PATH)")
+    deploy.add_argument("--registry", help="container registry for the image (nuctl --registry)")
+    deploy.add_argument("--namespace", help="Kubernetes namespace (nuctl --namespace)")
+    deploy.add_argument(
+        "--project-dir",
+        default=".",
+        help="the directory copied into the image as the function's code (default: .)",
+    )
+    deploy.add_argument(
+        "--timeout", type=float, metavar="S", help="seconds to wait for nuctl (default: no limit)"
+    )
     deploy.set_defaults(run=_deploy)
 
     monitor = sub.add_parser(
@@ -128,11 +172,13 @@ def _monitor(argv: list[str]) -> int:
         prog="nuserve monitor", description="model monitoring from the tracking stream"
     )
     add_arguments(parser)
+    args = parser.parse_args(argv)
     try:
-        return run(parser.parse_args(argv))
-    except (ConfigError, NuserveError, OSError) as exc:
-        print(f"nuserve monitor: {exc}", file=sys.stderr)
-        return 1
+        return run(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - one line, not a traceback
+        return _failed("monitor", exc)
 
 
 def _read_body(text: str | None) -> bytes | None:
@@ -147,11 +193,29 @@ def _invoke(args: argparse.Namespace) -> int:
     body = _read_body(args.body)
     method = args.method or ("POST" if body is not None else "GET")
     if args.target.startswith(("http://", "https://")):
-        status, data = _invoke_url(args.target, args.path, method, body)
+        status, data = _invoke_waiting(args.target, args.path, method, body, args.wait)
     else:
         status, data = _invoke_local(Path(args.target), args.path, method, body)
     print(data.decode("utf-8", "replace"))
     return 0 if status < 400 else 1
+
+
+def _invoke_waiting(
+    base: str, path: str, method: str, body: bytes | None, wait: float
+) -> tuple[int, bytes]:
+    """``_invoke_url``, retried every 0.2 s for ``wait`` seconds while the server refuses
+    connections or answers 503 (its models are loading)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            status, data = _invoke_url(base, path, method, body)
+        except ConnectionError:
+            if time.monotonic() >= deadline:
+                raise
+        else:
+            if status != 503 or time.monotonic() >= deadline:
+                return status, data
+        time.sleep(0.2)
 
 
 def _invoke_url(base: str, path: str, method: str, body: bytes | None) -> tuple[int, bytes]:
@@ -190,21 +254,41 @@ def load_function(file: str) -> ServingFunction:
         return function_from_yaml(path)
     if not path.is_file():
         raise ConfigError(f"{file} not found; pass the Python file that defines the function")
-    namespace: dict[str, Any] = runpy.run_path(str(path), run_name="nuserve_build")
+    if path.suffix != ".py":
+        raise ConfigError(
+            f"{file} is not a Python file; pass the .py file that creates the function "
+            "(fn = nuserve.new_function(...)), or a function.yaml"
+        )
+    namespace: dict[str, Any] = runpy.run_path(str(path), run_name=BUILD_MODULE)
     found = [v for v in namespace.values() if isinstance(v, ServingFunction)]
     if isinstance(namespace.get("fn"), ServingFunction):
-        return namespace["fn"]  # type: ignore[no-any-return]
-    if len(found) != 1:
+        fn: ServingFunction = namespace["fn"]
+    elif len(found) == 1:
+        fn = found[0]
+    else:
         raise ConfigError(
             f"{file} defines {len(found)} serving functions; name the one to build `fn`"
         )
-    return found[0]
+    if fn.spec.filename is None and _defines_code(namespace):
+        # its classes (or flow functions) live in this file: the function carries it, and
+        # the server imports it, as code_to_function(filename=...) would have it
+        fn.spec.filename = str(path)
+    return fn
+
+
+def _defines_code(namespace: dict[str, Any]) -> bool:
+    """Whether the file that ran into ``namespace`` defines a class or a function."""
+    return any(
+        isinstance(value, type | FunctionType) and value.__module__ == BUILD_MODULE
+        for value in namespace.values()
+    )
 
 
 def _build(args: argparse.Namespace) -> int:
     fn = load_function(args.file)
     fn.to_yaml(args.output)
-    print(f"wrote {args.output} for function {fn.name!r}")
+    carries = f", code file {fn.spec.filename}" if fn.spec.filename else ""
+    print(f"wrote {args.output} for function {fn.name!r}{carries}")
     return 0
 
 
@@ -245,11 +329,26 @@ def _deploy(args: argparse.Namespace) -> int:
     if Path(args.file).suffix in (".yaml", ".yml"):
         from nuserve.nuclio.deploy import deploy_file  # noqa: PLC0415
 
-        result = deploy_file(args.file, dry_run=args.dry_run, platform=args.platform)
+        result = deploy_file(args.file, timeout=args.timeout, **_deploy_options(args))
     else:
-        result = load_function(args.file).deploy(dry_run=args.dry_run, platform=args.platform)
+        from nuserve.nuclio.deploy import deploy_function  # noqa: PLC0415
+
+        fn = load_function(args.file)
+        result = deploy_function(fn, timeout=args.timeout, **_deploy_options(args))
     print(orjson.dumps(result, default=vars, option=orjson.OPT_INDENT_2).decode())
     return 0
+
+
+def _deploy_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options ``deploy`` shares with ``ServingFunction.deploy``."""
+    return {
+        "dry_run": args.dry_run,
+        "platform": args.platform,
+        "project_dir": args.project_dir,
+        "nuctl": args.nuctl,
+        "registry": args.registry,
+        "namespace": args.namespace,
+    }
 
 
 if __name__ == "__main__":

@@ -3,22 +3,76 @@
 A model whose spec lists its features (``model_spec.yaml``) can be sent empty, ragged,
 mistyped or mis-shaped inputs; its own code (sklearn, say) would fail on them with a 500.
 ``check_rows`` turns each of those into a 400 naming what was expected.
+
+Values outside their feature's value type (``1e308`` for a ``float``, MLRun's 32-bit type;
+``inf`` or ``NaN`` in a tensor) are refused too: sklearn answered them with a meaningless
+class and two warnings in the log per request. ``bounds_of`` gives the range the spec allows.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
 from nuserve.errors import BadRequest
 
 NUMERIC_TYPES = ("float", "double", "int", "uint", "long")
 """Model spec value types (MLRun's, by prefix) whose rows must hold numbers."""
+DTYPES = {
+    "float16": "float16",
+    "float32": "float32",
+    "float": "float32",  # MLRun's ValueType.FLOAT; "double" is 64 bits
+    "float64": "float64",
+    "double": "float64",
+    "int8": "int8",
+    "int16": "int16",
+    "int32": "int32",
+    "int": "int64",  # MLRun's ValueType.INT64
+    "int64": "int64",
+    "long": "int64",
+    "uint8": "uint8",
+    "uint16": "uint16",
+    "uint32": "uint32",
+    "uint64": "uint64",
+    "uint": "uint64",
+}
+"""Value types whose range is known, and the numpy type that gives it (numpy is imported
+when a spec is read, not with ``nuserve``)."""
+Bounds = tuple[float, float]
 
 
-def check_rows(name: str, inputs: Any, width: int, numeric: bool) -> None:
-    """At least one row of ``width`` features (numbers when the spec says so): the model's
-    own code would otherwise fail on the request with a 500. An OIP tensor, decoded to an
-    array, must be ``[rows, width]``."""
+def bounds_of(value_types: Sequence[str]) -> Bounds | None:
+    """The range every feature's value type allows (the narrowest of them), or ``None`` when
+    a feature's type gives no range."""
+    import numpy as np  # noqa: PLC0415 - `import nuserve` does not import numpy
+
+    lows, highs = [], []
+    for value_type in value_types:
+        dtype = DTYPES.get(value_type.lower())
+        if dtype is None:
+            return None
+        kind = np.dtype(dtype)
+        info: Any = np.finfo(kind) if kind.kind == "f" else np.iinfo(kind)
+        lows.append(float(info.min))
+        highs.append(float(info.max))
+    return (max(lows), min(highs)) if lows else None
+
+
+def _range_error(name: str, where: str, value: Any, bounds: Bounds) -> BadRequest:
+    return BadRequest(
+        f"model '{name}' expects finite values from {bounds[0]:.6g} to {bounds[1]:.6g}, as "
+        f"its model spec's value types allow ({where} has {value!r}); scale or clip the input"
+    )
+
+
+def check_rows(
+    name: str, inputs: Any, width: int, numeric: bool, bounds: Bounds | None = None
+) -> None:
+    """At least one row of ``width`` features (numbers when the spec says so, finite and
+    within ``bounds`` when given): the model's own code would otherwise fail on the request
+    with a 500, or answer nonsense. An OIP tensor, decoded to an array, must be
+    ``[rows, width]``."""
     shape = getattr(inputs, "shape", None)
     if shape is not None:
         kind = inputs.dtype.kind
@@ -28,6 +82,8 @@ def check_rows(name: str, inputs: Any, width: int, numeric: bool) -> None:
                 f"model '{name}' expects a tensor of shape [rows, {width}]{numbers} "
                 f"(got shape {list(shape)} of {inputs.dtype})"
             )
+        if numeric and kind in "iuf":
+            _check_tensor(name, inputs, bounds)
         return
     if type(inputs) is dict and inputs and all(hasattr(v, "shape") for v in inputs.values()):
         return  # several named OIP tensors: the model combines them
@@ -43,3 +99,21 @@ def check_rows(name: str, inputs: Any, width: int, numeric: bool) -> None:
         if numeric and not all(type(v) is float or type(v) is int for v in row):
             bad = next(v for v in row if type(v) is not float and type(v) is not int)
             raise BadRequest(f"model '{name}' expects numbers (row {i} has {bad!r})")
+        if bounds is not None:
+            low, high = bounds
+            bad = next((v for v in row if not low <= v <= high), None)
+            if bad is not None:
+                raise _range_error(name, f"row {i}", bad, bounds)
+
+
+def _check_tensor(name: str, inputs: Any, bounds: Bounds | None) -> None:
+    """No ``inf`` or ``NaN`` in a float tensor, and values within ``bounds``."""
+    import numpy as np  # noqa: PLC0415 - the tensor is numpy's already
+
+    if inputs.dtype.kind == "f" and not np.isfinite(inputs).all():
+        bad = inputs[~np.isfinite(inputs)].flat[0].item()
+        raise _range_error(name, "the tensor", bad, bounds or (-math.inf, math.inf))
+    if bounds is not None and inputs.size:
+        low, high = inputs.min().item(), inputs.max().item()
+        if low < bounds[0] or high > bounds[1]:
+            raise _range_error(name, "the tensor", low if low < bounds[0] else high, bounds)

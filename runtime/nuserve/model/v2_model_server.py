@@ -21,7 +21,7 @@ from nuserve.errors import BadRequest, ConfigError, ModelError, NotFound, NotRea
 from nuserve.event import Event, Response, utc_timestamp
 from nuserve.model.artifacts import ModelSpec, get_model
 from nuserve.model.batching import Batcher, BatchSettings, merge_inputs, row_count, split_outputs
-from nuserve.model.input_checks import NUMERIC_TYPES, check_rows
+from nuserve.model.input_checks import NUMERIC_TYPES, Bounds, bounds_of, check_rows
 from nuserve.model.operations import call_operation, operation_methods, operation_names
 from nuserve.protocols import OIP, ROWS, Protocol, decode_body, detect
 
@@ -98,6 +98,7 @@ class V2ModelServer:
         self.loading = False
         self._feature_count: int | None = None
         self._numeric_features = False
+        self._feature_bounds: Bounds | None = None
 
     # ----- hooks users override -----------------------------------------------------------
 
@@ -130,7 +131,7 @@ class V2ModelServer:
             )
         width = self._feature_count
         if width is not None:
-            check_rows(self.name, inputs, width, self._numeric_features)
+            check_rows(self.name, inputs, width, self._numeric_features, self._feature_bounds)
         return request
 
     def postprocess(self, response: dict[str, Any]) -> dict[str, Any]:
@@ -151,6 +152,7 @@ class V2ModelServer:
             self._numeric_features = all(
                 f.value_type.startswith(NUMERIC_TYPES) for f in spec.inputs
             )
+            self._feature_bounds = bounds_of([f.value_type for f in spec.inputs])
         return model_file, extra_data
 
     def get_param(self, key: str, default: Any = None) -> Any:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nuserve.monitoring.alerts import DRIFT, ERROR_RATE, Alert, Alerter
-from nuserve.monitoring.config import DRIFT_DETECTED, STATUS_LEVEL, MonitorConfig
+from nuserve.monitoring.config import DRIFT_DETECTED, STATUS_LEVEL, MonitorConfig, window_name
 from nuserve.monitoring.drift import DriftResult, compute_drift
 from nuserve.monitoring.inputs import feature_rows, prediction_values
 from nuserve.monitoring.reference import Counts, Reference
@@ -202,6 +202,33 @@ class Monitor:
             self.store.save_alert(alert.to_dict())
             self.alerter.send(alert)
             self.counts["alerts"] += 1
+
+    def open_windows(self, endpoint_id: str) -> list[dict[str, Any]]:
+        """The windows of ``endpoint_id`` still open (filling), shortest first, with what
+        they hold so far and when each closes (its end plus ``grace_s``; sooner when the
+        stream goes idle). The dashboard shows them: with the default windows (10 min and
+        1 h) it said "no data" for ten minutes after the first requests."""
+        grace = self.config.grace_s
+        with self._lock:
+            states = [s for k, s in self.windows.open.items() if k[0] == endpoint_id]
+            summaries = sorted((s.summary() for s in states), key=lambda w: (w.length, w.start))
+        return [
+            {
+                "window": window_name(w.length),
+                "window_s": w.length,
+                "start_time": w.start,
+                "end_time": w.end,
+                "closes_at": w.end + grace,
+                "requests": w.requests,
+                "errors": w.errors,
+                "error_rate": w.error_rate,
+                "p50": w.p50,
+                "p90": w.p90,
+                "p99": w.p99,
+                "predictions": w.predictions,
+            }
+            for w in summaries
+        ]
 
     def stats(self) -> dict[str, int]:
         """Counters: ``records`` fed, ``bad`` records, ``late`` ones, ``windows`` stored,

@@ -59,6 +59,8 @@ class MonitorRunner:
         self.monitor = Monitor(store, self.config, references, self.alerter)
         self.source: Source | None = open_source(stream, environ) if stream else None
         self.dashboard = dashboard
+        if dashboard is not None:
+            dashboard.live = self.monitor.open_windows
         self.poll_s = poll_s
         self.stop_event = threading.Event()
         self._thread: threading.Thread | None = None

@@ -90,7 +90,8 @@ def find_nuctl(nuctl: str = "nuctl") -> str:
         raise ConfigError(
             f"nuctl is not on PATH (looked for {nuctl!r}): download the nuctl binary for your "
             f"platform from {NUCTL_RELEASES}, make it executable and put it on PATH, or pass "
-            f"nuctl='/path/to/nuctl'. Install docs: {NUCTL_DOCS}"
+            f"nuctl='/path/to/nuctl' (`nuserve deploy --nuctl /path/to/nuctl`). "
+            f"Install docs: {NUCTL_DOCS}"
         )
     return found
 

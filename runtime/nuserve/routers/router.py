@@ -96,7 +96,10 @@ class ModelRouter:
         versions[version] = model
         if default:
             self._marked_default.add(name)
-        if default or name not in self._marked_default:
+            self.default_version[name] = version
+        elif name not in self._marked_default and self.default_version.get(name) != "":
+            # as MLRun routes it: /v2/models/<name> is the model added without a version when
+            # there is one (its key is the bare name), else the latest version added
             self.default_version[name] = version
 
     def models(self) -> Iterator[V2ModelServer]:

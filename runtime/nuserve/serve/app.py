@@ -10,6 +10,9 @@ paths redacted (``nuserve.nuclio.redact``).
 Hostile clients meet limits here: a body over ``max_body_size`` is refused (413) without being
 read further, a body not complete within ``body_timeout`` is refused (408), and both close the
 connection; with a token set, a request without it is refused (401) before anything else.
+Past ``max_in_flight`` requests at once, one more gets 503 with ``Retry-After`` before its
+body is read (admission control: under 1,000 connections, p99 was seconds, and no client was
+told to back off); with ``strict_content_type``, a body that says it is not JSON gets 415.
 What uvicorn parses before the app sees a request (the head) is bounded by ``connection``.
 
 The request path is kept lean (it is benchmarked against a bare ASGI app): header names are
@@ -23,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import sys
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -38,14 +42,20 @@ from nuserve.openapi.document import METRICS_PATH
 from nuserve.routers.router import NAME_LIMIT, READ_METHODS
 from nuserve.serve import kafka, metrics
 from nuserve.serve.auth import CHALLENGE, check_bearer
-from nuserve.serve.config import FAILED_PREFIX, ServeConfig
+from nuserve.serve.config import FAILED_PREFIX, OVERLOADED, ServeConfig
 from nuserve.serve.context import new_context
 from nuserve.serve.deadlines import Deadlines
 from nuserve.serve.events import http_event, read_headers, response_start
+from nuserve.serve.served import served_names, serving_line
 from nuserve.serve.throttle import Throttle
 from nuserve.serve.types import Receive, Scope, Send
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
+RETRY_AFTER = (b"retry-after", b"1")
+LOAD_NOTICE_S = 5.0
+"""Seconds between two "still loading" lines of a worker whose models take long."""
+LIVE_PATH = "/v2/health/live"
+"""Answered past the in-flight limit too: an overloaded worker is alive."""
 METRICS_HEADERS = [(b"content-type", metrics.CONTENT_TYPE.encode())]
 CLIENT_GONE = 499
 """Status recorded (never sent) for a request whose client left before the answer."""
@@ -83,6 +93,11 @@ class App:
                 return
             counters = self.metrics
             series = counters.series(path)
+            limit = self.config.max_in_flight
+            over = limit and (counters.in_flight >= limit or OVERLOADED in scope)
+            if over and path != LIVE_PATH:
+                series.observe(await self.overloaded(send), 0.0)
+                return
             counters.in_flight += 1
             started = perf_counter()
             status = 500
@@ -104,6 +119,10 @@ class App:
         headers = read_headers(scope["headers"])
         limit = self.max_body_size
         length = headers.get("Content-Length")
+        if self.config.strict_content_type:
+            refused = not_json(headers, length)
+            if refused is not None:
+                return await _json(send, 415, refused)
         if length is not None and length.isdigit() and int(length) > limit:
             return await self.too_large(send)
         try:
@@ -135,6 +154,14 @@ class App:
             "or raise max_body_size in the serving spec"
         )
         return await _json(send, 413, message, close=True)
+
+    async def overloaded(self, send: Send) -> int:
+        """503 with ``Retry-After`` when this worker answers ``max_in_flight`` requests."""
+        message = (
+            f"this worker is answering {self.config.max_in_flight} requests (max_in_flight); "
+            "retry after a second, or serve with more workers"
+        )
+        return await _json(send, 503, message, extra=RETRY_AFTER)
 
     async def too_slow(self, send: Send) -> int:
         """408 when the body did not arrive in time; the connection is closed after it."""
@@ -228,10 +255,24 @@ class App:
         """Build the graph (``init_context``, in a thread: models may run their own loop)."""
         config = self.config
         context = new_context(config.log_level)
-        await asyncio.to_thread(init_context, context, config.handler_environ())
+        began = perf_counter()
+        loading = asyncio.ensure_future(
+            asyncio.to_thread(init_context, context, config.handler_environ())
+        )
+        while True:  # a long load says it is still going, every LOAD_NOTICE_S
+            done, _ = await asyncio.wait([loading], timeout=LOAD_NOTICE_S)
+            if done:
+                break
+            if config.address:
+                took = perf_counter() - began
+                sys.stderr.write(f"nuserve serve: worker {os.getpid()} loading ({took:.0f} s)\n")
+        loading.result()
+        if config.address:
+            sys.stderr.write(serving_line(config.address, context, perf_counter() - began))
         self.deadlines.start()
         self.metrics.inits += 1
         self.max_body_size = context.user_data.server.max_body_size
+        self.metrics.set_models(served_names(context.user_data.server))
         tracker = context.user_data.server.tracker
         if tracker is not None:
             self.metrics.tracking = tracker.stats
@@ -287,6 +328,24 @@ class App:
 def create_app() -> App:
     """The factory uvicorn calls in each worker process (``factory=True``)."""
     return App(ServeConfig.from_env())
+
+
+def not_json(headers: dict[str, str], length: str | None) -> str | None:
+    """Why a request with a body is refused in strict mode (its content type is not JSON:
+    ``application/json`` or ``application/<x>+json``), else ``None``."""
+    if (length is None or length == "0") and "Transfer-Encoding" not in headers:
+        return None  # no body: nothing to type
+    given = headers.get("Content-Type", "")
+    media = given.partition(";")[0].strip().lower()
+    if media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    ):
+        return None
+    shown = repr(given[:NAME_LIMIT]) if given else "none"
+    return (
+        f"Content-Type {shown} is not JSON, and this server takes JSON only "
+        "(--strict-content-type); send Content-Type: application/json"
+    )
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:

@@ -21,6 +21,14 @@ AUTH_TOKEN_ENV = "NUSERVE_AUTH_TOKEN"  # noqa: S105 - the variable's name, not a
 """The bearer token every request must carry, when set (never passed on a command line)."""
 BODY_TIMEOUT_ENV = "NUSERVE_BODY_TIMEOUT"
 BODY_TIMEOUT_S = 30.0
+MAX_IN_FLIGHT_ENV = "NUSERVE_MAX_IN_FLIGHT"
+MAX_IN_FLIGHT = 256
+"""Requests one worker answers at once; more get 503 with ``Retry-After`` (0: no limit)."""
+OVERLOADED = "nuserve.overloaded"
+"""Scope key set by ``connection`` on a request that came past the worker's limit."""
+STRICT_CONTENT_TYPE_ENV = "NUSERVE_STRICT_CONTENT_TYPE"
+ADDRESS_ENV = "NUSERVE_ADDRESS"
+"""The URL ``nuserve serve`` listens on; a worker that has it says when it is serving."""
 FAILED_PREFIX = "failed-"
 """A worker whose startup failed leaves ``failed-<pid>.txt`` (the reason) in the metrics dir."""
 MAX_HEAD_BYTES = 64 * 1024
@@ -48,6 +56,14 @@ class ServeConfig:
     """Seconds a client may take to send a request's whole body; slower ones get 408."""
     auth_token: str | None = field(default=None, repr=False)
     """When set, every request must carry ``Authorization: Bearer <token>`` (else 401)."""
+    max_in_flight: int = MAX_IN_FLIGHT
+    """Requests this worker answers at once; one more gets 503 and ``Retry-After`` at once,
+    rather than waiting in the event loop's queue for seconds (0: no limit)."""
+    strict_content_type: bool = False
+    """Refuse a body whose Content-Type is not JSON with 415; by default any content type
+    is taken and the body read as JSON when it parses."""
+    address: str = ""
+    """The URL the server listens on; when set, the worker prints a line once it serves."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServeConfig:
@@ -71,6 +87,11 @@ class ServeConfig:
             code_dir=env.get(CODE_DIR_ENV) or None,
             body_timeout=check_timeout(BODY_TIMEOUT_ENV, env.get(BODY_TIMEOUT_ENV, BODY_TIMEOUT_S)),
             auth_token=check_token(token, AUTH_TOKEN_ENV) if token else None,
+            max_in_flight=check_max_in_flight(
+                MAX_IN_FLIGHT_ENV, env.get(MAX_IN_FLIGHT_ENV, MAX_IN_FLIGHT)
+            ),
+            strict_content_type=env.get(STRICT_CONTENT_TYPE_ENV, "") == "1",
+            address=env.get(ADDRESS_ENV, ""),
         )
 
     def handler_environ(self) -> dict[str, str]:
@@ -90,6 +111,17 @@ def check_timeout(name: str, value: str | float) -> float:
     if not seconds > 0 or seconds == float("inf"):
         raise ConfigError(f"{name} must be a number of seconds above 0 (got {value!r})")
     return seconds
+
+
+def check_max_in_flight(name: str, value: str | int) -> int:
+    """A limit of requests in flight: a whole number, 0 (no limit) or more."""
+    try:
+        limit = int(value)
+    except ValueError:
+        limit = -1
+    if limit < 0:
+        raise ConfigError(f"{name} must be a whole number, 0 (no limit) or more (got {value!r})")
+    return limit
 
 
 def check_token(token: str, where: str) -> str:

@@ -14,9 +14,19 @@ uvicorn's h11 protocol caps the head (``h11_max_incomplete_event_size``); httpto
   connection after that long, now also covers a slow head): else 408 and the connection
   closes (silently, if not a byte of a new request came);
 - a head over ``h11_max_incomplete_event_size`` bytes (the h11 protocol's own limit, so
-  both parsers agree) gets 431 and the connection closes;
+  both parsers agree) gets 431 and the connection closes, however its bytes arrive: a head
+  still incomplete is measured by the bytes received since it began, a head that completed
+  within one read (70 KB in one write) by what the parser handed over (request line and
+  header lines), checked before the request reaches the app;
 - uvicorn's own 400 for an unparseable request is JSON ``{"error", "id"}``, like every other
-  error of ``nuserve serve``.
+  error of ``nuserve serve``;
+- a request whose head completes while the worker already has ``max_in_flight`` requests
+  let in and not answered (running, or waiting their turn on the event loop) is marked
+  ``OVERLOADED`` in its scope: the app answers it 503 at once, and it is not counted. The
+  app's own count sees only the requests it is inside of, and a sync model finishes each
+  before the next starts: under 1,000 connections the queue was the event loop's, where the
+  app cannot see it. Counting uvicorn's tasks instead counted the refusals too, and the
+  worker spent itself refusing.
 
 The body is the app's business (``max_body_size`` and ``body_timeout`` in ``app``). Each
 connection is a coroutine-free protocol object on the worker's event loop, so a slow client
@@ -26,17 +36,39 @@ never blocks the others; these bounds make sure it does not stay for ever either
 from __future__ import annotations
 
 import asyncio
+import collections
+import functools
+import os
 from typing import Any
 
 import orjson
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from nuserve.event import new_event_id
-from nuserve.serve.config import MAX_HEAD_BYTES
+from nuserve.serve.config import (
+    MAX_HEAD_BYTES,
+    MAX_IN_FLIGHT,
+    MAX_IN_FLIGHT_ENV,
+    OVERLOADED,
+    check_max_in_flight,
+)
+
+
+@functools.cache
+def max_in_flight() -> int:
+    """This worker's limit (``workers.run`` sets it in the environment), read once."""
+    return check_max_in_flight(MAX_IN_FLIGHT_ENV, os.environ.get(MAX_IN_FLIGHT_ENV, MAX_IN_FLIGHT))
+
+
+class Admitted:
+    """Requests let in and not yet answered, over every connection of this worker."""
+
+    count = 0
 
 
 class HeadLimitedProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a deadline and a size limit on each request head."""
+    """uvicorn's httptools protocol with a deadline and a size limit on each request head,
+    and admission control."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -47,6 +79,14 @@ class HeadLimitedProtocol(HttpToolsProtocol):
         """A request head has begun and is not complete."""
         self.head_bytes = 0
         self.head_began_now = False
+        self.parsed_head = 0
+        """Bytes of the current head the parser has handed over (URL and header lines)."""
+        self.refused = False
+        """A 431 was sent: the parser's callbacks for what remains of the read do nothing."""
+        self.max_in_flight = max_in_flight()
+        self.pending: collections.deque[bool] = collections.deque()
+        """Per request of this connection not yet answered, in order (pipelined: several),
+        whether it is counted in ``Admitted.count``."""
 
     # ----- asyncio.Protocol ---------------------------------------------------------------
 
@@ -56,6 +96,8 @@ class HeadLimitedProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        Admitted.count -= sum(self.pending)
+        self.pending.clear()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -75,17 +117,58 @@ class HeadLimitedProtocol(HttpToolsProtocol):
     # ----- httptools parser callbacks -----------------------------------------------------
 
     def on_message_begin(self) -> None:
+        if self.refused:
+            return
         super().on_message_begin()
         self.head_pending = True
         self.head_began_now = True
         self.head_bytes = 0
+        self.parsed_head = 0
+
+    def on_url(self, url: bytes) -> None:
+        if self.refused:
+            return
+        self.parsed_head += len(url)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self.refused:
+            return
+        self.parsed_head += len(name) + len(value) + 4  # ": " and CRLF
+        super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
+        if self.refused:
+            return
         self.head_pending = False
         self._disarm()
+        if self.parsed_head > self.max_head:
+            self.refuse(
+                431,
+                f"request head (request line and headers) over {self.max_head} bytes; "
+                "send shorter headers, or put the data in the body",
+            )
+            return
+        limit = self.max_in_flight
+        admitted = bool(limit) and Admitted.count < limit
+        if admitted:
+            Admitted.count += 1
+        elif limit:
+            self.scope[OVERLOADED] = True  # type: ignore[literal-required]
+        self.pending.append(admitted)
         super().on_headers_complete()
 
+    def on_body(self, body: bytes) -> None:
+        if not self.refused:
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if not self.refused:
+            super().on_message_complete()
+
     def on_response_complete(self) -> None:
+        if self.pending and self.pending.popleft():
+            Admitted.count -= 1
         super().on_response_complete()
         if not self.transport.is_closing():
             self._arm()
@@ -122,6 +205,7 @@ class HeadLimitedProtocol(HttpToolsProtocol):
 
     def refuse(self, status: int, error: str) -> None:
         """Answer ``{"error", "id"}`` with ``status`` and close the connection."""
+        self.refused = True
         body = orjson.dumps({"error": error, "id": new_event_id()})
         content = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:

@@ -4,6 +4,11 @@ Counters live in plain Python objects touched only by the worker's event loop th
 hot path takes no lock: one dict lookup (path → series, cached) and a few increments. Each
 worker writes its snapshot as JSON into a shared directory (``<pid>.json``, at most once per
 second, and fresh before answering ``/metrics``); ``/metrics`` sums the files of live workers.
+
+Label values come from the graph, never from the request: a path naming a model the graph does
+not serve counts as ``model="unknown"`` and an operation a model does not have as
+``op="unknown"``. A client sending 404s for made-up names once created a series per name (raw
+NUL bytes included) until the cap, after which the real models were lumped together.
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +29,15 @@ BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 """Latency histogram upper bounds, in seconds (``+Inf`` is implied)."""
 MAX_CACHED_PATHS = 1024
 MAX_SERIES = 256
-"""Distinct (model, op) pairs kept; more (a client probing random paths) count as "other"."""
+"""Distinct (model, op) pairs kept; more (a graph of very many models) count as "other"."""
 OTHER = ("", "other")
+UNKNOWN = "unknown"
+UNKNOWN_MODEL = (UNKNOWN, UNKNOWN)
+"""The one series of every request for a model the graph does not serve."""
+MODEL_OPERATIONS = ("infer", "predict", "explain", "ready", "model")
+"""What ``labels_for`` names for every model (``model`` is its metadata)."""
+_LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9_.:\-]")
+LABEL_LIMIT = 64
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -69,11 +82,23 @@ def labels_for(path: str) -> tuple[str, str]:
     return OTHER
 
 
-class Metrics:
-    """One worker's counters; ``series(path)`` is the only call on the request path."""
+def sanitise(value: str) -> str:
+    """A label value from a name: letters, digits and ``_.:-`` only, at most 64 characters."""
+    return _LABEL_UNSAFE.sub("_", value[:LABEL_LIMIT])
 
-    def __init__(self, pid: int | None = None) -> None:
+
+class Metrics:
+    """One worker's counters; ``series(path)`` is the only call on the request path.
+
+    ``models`` maps each model the graph serves to its custom operations; ``set_models``
+    gives them once the graph is built (until then every model path counts as unknown).
+    """
+
+    def __init__(
+        self, pid: int | None = None, models: Mapping[str, Collection[str]] | None = None
+    ) -> None:
         self.pid = os.getpid() if pid is None else pid
+        self.known: dict[str, frozenset[str]] = {}
         self.in_flight = 0
         self.inits = 0
         self._by_path: dict[str, Series] = {}
@@ -82,14 +107,31 @@ class Metrics:
         """The tracker's ``stats`` when the function tracks requests."""
         self.timeouts: Callable[[], dict[str, int]] | None = None
         """The lanes' ``stats`` (``timed_out``, ``stuck``) when a request_timeout is set."""
+        if models is not None:
+            self.set_models(models)
+
+    def set_models(self, models: Mapping[str, Collection[str]]) -> None:
+        """The models (name → custom operations) whose paths get series of their own."""
+        self.known = {name: frozenset((*MODEL_OPERATIONS, *ops)) for name, ops in models.items()}
+        self._by_path.clear()
 
     def series(self, path: str) -> Series:
         series = self._by_path.get(path)
         if series is None:
-            series = self.labelled(*labels_for(path))
+            series = self.labelled(*self.known_labels(path))
             if len(self._by_path) < MAX_CACHED_PATHS:
                 self._by_path[path] = series
         return series
+
+    def known_labels(self, path: str) -> tuple[str, str]:
+        """``labels_for(path)`` with unknown models and operations named ``unknown``."""
+        model, op = labels_for(path)
+        if not model:
+            return model, op
+        ops = self.known.get(model)
+        if ops is None:
+            return UNKNOWN_MODEL
+        return sanitise(model), op if op in ops else UNKNOWN
 
     def labelled(self, model: str, op: str) -> Series:
         """The series of ``(model, op)``, created on first use (bounded in number)."""

@@ -34,6 +34,7 @@ from typing import Any
 from nuserve.errors import ConfigError
 from nuserve.nuclio.spec_env import SPEC_ENV, SPEC_PATH_ENV, spec_from_file
 from nuserve.serve.config import (
+    ADDRESS_ENV,
     AUTH_TOKEN_ENV,
     BODY_TIMEOUT_ENV,
     BODY_TIMEOUT_S,
@@ -41,11 +42,17 @@ from nuserve.serve.config import (
     LOG_LEVEL_ENV,
     LOG_LEVELS,
     MAX_HEAD_BYTES,
+    MAX_IN_FLIGHT,
+    MAX_IN_FLIGHT_ENV,
     METRICS_DIR_ENV,
+    STRICT_CONTENT_TYPE_ENV,
+    check_max_in_flight,
     check_timeout,
     check_token,
 )
 from nuserve.serve.function_yaml import function_env, kafka_triggers
+from nuserve.spec.flow import FlowSpec
+from nuserve.spec.routers import RouterSpec
 
 APP = "nuserve.serve.app:create_app"
 GRACEFUL_SHUTDOWN_S = 25
@@ -76,6 +83,15 @@ def check_function_yaml(function_yaml: str | Path) -> Path:
     return path
 
 
+def model_keys(function_yaml: Path) -> list[str]:
+    """The models a function.yaml serves (``name`` or ``name:version``), router steps too."""
+    graph = spec_from_file(function_yaml).graph
+    routers = [graph] if isinstance(graph, RouterSpec) else []
+    if isinstance(graph, FlowSpec):
+        routers = [step.router for step in graph.steps.values() if step.router is not None]
+    return [key for router in routers for key in router.routes]
+
+
 def best_available(*names: str) -> str:
     """The first of ``names`` whose module is installed; the last one is the fallback."""
     return next((n for n in names[:-1] if importlib.util.find_spec(n) is not None), names[-1])
@@ -91,6 +107,8 @@ def run(
     auth_token_file: str | None = None,
     body_timeout: float = BODY_TIMEOUT_S,
     head_timeout: int = HEAD_TIMEOUT_S,
+    max_in_flight: int = MAX_IN_FLIGHT,
+    strict_content_type: bool = False,
 ) -> None:
     """Serve ``function_yaml`` until SIGTERM or SIGINT; raises ``ConfigError`` on bad input.
 
@@ -104,6 +122,7 @@ def run(
     if workers < 1:
         raise ConfigError(f"workers must be 1 or more (got {workers})")
     body_timeout = check_timeout("body_timeout", body_timeout)
+    max_in_flight = check_max_in_flight("max_in_flight", max_in_flight)
     if not isinstance(head_timeout, int) or head_timeout < 1:
         raise ConfigError(
             f"head_timeout must be a whole number of seconds, 1 or more (got {head_timeout!r})"
@@ -123,6 +142,15 @@ def run(
     metrics_dir = tempfile.mkdtemp(prefix="nuserve-metrics-")
     settings |= {SPEC_PATH_ENV: str(path), METRICS_DIR_ENV: metrics_dir, LOG_LEVEL_ENV: log_level}
     settings[BODY_TIMEOUT_ENV] = repr(body_timeout)
+    settings[MAX_IN_FLIGHT_ENV] = str(max_in_flight)
+    settings[STRICT_CONTENT_TYPE_ENV] = "1" if strict_content_type else ""
+    address = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    settings[ADDRESS_ENV] = address
+    sys.stderr.write(
+        f"nuserve serve: {address}, {workers} worker{'s' if workers > 1 else ''}, "
+        f"loading models: {', '.join(model_keys(path)) or 'none'} (each worker says when "
+        "it serves; Ctrl-C stops)\n"
+    )
     failed = False
     try:
         with _environment(settings, drop=(SPEC_ENV,)), _sigterm_exits():
@@ -263,6 +291,21 @@ def add_limit_arguments(parser: argparse.ArgumentParser) -> None:
         f"(default {HEAD_TIMEOUT_S:g})",
     )
 
+    parser.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=MAX_IN_FLIGHT,
+        metavar="N",
+        help="requests a worker answers at once; more get 503 with Retry-After "
+        f"(default {MAX_IN_FLIGHT}; 0: no limit)",
+    )
+    parser.add_argument(
+        "--strict-content-type",
+        action="store_true",
+        help="answer 415 to a body whose Content-Type is not JSON (default: any content "
+        "type, the body read as JSON when it parses)",
+    )
+
 
 def limits(args: argparse.Namespace) -> dict[str, Any]:
     """The keyword arguments of ``run`` that ``add_limit_arguments`` parsed."""
@@ -270,6 +313,8 @@ def limits(args: argparse.Namespace) -> dict[str, Any]:
         "auth_token_file": args.auth_token_file,
         "body_timeout": args.body_timeout,
         "head_timeout": args.head_timeout,
+        "max_in_flight": args.max_in_flight,
+        "strict_content_type": args.strict_content_type,
     }
 
 

@@ -15,6 +15,7 @@ them as importable dotted paths where it can, else as bare names resolved at loa
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -34,7 +35,9 @@ def handler_ref(value: HandlerRef) -> str | None:
     name: str = getattr(value, "__name__", type(value).__name__)
     module = getattr(value, "__module__", None)
     qualname: str = getattr(value, "__qualname__", name)
-    if not module or module in ("__main__", "builtins") or "<" in qualname:
+    if not module or module in ("__main__", "builtins") or module not in sys.modules:
+        return name
+    if "<" in qualname:
         return name
     return f"{module}.{qualname}"
 

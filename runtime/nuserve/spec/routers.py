@@ -6,6 +6,7 @@ name, resolved at load time.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,11 +16,13 @@ ClassRef = str | type | None
 
 
 def class_ref(value: ClassRef) -> str | None:
-    """A class object as text: ``module.Qualname`` when importable, else its bare name."""
+    """A class object as text: ``module.Qualname`` when importable, else its bare name (a
+    class of ``__main__``, or of a script run by ``runpy``, whose module is gone: it is found
+    in the function's code file)."""
     if value is None or isinstance(value, str):
         return value
     module = value.__module__
-    if module in ("__main__", "builtins") or "<" in value.__qualname__:
+    if module in ("__main__", "builtins") or module not in sys.modules or "<" in value.__qualname__:
         return value.__name__
     return f"{module}.{value.__qualname__}"
 
@@ -39,7 +42,7 @@ class RouteSpec:
     class_args: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments for the class constructor."""
     default: bool = False
-    """Marks this version as the model's default (else the last added wins)."""
+    """Marks this version as the model's default (else the unversioned one, else the latest)."""
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"key": self.key, "class_name": class_ref(self.class_name)}

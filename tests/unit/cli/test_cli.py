@@ -12,11 +12,11 @@ from nuserve.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[3]
 
-FUNCTION_PY = '''
+FUNCTION_PY = """
 import nuserve
 fn = nuserve.new_function("clitest")
 fn.add_model("e", class_name="tests.models.Echo")
-'''
+"""
 
 
 def test_version(capsys):
@@ -112,3 +112,85 @@ def test_serve_takes_no_abbreviated_token_option(capsys):
             run(["function.yaml", "--auth-token", "s3cret-s3cret-s3cret"])
         assert exited.value.code == 2
         assert "unrecognized arguments: --auth-token" in capsys.readouterr().err
+
+
+INLINE_PY = """
+import nuserve
+
+
+class Doubler(nuserve.V2ModelServer):
+    def predict(self, body):
+        return [2 * x for x in body["inputs"]]
+
+
+fn = nuserve.new_function("inline")
+fn.set_topology("router")
+fn.add_model("d", class_name=Doubler)
+"""
+
+
+def test_version_flag(capsys):
+    try:
+        main(["--version"])
+    except SystemExit as exc:
+        assert exc.code == 0
+    assert capsys.readouterr().out.strip() == f"nuserve {__version__}"
+
+
+def test_build_of_a_file_defining_its_class_carries_the_file(tmp_path, capsys, monkeypatch):
+    """The class once became ``nuserve_build.Doubler``, a module no server can import."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "my_model.py").write_text(INLINE_PY)
+    assert main(["build", "my_model.py", "-o", "function.yaml"]) == 0
+    assert "code file my_model.py" in capsys.readouterr().out
+    serving = main_spec(tmp_path / "function.yaml")
+    assert serving["filename"] == "my_model.py"
+    assert serving["graph"]["routes"][0]["class_name"] == "Doubler"
+    assert main(["invoke", "function.yaml", "/v2/models/d/infer", "--body", '{"inputs": [4]}']) == 0
+    assert orjson.loads(capsys.readouterr().out)["outputs"] == [8]
+
+
+def main_spec(path: Path) -> dict:
+    from nuserve.nuclio.spec_env import spec_from_file
+
+    return spec_from_file(path).to_dict()
+
+
+DEPLOY_WITHOUT_NUCTL = ["deploy", str(ROOT / "function.yaml"), "--project-dir", str(ROOT)]
+DEPLOY_WITHOUT_NUCTL += ["--nuctl", "/nonexistent/nuctl"]
+
+
+def test_errors_are_one_line_and_exit_1(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "README.md").write_text("# not python\n")
+    (tmp_path / "broken.py").write_text("import nuserve\nraise ValueError('boom\\nsecond line')\n")
+    (tmp_path / "bad_syntax.py").write_text("def (:\n")
+    cases = [
+        (["build", "README.md"], "README.md is not a Python file; pass the .py file"),
+        (["build", "broken.py"], "ValueError: boom second line (NUSERVE_TRACEBACK=1 shows"),
+        (["build", "bad_syntax.py"], "SyntaxError: invalid syntax"),
+        (["serve", "missing.yaml"], "function.yaml 'missing.yaml' not found"),
+        (
+            DEPLOY_WITHOUT_NUCTL,
+            "(`nuserve deploy --nuctl /path/to/nuctl`)",
+        ),
+    ]
+    for argv, expected in cases:
+        assert main(argv) == 1, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1, err
+        assert err.startswith(f"nuserve {argv[0]}: "), err
+        assert expected in err, err
+        assert "Traceback" not in err
+
+
+def test_deploy_takes_every_option_of_the_python_api(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    argv = ["deploy", "function.yaml", "--dry-run", "--platform", "kube", "--nuctl", "nuctl-x"]
+    argv += ["--registry", "reg.example:5000", "--namespace", "ml", "--project-dir", "."]
+    assert main(argv) == 0
+    command = orjson.loads(capsys.readouterr().out)["command"]
+    assert command[0] == "nuctl-x"
+    for flag, value in (("--platform", "kube"), ("--registry", "reg.example:5000")):
+        assert command[command.index(flag) + 1] == value
+    assert command[command.index("--namespace") + 1] == "ml"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nuserve.errors import BadRequest
-from nuserve.model.input_checks import check_rows
+from nuserve.model.input_checks import bounds_of, check_rows
 
 
 @pytest.mark.parametrize(
@@ -56,3 +56,41 @@ def test_rows_of_the_spec_width_pass(inputs):
 def test_text_features_take_any_values():
     check_rows("m", [["a", None]], 2, numeric=False)
     check_rows("m", np.array([["a", "b"]]), 2, numeric=False)
+
+
+FLOAT32 = bounds_of(["float", "float"])
+
+
+@pytest.mark.parametrize(
+    ("inputs", "bad"),
+    [
+        ([[1, 1e308]], "row 0 has 1e+308"),
+        ([[1, 2], [-3.5e38, 0]], "row 1 has -3.5e+38"),
+        (np.array([[1.0, np.inf]]), "the tensor has inf"),
+        (np.array([[np.nan, 1.0]]), "the tensor has nan"),
+        (np.array([[1.0, 1e300]]), "the tensor has 1e+300"),
+    ],
+)
+def test_values_out_of_the_value_types_range_are_refused(inputs, bad):
+    with pytest.raises(BadRequest) as refused:
+        check_rows("m", inputs, 2, numeric=True, bounds=FLOAT32)
+    assert refused.value.message == (
+        "model 'm' expects finite values from -3.40282e+38 to 3.40282e+38, as its model "
+        f"spec's value types allow ({bad}); scale or clip the input"
+    )
+
+
+def test_a_float_tensor_without_bounds_still_refuses_non_finite_values():
+    with pytest.raises(BadRequest, match=r"\(the tensor has inf\)"):
+        check_rows("m", np.array([[1.0, np.inf]]), 2, numeric=True)
+    check_rows("m", [[1e308, 1]], 2, numeric=True)  # no bounds: any JSON number
+
+
+def test_bounds_are_the_narrowest_value_type_and_none_when_one_has_no_range():
+    assert bounds_of(["int8", "float"]) == (-128, 127)
+    assert bounds_of(["double"]) == (
+        float(np.finfo(np.float64).min),
+        float(np.finfo(np.float64).max),
+    )
+    assert bounds_of(["float", "str"]) is None
+    assert bounds_of([]) is None

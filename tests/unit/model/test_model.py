@@ -133,6 +133,15 @@ def test_get_model_sets_model_spec_and_width_check(tmp_path):
     err = server.test("/v2/models/w/infer", {"inputs": [[1, 2], [1, 2, 3]]}, silent=True)
     assert err["error"] == "model 'w' expects rows of 2 features (row 1 has 3)"
     assert server.test("/v2/models/w/infer", {"inputs": [[1, 2]]})["outputs"] == [[1, 2]]
+    # a float (32 bits, as MLRun's ValueType.FLOAT) cannot hold 1e308: once a meaningless 200
+    err = server.test("/v2/models/w/infer", {"inputs": [[1, 1e308]]}, silent=True, get_body=False)
+    assert err.status_code == 400
+    assert err.body["error"].startswith("model 'w' expects finite values from -3.40282e+38 to")
+    assert "(row 0 has 1e+308)" in err.body["error"]
+    tensor = {"name": "x", "shape": [1, 2], "datatype": "FP64", "data": [1.0, 1e300]}
+    err = server.test("/v2/models/w/infer", {"inputs": [tensor]}, silent=True, get_body=False)
+    assert err.status_code == 400
+    assert "(the tensor has 1e+300)" in err.body["error"]
 
 
 def test_get_model_without_model_path_says_how_to_fix():

@@ -113,3 +113,37 @@ def test_charts_escape_and_handle_no_data() -> None:
     assert "<circle" in line_chart({"a": [(0.0, 1.0), (1.0, None)]}, "t")
     assert "no histogram" in histogram_pair([], [], [])
     assert "&lt;b&gt;" in bar_chart({"<b>": 3}, "p")
+
+
+def test_the_open_window_is_shown_with_when_it_closes(store, iris, reference) -> None:
+    """With the default windows (10 min, 1 h) the page said "no data" for ten minutes after
+    the first requests, and nothing said why or until when."""
+    from nuserve.monitoring.runner import MonitorRunner
+
+    now = 600 * 1_666_667 + 200.0  # 200 s into a 10-minute window
+    dashboard = Dashboard(store, port=0)
+    runner = MonitorRunner(None, store, {"": reference}, MonitorConfig(), dashboard)
+    runner.monitor.clock = lambda: now
+    for i in range(5):
+        runner.monitor.feed(record(now - 10 + i, iris[:2].tolist(), [0, 1], microsec=3000))
+    assert runner.monitor.advance() == 0  # nothing closed: both windows are open
+    dashboard.start()
+    try:
+        with urllib.request.urlopen(f"{dashboard.url}/api/endpoints/{EID}", timeout=5) as answer:
+            detail = json.loads(answer.read())
+        with urllib.request.urlopen(f"{dashboard.url}/endpoints/{EID}", timeout=5) as answer:
+            html = answer.read().decode()
+        with urllib.request.urlopen(f"{dashboard.url}/", timeout=5) as answer:
+            index = answer.read().decode()
+    finally:
+        dashboard.stop()
+    assert detail["series"] == []
+    ten, hour = detail["open_windows"]
+    assert (ten["window"], ten["requests"], ten["errors"]) == ("10m", 5, 0)
+    assert (ten["start_time"], ten["end_time"]) == (now - 200, now + 400)
+    assert ten["closes_at"] == ten["end_time"] + MonitorConfig().grace_s
+    assert ten["p50"] == 3000.0
+    assert hour["window"] == "1h" and hour["requests"] == 5
+    assert "open windows (still filling)" in html
+    assert "no 10m window has closed yet" in html
+    assert "5 request(s) in 10m, closes " in index

@@ -32,6 +32,23 @@ def test_versions_and_default_is_last_added(server):
     assert server.test("/v2/models/m/versions/v1/describe", {})["version"] == "v1"
 
 
+def test_the_unversioned_model_is_the_default_and_every_version_has_its_path():
+    """As MLRun routes it: ``/v2/models/m`` is the model added as ``m`` (whatever was added
+    after it), ``/v2/models/m/versions/<v>`` each version."""
+    for keys in (["m", "m:v2", "m:v3"], ["m:v2", "m", "m:v3"], ["m:v2", "m:v3", "m"]):
+        fn = nuserve.new_function("r")
+        for key in keys:
+            fn.add_model(key, class_name=Summer)
+        server = fn.to_mock_server()
+        assert version_of(server, "/v2/models/m/infer") is None, keys  # no model_version
+        assert server.test("/v2/models/m", method="GET")["versions"] == [], keys
+        assert server.test("/v2/models/m/versions/v3", method="GET")["versions"] == ["v3"]
+        assert version_of(server, "/v2/models/m/versions/v2/infer") == "v2", keys
+        assert version_of(server, "/v2/models/m/versions/v3/infer") == "v3", keys
+        out = server.test("/", {"model": "m", "inputs": [[1, 1]]})
+        assert out.get("model_version") is None, keys
+
+
 def test_marked_default_version_wins():
     fn = nuserve.new_function("r")
     fn.add_model("m:v1", class_name=Summer, default=True)

@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import dataclasses
 import os
+import re
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -306,6 +308,115 @@ def test_metrics_count_requests_errors_and_latency(config: ServeConfig, tmp_path
     assert not (shared / f"{os.getpid()}.json").exists()  # removed at shutdown
 
 
+def test_ten_thousand_unknown_model_names_make_one_series(config: ServeConfig) -> None:
+    """A client once made a series per made-up name (NUL bytes included), and past 256 the
+    real models were lumped into ``model="",op="other"``."""
+
+    async def main() -> str:
+        async with running(App(config)) as app:
+            for i in range(10_000):
+                name = f"nope-{i}" if i % 2 else f'x\x00{i}"}}'
+                answer = await call(app, "POST", f"/v2/models/{name}/infer", b"{}", JSON)
+                assert answer.status == 404
+            for _ in range(2):
+                await call(app, "POST", "/v2/models/e/infer", b'{"inputs": [1]}', JSON)
+            await call(app, "POST", "/v2/models/e/nope", b"{}", JSON)
+            return (await call(app, "GET", "/metrics")).body.decode()
+
+    text = asyncio.run(main())
+    series = [line for line in text.splitlines() if line.startswith("nuserve_requests_total{")]
+    assert sorted(series) == [
+        'nuserve_requests_total{model="e",op="infer"} 2',
+        'nuserve_requests_total{model="e",op="unknown"} 1',
+        'nuserve_requests_total{model="unknown",op="unknown"} 10000',
+    ]
+    assert "\x00" not in text
+
+
+def test_past_max_in_flight_a_request_gets_503_with_retry_after_at_once(
+    config: ServeConfig,
+) -> None:
+    """Two requests whose bodies have not come hold both places; the third is refused at
+    once (not queued), liveness still answers, and once they end requests are served."""
+    config = dataclasses.replace(config, max_in_flight=2)
+
+    async def main() -> None:
+        async with running(App(config)) as app:
+            gate = asyncio.Event()
+            answers: list[list[dict[str, Any]]] = [[], []]
+
+            async def held(i: int) -> None:
+                async def receive() -> dict[str, Any]:
+                    await gate.wait()
+                    return {"type": "http.request", "body": b'{"inputs": [1]}'}
+
+                async def send(message: dict[str, Any]) -> None:
+                    answers[i].append(message)
+
+                scope = {"type": "http", "method": "POST", "path": "/v2/models/e/infer"}
+                scope |= {"headers": [(b"content-type", b"application/json")]}
+                scope |= {"query_string": b"", "raw_path": b"/v2/models/e/infer"}
+                await app(scope, receive, send)
+
+            tasks = [asyncio.create_task(held(i)) for i in range(2)]
+            for _ in range(100):
+                await asyncio.sleep(0)
+            assert app.metrics.in_flight == 2
+            refused = await asyncio.wait_for(
+                call(app, "POST", "/v2/models/e/infer", b'{"inputs": [1]}', JSON), 1
+            )
+            assert refused.status == 503
+            assert refused.headers["retry-after"] == "1"
+            assert "answering 2 requests (max_in_flight)" in refused.json()["error"]
+            assert refused.receives == 0  # refused before its body was read
+            assert (await call(app, "GET", "/v2/health/live")).status == 200
+            gate.set()
+            await asyncio.wait_for(asyncio.gather(*tasks), 5)
+            assert [a[0]["status"] for a in answers] == [200, 200]
+            served = await call(app, "POST", "/v2/models/e/infer", b'{"inputs": [1]}', JSON)
+            assert served.status == 200
+            text = (await call(app, "GET", "/metrics")).body.decode()
+            assert 'nuserve_request_errors_total{model="e",op="infer"} 1' in text
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize(
+    ("content_type", "status"),
+    [
+        ("application/json", 200),
+        ("application/json; charset=utf-8", 200),
+        ("application/cloudevents+json", 200),
+        ("application/xml", 415),
+        ("image/png", 415),
+        ("text/plain", 415),
+        ("", 415),
+    ],
+)
+def test_strict_content_type_takes_json_bodies_only(
+    config: ServeConfig, content_type: str, status: int
+) -> None:
+    body = b'{"inputs": [1]}'
+
+    async def main(strict: bool) -> tuple[Answer, Answer]:
+        headers = {"Content-Type": content_type} if content_type else {}
+        headers["Content-Length"] = str(len(body))
+        async with running(App(dataclasses.replace(config, strict_content_type=strict))) as app:
+            answer = await call(app, "POST", "/v2/models/e/infer", body, headers)
+            bodiless = await call(app, "GET", "/v2/models/e")
+            return answer, bodiless
+
+    answer, bodiless = asyncio.run(main(strict=True))
+    assert answer.status == status, answer.body
+    assert bodiless.status == 200  # no body, nothing to type
+    if status == 415:
+        assert answer.json()["error"].startswith("Content-Type ")
+        assert "is not JSON, and this server takes JSON only" in answer.json()["error"]
+        assert answer.receives == 0
+    default, _ = asyncio.run(main(strict=False))
+    assert default.status == 200  # by default the content type is not checked
+
+
 def test_metrics_and_the_document_take_get_and_head_only(config: ServeConfig) -> None:
     """``TRACE /metrics`` or ``POST /openapi.json`` fell through to the graph: a 404."""
 
@@ -467,3 +578,46 @@ def test_an_internal_error_is_redacted_too(
 
     answer = asyncio.run(main())
     assert answer.json()["error"] == "internal error: OSError: cannot open .../config.toml"
+
+
+def test_a_worker_says_it_is_still_loading_then_what_it_serves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A long load once left the terminal silent until the first request."""
+    from tests.models import Gated
+
+    monkeypatch.setattr(app_module, "LOAD_NOTICE_S", 0.05)
+    path = write_function_yaml(tmp_path / "function.yaml", {"g": "tests.models.Gated"})
+    config = ServeConfig(spec_path=str(path), address="http://127.0.0.1:9")
+    Gated.release.clear()
+    timer = threading.Timer(0.3, Gated.release.set)
+    timer.start()
+
+    async def main() -> None:
+        async with running(App(config)):
+            pass
+
+    try:
+        asyncio.run(main())
+    finally:
+        timer.cancel()
+        Gated.release.set()
+    err = capsys.readouterr().err
+    pid = os.getpid()
+    assert err.count(f"nuserve serve: worker {pid} loading (") >= 2, err
+    assert re.search(
+        rf"^nuserve serve: worker {pid} serving http://127\.0\.0\.1:9 \(0\.\d s\): g \(ready\)$",
+        err,
+        re.M,
+    ), err
+
+
+def test_a_worker_started_without_an_address_prints_nothing(
+    config: ServeConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def main() -> None:
+        async with running(App(config)):
+            pass
+
+    asyncio.run(main())
+    assert "nuserve serve:" not in capsys.readouterr().err

@@ -56,3 +56,20 @@ def test_tokens_a_client_cannot_send_are_refused_without_being_shown(
 def test_b64_tokens_are_accepted() -> None:
     token = "aGVsbG8td29ybGQtdG9rZW4+/A-._~=="
     assert check_token(token + "\n", "file") == token
+
+
+def test_admission_and_content_type_settings_from_the_environment() -> None:
+    assert ServeConfig.from_env(ENV).max_in_flight == 256
+    assert ServeConfig.from_env(ENV).strict_content_type is False
+    env = {**ENV, "NUSERVE_MAX_IN_FLIGHT": "0", "NUSERVE_STRICT_CONTENT_TYPE": "1"}
+    config = ServeConfig.from_env(env)
+    assert (config.max_in_flight, config.strict_content_type) == (0, True)
+
+
+@pytest.mark.parametrize("value", ["-1", "many", "1.5"])
+def test_a_bad_in_flight_limit_is_refused(value: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        ServeConfig.from_env({**ENV, "NUSERVE_MAX_IN_FLIGHT": value})
+    assert info.value.message == (
+        f"NUSERVE_MAX_IN_FLIGHT must be a whole number, 0 (no limit) or more (got {value!r})"
+    )

@@ -35,7 +35,7 @@ def test_labels_from_paths(path: str, labels: tuple[str, str]) -> None:
 
 def test_series_are_cached_per_path_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(metrics, "MAX_SERIES", 3)
-    counters = Metrics()
+    counters = Metrics(models={name: () for name in "abcdef"})
     assert counters.series("/v2/models/a/infer") is counters.series("/v2/models/a/infer")
     for name in "bcdef":
         counters.series(f"/v2/models/{name}/infer").observe(200, 0.001)
@@ -44,8 +44,49 @@ def test_series_are_cached_per_path_and_bounded(monkeypatch: pytest.MonkeyPatch)
     assert counters.series("/v2/models/f/infer").requests == 3  # d, e and f
 
 
-def test_histogram_buckets_are_cumulative_and_le_inclusive() -> None:
+def test_only_served_models_and_their_operations_get_series() -> None:
+    counters = Metrics(models={"m": ("describe",), "m:2": ()})
+    for path in (
+        "/v2/models/m/infer",
+        "/v2/models/m/versions/2/describe",
+        "/v2/models/m/nope",
+        "/v2/models/zz/infer",
+        "/v2/models/z\x00z/infer",
+        "/v1/models/q:predict",
+        "/v2/health/ready",
+    ):
+        counters.series(path).observe(404, 0.001)
+    labels = sorted(s.labels for s in counters._by_labels.values())
+    assert labels == [
+        ("", "health"),
+        ("m", "describe"),
+        ("m", "infer"),
+        ("m", "unknown"),
+        ("unknown", "unknown"),
+    ]
+    assert counters.series("/v2/models/other/infer").requests == 3
+
+
+def test_names_are_sanitised_for_labels() -> None:
+    counters = Metrics(models={'a"b\x00c' + "x" * 100: ()})
+    counters.series('/v2/models/a"b\x00c' + "x" * 100 + "/infer").observe(200, 0.1)
+    ((model, op),) = [s.labels for s in counters._by_labels.values()]
+    assert (model, op) == ("a_b_c" + "x" * 59, "infer")
+
+
+def test_set_models_forgets_the_paths_seen_before() -> None:
     counters = Metrics()
+    counters.series("/v2/models/m/infer").observe(200, 0.1)
+    counters.set_models({"m": ()})
+    counters.series("/v2/models/m/infer").observe(200, 0.1)
+    assert sorted(s.labels for s in counters._by_labels.values()) == [
+        ("m", "infer"),
+        ("unknown", "unknown"),
+    ]
+
+
+def test_histogram_buckets_are_cumulative_and_le_inclusive() -> None:
+    counters = Metrics(models={"m": ()})
     series = counters.series("/v2/models/m/infer")
     for seconds in (0.0005, 0.0007, 0.3, 20.0):
         series.observe(200, seconds)
@@ -74,11 +115,11 @@ def _dead_pid() -> int:
 
 
 def test_snapshots_of_live_workers_are_summed_and_dead_ones_dropped(tmp_path: Path) -> None:
-    mine = Metrics()
+    mine = Metrics(models={"m": ()})
     mine.inits = 1
     mine.series("/v2/models/m/infer").observe(200, 0.01)
     dead_pid = _dead_pid()
-    dead = Metrics(pid=dead_pid)
+    dead = Metrics(pid=dead_pid, models={"m": ()})
     dead.series("/v2/models/m/infer").observe(200, 0.01)
     dead.write_snapshot(str(tmp_path))
     (tmp_path / "notes.json").write_text("{}")  # not a worker's file: ignored

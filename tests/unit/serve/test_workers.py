@@ -86,9 +86,22 @@ def test_no_option_takes_a_token_on_the_command_line() -> None:
     parser = argparse.ArgumentParser()
     add_limit_arguments(parser)
     dests = {action.dest for action in parser._actions}
-    assert dests == {"help", "auth_token_file", "body_timeout", "head_timeout"}
+    assert dests == {
+        "help",
+        "auth_token_file",
+        "body_timeout",
+        "head_timeout",
+        "max_in_flight",
+        "strict_content_type",
+    }
     args = parser.parse_args(["--auth-token-file", "t", "--body-timeout", "2"])
-    assert limits(args) == {"auth_token_file": "t", "body_timeout": 2.0, "head_timeout": 5}
+    assert limits(args) == {
+        "auth_token_file": "t",
+        "body_timeout": 2.0,
+        "head_timeout": 5,
+        "max_in_flight": 256,
+        "strict_content_type": False,
+    }
 
 
 @pytest.mark.parametrize(
@@ -98,6 +111,7 @@ def test_no_option_takes_a_token_on_the_command_line() -> None:
         ({"head_timeout": 0}, "head_timeout must be a whole number of seconds, 1 or more (got 0)"),
         ({"head_timeout": 0.5}, "head_timeout must be a whole number of seconds, 1 or more"),
         ({"auth_token_file": "/nonexistent/token"}, "cannot read the auth token file"),
+        ({"max_in_flight": -1}, "max_in_flight must be a whole number, 0 (no limit) or more"),
     ],
 )
 def test_bad_limits_are_refused_before_serving(

@@ -49,6 +49,56 @@ def _when(stamp: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(stamp))
 
 
+def _closes(stamp: float, now: float | None = None) -> str:
+    """``13:20:00 UTC (in 8 min)``: when an open window closes."""
+    left = stamp - (time.time() if now is None else now)
+    if left <= 0:
+        soon = "now"
+    elif left < 60:
+        soon = f"in {left:.0f} s"
+    else:
+        soon = f"in {left / 60:.0f} min"
+    return f"{time.strftime('%H:%M:%S UTC', time.gmtime(stamp))} ({soon})"
+
+
+def _open_cell(window: dict[str, Any] | None) -> str:
+    if window is None:
+        return "-"
+    return (
+        f"{window['requests']} request(s) in {escape(window['window'])}, closes "
+        f"{_closes(window['closes_at'])}"
+    )
+
+
+def _open_windows(view: dict[str, Any]) -> str:
+    """The windows still filling: what they hold so far and when each closes."""
+    windows = view.get("open_windows") or []
+    if not windows:
+        return ""
+    rows = "".join(
+        f"<tr><td>{escape(w['window'])}</td><td>{_when(w['start_time'])}</td>"
+        f"<td>{_closes(w['closes_at'])}</td><td class='num'>{w['requests']}</td>"
+        f"<td class='num'>{w['errors']}</td><td class='num'>{_num(w['error_rate'])}</td>"
+        f"<td class='num'>{_num(w['p50'] / 1000 if w['p50'] is not None else None, 2)}</td>"
+        f"<td class='num'>{_num(w['p99'] / 1000 if w['p99'] is not None else None, 2)}</td></tr>"
+        for w in windows
+    )
+    note = ""
+    if not view["series"]:
+        first = windows[0]
+        note = (
+            f'<div class="sub">no {escape(first["window"])} window has closed yet: charts and '
+            f"drift come when the first closes, at {_closes(first['closes_at'])}; "
+            "until then, the window still open is shown here</div>"
+        )
+    return (
+        "<h2>open windows (still filling)</h2>"
+        + note
+        + "<table><tr><th>window</th><th>since</th><th>closes</th><th>requests</th>"
+        "<th>errors</th><th>error rate</th><th>p50 ms</th><th>p99 ms</th></tr>" + rows + "</table>"
+    )
+
+
 def _page(title: str, body: str) -> str:
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -67,12 +117,13 @@ def index_page(endpoints: list[dict[str, Any]]) -> str:
             f"<td>{_badge(e['status'])}</td><td class='num'>{_num(e['general_drift'])}</td>"
             f"<td class='num'>{_num(e['error_rate'])}</td>"
             f"<td>{escape(', '.join(e['drifted'] or [])) or '-'}</td>"
-            f"<td>{_when(e['last_seen'])}</td></tr>"
+            f"<td>{_when(e['last_seen'])}</td><td>{_open_cell(e.get('open_window'))}</td></tr>"
         )
     table = (
         "<table><tr><th>model</th><th>version</th><th>function</th><th>status</th>"
-        "<th>general drift</th><th>error rate</th><th>drifted features</th><th>last seen</th></tr>"
-        + ("".join(rows) or '<tr><td colspan="8">no endpoint has sent records yet</td></tr>')
+        "<th>general drift</th><th>error rate</th><th>drifted features</th><th>last seen</th>"
+        "<th>open window</th></tr>"
+        + ("".join(rows) or '<tr><td colspan="9">no endpoint has sent records yet</td></tr>')
         + "</table>"
     )
     body = (
@@ -124,6 +175,7 @@ def endpoint_page(view: dict[str, Any], drift: dict[str, Any]) -> str:
         + '<div class="charts">'
         + "".join(f'<div class="card">{c}</div>' for c in charts)
         + "</div>"
+        + _open_windows(view)
         + _drift_table(drift)
         + _alerts(view["alerts"])
     )

@@ -9,7 +9,8 @@
     GET /metrics                        Prometheus gauges
     GET /health                         200 "ok"
 
-Each request reads the store: the page is as fresh as the last closed window.
+Each request reads the store, and the monitor's windows still open when the dashboard runs
+beside it (``live``): the page shows the current window filling and when it closes.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from nuserve.monitoring.dashboard import page, prometheus
-from nuserve.monitoring.dashboard.views import drift_view, endpoint_view, endpoints_view
+from nuserve.monitoring.dashboard.views import Live, drift_view, endpoint_view, endpoints_view
 from nuserve.monitoring.store import Store
 from nuserve.streams.ratelog import RateLimitedLog
 
@@ -31,7 +32,7 @@ HTML = "text/html; charset=utf-8"
 JSON = "application/json"
 
 
-def route(store: Store, target: str) -> tuple[int, str, bytes]:
+def route(store: Store, target: str, live: Live | None = None) -> tuple[int, str, bytes]:
     """``(status, content type, body)`` for a GET of ``target`` (path and query)."""
     parts = urlsplit(target)
     path = parts.path.rstrip("/") or "/"
@@ -39,17 +40,17 @@ def route(store: Store, target: str) -> tuple[int, str, bytes]:
     window = windows[0] if windows else None
     segments = [unquote(s) for s in path.strip("/").split("/")] if path != "/" else []
     if path == "/":
-        return 200, HTML, page.index_page(endpoints_view(store)).encode()
+        return 200, HTML, page.index_page(endpoints_view(store, live)).encode()
     if path == "/health":
         return 200, "text/plain", b"ok"
     if path == "/metrics":
         return 200, prometheus.CONTENT_TYPE, prometheus.render(store).encode()
     if segments == ["api", "endpoints"]:
-        return _json(200, endpoints_view(store))
+        return _json(200, endpoints_view(store, live))
     if segments == ["api", "alerts"]:
         return _json(200, store.alerts())
     if len(segments) == 2 and segments[0] == "endpoints":
-        view = endpoint_view(store, segments[1], window)
+        view = endpoint_view(store, segments[1], window, live)
         if view is None:
             return 404, HTML, page.index_page(endpoints_view(store)).encode()
         drift = drift_view(store, segments[1], window) or {"features": []}
@@ -57,8 +58,10 @@ def route(store: Store, target: str) -> tuple[int, str, bytes]:
     if len(segments) in (3, 4) and segments[:2] == ["api", "endpoints"]:
         if len(segments) == 4 and segments[3] != "drift":
             return _json(404, {"error": f"unknown path {path!r}; try .../drift"})
-        views = {3: endpoint_view, 4: drift_view}
-        found = views[len(segments)](store, segments[2], window)
+        if len(segments) == 3:
+            found = endpoint_view(store, segments[2], window, live)
+        else:
+            found = drift_view(store, segments[2], window)
         if found is None:
             return _json(404, {"error": f"no endpoint {segments[2]!r}; see /api/endpoints"})
         return _json(200, found)
@@ -74,7 +77,9 @@ class Dashboard:
 
     def __init__(self, store: Store, host: str = "127.0.0.1", port: int = 8090) -> None:
         self.store = store
-        self._server = ThreadingHTTPServer((host, port), _handler(store))
+        self.live: Live | None = None
+        """The monitor's open windows, when it runs beside the dashboard."""
+        self._server = ThreadingHTTPServer((host, port), _handler(store, self))
         self._server.daemon_threads = True
         address = self._server.server_address
         self.host, self.port = str(address[0]), int(address[1])
@@ -98,7 +103,7 @@ class Dashboard:
         self._server.server_close()
 
 
-def _handler(store: Store) -> type[BaseHTTPRequestHandler]:
+def _handler(store: Store, dashboard: Dashboard) -> type[BaseHTTPRequestHandler]:
     # A broken store fails every request: one traceback per error type per interval.
     limited = RateLimitedLog(logger)
 
@@ -110,7 +115,7 @@ def _handler(store: Store) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             try:
-                status, kind, body = route(store, self.path)
+                status, kind, body = route(store, self.path, dashboard.live)
             except Exception as exc:  # noqa: BLE001 - answered 500, logged (throttled)
                 limited.throttled_error(
                     f"route:{type(exc).__name__}",

@@ -6,6 +6,7 @@ disagree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from nuserve.monitoring.config import window_name
@@ -18,9 +19,18 @@ ENDPOINT_FIELDS = (
 )  # fmt: skip
 
 
-def endpoints_view(store: Store) -> list[dict[str, Any]]:
-    """Every endpoint with its latest status (from its shortest window)."""
-    return [{k: row[k] for k in ENDPOINT_FIELDS} for row in store.endpoints()]
+Live = Callable[[str], list[dict[str, Any]]]
+"""An endpoint's open windows (``Monitor.open_windows``), when the monitor runs alongside."""
+
+
+def endpoints_view(store: Store, live: Live | None = None) -> list[dict[str, Any]]:
+    """Every endpoint with its latest status (from its shortest window) and its shortest
+    window still open (``None`` when none is, or the monitor is not alongside)."""
+    rows = [{k: row[k] for k in ENDPOINT_FIELDS} for row in store.endpoints()]
+    for row in rows:
+        filling = live(row["endpoint_id"]) if live is not None else []
+        row["open_window"] = filling[0] if filling else None
+    return rows
 
 
 def _length(store: Store, endpoint_id: str, window: str | None) -> float | None:
@@ -35,9 +45,10 @@ def _length(store: Store, endpoint_id: str, window: str | None) -> float | None:
 
 
 def endpoint_view(
-    store: Store, endpoint_id: str, window: str | None = None
+    store: Store, endpoint_id: str, window: str | None = None, live: Live | None = None
 ) -> dict[str, Any] | None:
-    """One endpoint: its header, the time series of one window length, its alerts."""
+    """One endpoint: its header, the time series of one window length, the windows still
+    open, its alerts."""
     row = store.endpoint(endpoint_id)
     if row is None:
         return None
@@ -63,6 +74,7 @@ def endpoint_view(
             }
             for w in series
         ],
+        "open_windows": live(endpoint_id) if live is not None else [],
         "alerts": store.alerts(endpoint_id, limit=20),
     }
 
