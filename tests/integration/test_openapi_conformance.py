@@ -18,7 +18,6 @@ import importlib.util
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -47,9 +46,6 @@ EXAMPLES = 50
 """Generated requests per operation in the fuzzing phase (the coverage phase adds its own
 edge cases: boundary values, missing and wrong-typed fields)."""
 SEED = 9
-MAX_SECONDS = 60
-"""The run's bound: one pass of each phase (no ``max-time``, which would repeat the fuzzing
-until it is up) takes about 15 s here."""
 
 
 def train_iris(out_dir: Path) -> None:
@@ -150,10 +146,10 @@ def run_schemathesis(document: dict[str, Any], base_url: str) -> tuple[list[str]
 
 
 def test_every_answer_conforms_to_the_document(iris: Served, document: dict[str, Any]) -> None:
-    started = time.monotonic()
+    # Bounded by count (EXAMPLES per operation, one pass of each phase; no ``max-time``,
+    # which would repeat the fuzzing until it is up), not by a clock: on a loaded machine the
+    # same run once took 64 s where it takes 15 s alone, and speed is for bench/.
     failures, requests = run_schemathesis(document, f"http://{HOST}:{iris.port}")
-    elapsed = time.monotonic() - started
     assert not failures, "\n".join(failures)
     assert requests >= 10 * len(document["paths"]), f"only {requests} requests were sent"
-    assert elapsed < MAX_SECONDS
     assert iris.process.poll() is None, "the server died"
