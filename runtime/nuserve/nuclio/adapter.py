@@ -124,10 +124,18 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def to_nuclio_response(context: Any, response: Response, event_id: str) -> Any:
+def encoded(response: Response, event_id: str) -> tuple[int, bytes, str]:
+    """``(status, body bytes, content type)`` of an answer, as every adapter sends it: a 5xx
+    message has this machine's paths redacted. The headers are the request's id in
+    ``X-Request-Id``, then the response's own, written in each adapter's own form."""
     status, body, content_type = encode_response(response, event_id)
-    if status >= 500 and isinstance(body, bytes):
+    if status >= 500:
         body = redact_error_body(body)  # a model's OSError may name this machine's files
+    return status, body, content_type
+
+
+def to_nuclio_response(context: Any, response: Response, event_id: str) -> Any:
+    status, body, content_type = encoded(response, event_id)
     headers = {"X-Request-Id": event_id}
     if response.headers:
         headers.update((k, str(v)) for k, v in response.headers.items())

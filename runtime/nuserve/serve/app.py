@@ -1,11 +1,12 @@
-"""The ASGI app of ``nuserve serve``: each request runs through Nuclio's own entry point.
+"""The ASGI app of ``nuserve serve``: each request gets the answer Nuclio's handler gives.
 
-No web framework: a request becomes a real ``nuclio_sdk.Event`` and goes to the same
-``nuserve.nuclio.adapter.handler_async`` a Nuclio processor calls, so local answers are Nuclio's
-answers. ``init_context`` runs once per worker process at lifespan startup; kafka-cluster
-triggers of the function.yaml start then too. Nothing here raises to the server: any failure
-is a JSON ``{"error", "id"}`` answer, never a traceback, and a 5xx message has this machine's
-paths redacted (``nuserve.nuclio.redact``).
+No web framework: a request becomes the event ``nuserve.nuclio.adapter`` makes of a Nuclio
+HTTP event (``events.request_event``), runs on the same ``GraphServer``, and is answered by
+the adapter's own rules (``encoded``), so local answers are Nuclio's answers; stream events go
+through ``handler_async`` itself. ``init_context`` runs once per worker process at lifespan
+startup; kafka-cluster triggers of the function.yaml start then too. Nothing here raises to
+the server: any failure is a JSON ``{"error", "id"}`` answer, never a traceback, and a 5xx
+message has this machine's paths redacted (``nuserve.nuclio.redact``).
 
 Hostile clients meet limits here: a body over ``max_body_size`` is refused (413) without being
 read further, a body not complete within ``body_timeout`` is refused (408), and both close the
@@ -17,7 +18,9 @@ What uvicorn parses before the app sees a request (the head) is bounded by ``con
 
 The request path is kept lean (it is benchmarked against a bare ASGI app): header names are
 converted through a cache, the body is joined only when it came in several chunks, and
-nothing is logged per request.
+nothing is logged per request. A body that uvicorn had whole before the app was called (its
+request cycle's ``more_body`` is already false, the common case) is read without a deadline:
+there is nothing left to wait for.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import nuclio_sdk
 import orjson
 
 from nuserve.event import new_event_id
-from nuserve.nuclio.adapter import handler_async, init_context
+from nuserve.nuclio.adapter import encoded, handler_async, init_context
 from nuserve.nuclio.redact import redact_paths
 from nuserve.openapi import OPENAPI_PATH, document_json
 from nuserve.openapi.document import METRICS_PATH
@@ -45,7 +48,7 @@ from nuserve.serve.auth import CHALLENGE, check_bearer
 from nuserve.serve.config import FAILED_PREFIX, OVERLOADED, ServeConfig
 from nuserve.serve.context import new_context
 from nuserve.serve.deadlines import Deadlines
-from nuserve.serve.events import http_event, read_headers, response_start
+from nuserve.serve.events import read_headers, request_event, response_head
 from nuserve.serve.served import served_names, serving_line
 from nuserve.serve.throttle import Throttle
 from nuserve.serve.types import Receive, Scope, Send
@@ -125,17 +128,22 @@ class App:
                 return await _json(send, 415, refused)
         if length is not None and length.isdigit() and int(length) > limit:
             return await self.too_large(send)
-        try:
-            raw = await self.deadlines.run(_read_body(receive, limit))
-        except TimeoutError:
-            return await self.too_slow(send)
+        if getattr(getattr(receive, "__self__", None), "more_body", True):
+            try:
+                raw = await self.deadlines.run(_read_body(receive, limit))
+            except TimeoutError:
+                return await self.too_slow(send)
+        else:  # uvicorn's cycle has the whole body already: nothing to wait for
+            raw = await _read_body(receive, limit)
         if raw is None:
             return CLIENT_GONE
         if len(raw) > limit:
             return await self.too_large(send)
-        event = http_event(scope, raw, headers, headers.get("Content-Type", ""))
-        status, response_headers, body = response_start(await handler_async(context, event))
-        await send({"type": "http.response.start", "status": status, "headers": response_headers})
+        event = request_event(scope, raw, headers)
+        response = await context.user_data.server.run_async(event)
+        status, body, content_type = encoded(response, event.id)
+        head = response_head(response, event.id, body, content_type)
+        await send({"type": "http.response.start", "status": status, "headers": head})
         await send({"type": "http.response.body", "body": body})
         return status
 

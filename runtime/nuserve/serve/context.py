@@ -10,9 +10,8 @@ from typing import Any
 import nuclio_sdk
 import nuclio_sdk.logger
 
-from nuserve.serve.events import HTTP_TRIGGER
-
 HANDLER_NAME = "nuserve-serve"
+HTTP_TRIGGER = nuclio_sdk.TriggerInfo("http", "http")
 
 
 class _Stderr:

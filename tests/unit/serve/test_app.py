@@ -256,10 +256,10 @@ def test_raising_model_is_500_json_without_traceback(config: ServeConfig) -> Non
 def test_an_exception_outside_the_handler_is_500_json(
     config: ServeConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken(context: Any, event: Any) -> Any:
+    def broken(response: Any, event_id: str) -> Any:
         raise RuntimeError("adapter bug")
 
-    monkeypatch.setattr(app_module, "handler_async", broken)
+    monkeypatch.setattr(app_module, "encoded", broken)
 
     async def main() -> Answer:
         async with running(App(config)) as app:
@@ -567,10 +567,10 @@ def test_5xx_messages_name_the_file_but_not_where_it_lives(tmp_path: Path) -> No
 def test_an_internal_error_is_redacted_too(
     config: ServeConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken(context: Any, event: Any) -> Any:
+    def broken(response: Any, event_id: str) -> Any:
         raise OSError(f"cannot open {Path.cwd()}/secret/config.toml")
 
-    monkeypatch.setattr(app_module, "handler_async", broken)
+    monkeypatch.setattr(app_module, "encoded", broken)
 
     async def main() -> Answer:
         async with running(App(config)) as app:
