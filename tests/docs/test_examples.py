@@ -32,7 +32,6 @@ FRAGMENTS = {
     "tracking.md": "Kafka and v3io sinks need their brokers",
     "routers.md": "a remote model's URL and a canary over two deployed functions",
     "mlrun-migration.md": "MLRun's side of each comparison (MLRun is not installed)",
-    "nuclio.md": "nuctl deploys, and the Nuclio handler signature",
 }
 MAX_FRAGMENT_SHARE = 0.45
 """At most this share of all Python blocks may be fragments."""
