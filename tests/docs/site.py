@@ -14,7 +14,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
-SNIPPET = re.compile(r'^--8<-- "([^"]+)"$', re.M)
+SNIPPET = re.compile(r'^--8<-- "([^":]+)(?::(\d*))?(?::(\d*))?"$', re.M)
+"""A snippet line: ``--8<-- "path"`` or ``--8<-- "path:first[:last]"`` (lines, from 1)."""
 BLOCK = re.compile(r"^```([^\n]*)\n(.*?)^```[ \t]*$", re.M | re.S)
 TITLE = re.compile(r'title="([^"]+)"')
 EXCLUDED = ("hooks", "examples")
@@ -53,7 +54,9 @@ def page_text(page: Path) -> str:
         for base in (ROOT, DOCS):
             candidate = base / match.group(1)
             if candidate.is_file():
-                return candidate.read_text(encoding="utf-8")
+                lines = candidate.read_text(encoding="utf-8").splitlines(keepends=True)
+                first, last = int(match.group(2) or 1), int(match.group(3) or len(lines))
+                return "".join(lines[first - 1 : last])
         raise AssertionError(f"{page}: snippet {match.group(1)} not found")
 
     return SNIPPET.sub(include, page.read_text(encoding="utf-8"))
