@@ -41,9 +41,9 @@ def cli_reference(
     ]
     for name, (sub, help_text) in subcommands(root).items():
         shown = monitor if name == "monitor" else sub
-        parts += ["", f"## nuserve {name}", "", _escape(help_text) + ".", "", _usage(shown)]
-        if shown.description and name == "monitor":
-            parts += ["", _escape(shown.description) + "."]
+        sentence = _escape(help_text)
+        sentence = sentence[:1].upper() + sentence[1:] + "."
+        parts += ["", f"## nuserve {name}", "", sentence, "", _usage(shown)]
         parts += ["", _table(shown)]
     return "\n".join(parts) + "\n"
 

@@ -19,6 +19,9 @@ SNIPPET = re.compile(r'^--8<-- "([^":]+)(?::(\d*))?(?::(\d*))?"$', re.M)
 BLOCK = re.compile(r"^```([^\n]*)\n(.*?)^```[ \t]*$", re.M | re.S)
 TITLE = re.compile(r'title="([^"]+)"')
 EXCLUDED = ("hooks", "examples")
+DASHBOARD_SCREENSHOT = DOCS / "monitoring" / "dashboard.png"
+"""The dashboard picture the monitoring page shows; the headless-browser test
+(``tests/integration/test_monitoring_dashboard.py``) writes it with ``NUSERVE_UPDATE_DOCS=1``."""
 
 
 @dataclass(frozen=True)
