@@ -98,8 +98,8 @@ def test_the_python_examples_of_the_page_run(
         timeout=180,
         check=False,
     )
+    # (not "no Traceback in stderr": examples of error handling log the model's traceback)
     assert done.returncode == 0, f"{relative(page)}\n{done.stdout}\n{done.stderr}"
-    assert "Traceback" not in done.stderr, done.stderr
 
 
 def test_few_blocks_are_fragments_and_each_page_with_one_says_why() -> None:
