@@ -30,7 +30,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install -q --upgrade pip
-"$VENV/bin/python" -m pip install -q -e ".[test,remote]"
+"$VENV/bin/python" -m pip install -q -e ".[test,remote,docs]"
 
 echo "== pip-audit (installed dependencies, PyPI's vulnerability data)"
 "$VENV/bin/python" tests/audit.py
@@ -40,5 +40,9 @@ echo "== ruff"
 "$VENV/bin/ruff" format --check runtime
 echo "== mypy --strict"
 "$VENV/bin/mypy" runtime/nuserve
+echo "== mkdocs build --strict (the documentation site, built outside the tree)"
+SITE_DIR=$(mktemp -d)
+NO_MKDOCS_2_WARNING=1 "$VENV/bin/mkdocs" build --strict --quiet -d "$SITE_DIR"
+rm -rf "$SITE_DIR"
 echo "== pytest"
 "$VENV/bin/python" -m pytest -p no:cacheprovider "$@"

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 
 from nuserve.monitoring import Dashboard, Monitor, MonitorConfig, Store, open_store
+from tests.docs.site import DASHBOARD_SCREENSHOT
 from tests.unit.monitoring.records import NAMES, record
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
 FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -102,7 +102,7 @@ def test_dashboard_in_headless_chromium(
         browse(f"--screenshot={shot}", "--window-size=1280,1500", page)
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
         if backend == "sqlite" and os.environ.get("NUSERVE_UPDATE_DOCS") == "1":
-            shutil.copyfile(shot, ROOT / "docs" / "monitoring" / "dashboard.png")
+            shutil.copyfile(shot, DASHBOARD_SCREENSHOT)
     finally:
         dashboard.stop()
         store.close()

@@ -166,19 +166,32 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _monitor(argv: list[str]) -> int:
     """Parsed by the monitor's own parser, so other commands never import monitoring."""
-    from nuserve.cli.monitor import add_arguments, run  # noqa: PLC0415
+    from nuserve.cli.monitor import run  # noqa: PLC0415
 
-    parser = argparse.ArgumentParser(
-        prog="nuserve monitor", description="model monitoring from the tracking stream"
-    )
-    add_arguments(parser)
-    args = parser.parse_args(argv)
+    args = monitor_parser().parse_args(argv)
     try:
         return run(args)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - one line, not a traceback
         return _failed("monitor", exc)
+
+
+def monitor_parser() -> argparse.ArgumentParser:
+    """The parser of ``nuserve monitor`` (its own, so other commands never import
+    monitoring; the documentation's CLI reference reads it too)."""
+    from nuserve.cli.monitor import add_arguments  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser(
+        prog="nuserve monitor", description="model monitoring from the tracking stream"
+    )
+    add_arguments(parser)
+    return parser
+
+
+def parser() -> argparse.ArgumentParser:
+    """The ``nuserve`` command's parser (``monitor`` is a stub: see ``monitor_parser``)."""
+    return _parser()
 
 
 def _read_body(text: str | None) -> bytes | None:
