@@ -4,7 +4,8 @@ It reads the body, parses the JSON (orjson), runs the sklearn model's ``predict`
 and answers ``{"outputs": [...]}`` as JSON, under uvicorn with the same http and loop
 implementations ``nuserve serve`` picks (``nuserve.serve.workers.best_available``).
 
-Run: ``python bench/bare_asgi.py --model MODEL_DIR --port 8081``
+Run: ``python bench/bare_asgi.py --model MODEL_DIR --port 8081`` (``--zero``: no model, a zero
+per row: the floor of bench/framework_cost.py's zero model)
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ LOOP = best_available("uvloop", "asyncio")
 class BareApp:
     """One model, one route: every POST is an inference request."""
 
-    def __init__(self, model_file: Path) -> None:
-        with model_file.open("rb") as file:
-            self.model: Any = cloudpickle.load(file)
+    def __init__(self, model_file: Path | None) -> None:
+        self.model: Any = None
+        if model_file is not None:
+            with model_file.open("rb") as file:
+                self.model = cloudpickle.load(file)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -45,7 +48,11 @@ class BareApp:
             more = message.get("more_body", False)
         try:
             request = orjson.loads(b"".join(chunks))
-            outputs = self.model.predict(np.asarray(request["inputs"])).tolist()
+            rows = request["inputs"]
+            if self.model is None:  # the zero floor: the framework-free cost of a request
+                outputs = [0] * len(rows)
+            else:
+                outputs = self.model.predict(np.asarray(rows)).tolist()
             status, body = 200, orjson.dumps({"outputs": outputs})
         except Exception as exc:
             status, body = 400, orjson.dumps({"error": f"{type(exc).__name__}: {exc}"})
@@ -66,11 +73,14 @@ async def lifespan(receive: Receive, send: Send) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="the bare ASGI floor for the iris benchmark")
-    parser.add_argument("--model", required=True, help="model artifact dir (holds model.pkl)")
+    parser.add_argument("--model", help="model artifact dir (holds model.pkl)")
+    parser.add_argument("--zero", action="store_true", help="no model: answer a zero per row")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
     args = parser.parse_args()
-    app = BareApp(Path(args.model) / "model.pkl")
+    if not args.zero and not args.model:
+        parser.error("give --model MODEL_DIR, or --zero")
+    app = BareApp(None if args.zero else Path(args.model) / "model.pkl")
     uvicorn.run(
         app,
         host=args.host,

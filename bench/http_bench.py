@@ -47,10 +47,16 @@ def generator(bundled: bool = False) -> str | None:
 
 
 def load(
-    port: int, concurrency: int, seconds: int, core: int | None, wrk: str | None
+    port: int,
+    concurrency: int,
+    seconds: int,
+    core: int | None,
+    wrk: str | None,
+    path: str = INFER,
+    body: bytes = BODY,
 ) -> dict[str, Any]:
     """One fixed-duration run: requests, rps, p50_ms, p99_ms, max_ms, errors, non2xx."""
-    url = f"http://{HOST}:{port}{INFER}"
+    url = f"http://{HOST}:{port}{path}"
     if wrk:
         command = [
             wrk,
@@ -73,9 +79,9 @@ def load(
             "-d",
             str(seconds),
             "--body",
-            BODY.decode(),
+            body.decode(),
         ]
-    env = {**os.environ, "BENCH_BODY": BODY.decode()}
+    env = {**os.environ, "BENCH_BODY": body.decode()}
     done = subprocess.run(
         command,
         capture_output=True,

@@ -62,11 +62,11 @@ def write_iris_yaml(path: Path, model_dir: Path, **batching: float) -> Path:
     return path
 
 
-def nuserve_command(function_yaml: Path) -> list[str]:
-    """``nuserve serve function.yaml --workers 1`` (the console script; ``started`` adds a port)."""
+def nuserve_command(function_yaml: Path, workers: int = 1) -> list[str]:
+    """``nuserve serve function.yaml --workers N`` (the console script; ``started`` adds a port)."""
     script = Path(sys.executable).with_name("nuserve")
     base = [str(script)] if script.is_file() else [sys.executable, "-m", "nuserve.cli"]
-    return [*base, "serve", str(function_yaml), "--workers", "1"]
+    return [*base, "serve", str(function_yaml), "--workers", str(workers)]
 
 
 def bare_command(model_dir: Path) -> list[str]:
@@ -108,17 +108,19 @@ def post(port: int, path: str = INFER, body: bytes = BODY, timeout: float = 2) -
         conn.close()
 
 
-def wait_for_200(port: int, process: subprocess.Popen[bytes], timeout: float) -> float:
-    """Seconds until the first 200 on the iris inference path (polls every 10 ms)."""
+def wait_for_200(
+    port: int, process: subprocess.Popen[bytes], timeout: float, path: str = INFER
+) -> float:
+    """Seconds until the first 200 on ``path`` (polls every 10 ms)."""
     start = time.perf_counter()
     while time.perf_counter() - start < timeout:
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with {process.returncode} before answering")
         with contextlib.suppress(OSError, http.client.HTTPException):
-            if post(port) == 200:
+            if post(port, path) == 200:
                 return time.perf_counter() - start
         time.sleep(0.01)
-    raise TimeoutError(f"no 200 on {INFER} within {timeout} s")
+    raise TimeoutError(f"no 200 on {path} within {timeout} s")
 
 
 def start(command: list[str], log: Path, core: int | None = None) -> subprocess.Popen[bytes]:
@@ -148,14 +150,18 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextlib.contextmanager
 def started(
-    command: list[str], log: Path, core: int | None = None, timeout: float = 60
+    command: list[str],
+    log: Path,
+    core: int | None = None,
+    timeout: float = 60,
+    path: str = INFER,
 ) -> Iterator[int]:
     """Run ``command`` (it gets ``--port``) until the block ends; yields the port."""
     port = free_port()
     process = start([*command, "--port", str(port)], log, core)
     try:
         try:
-            wait_for_200(port, process, timeout)
+            wait_for_200(port, process, timeout, path)
         except (RuntimeError, TimeoutError) as exc:
             tail = log.read_text(errors="replace")[-2000:]
             raise RuntimeError(f"{' '.join(command)}: {exc}\n{tail}") from None

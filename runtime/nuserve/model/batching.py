@@ -168,13 +168,23 @@ class BatchSettings:
         return settings
 
 
+WAIT_STEPS = 16
+"""The learned wait moves in steps of ``max_batch_time_ms / WAIT_STEPS``, or is none."""
+
+
 class Batcher:
     """Collects concurrent requests of one model and answers them with merged ``predict`` calls.
 
     Runs on the asyncio loop of the server; a batch goes when it holds ``max_batch_size`` rows
-    or when its first request has waited ``max_batch_time_ms``. Requests whose inputs cannot be
+    or when its first request has waited ``wait`` seconds. Requests whose inputs cannot be
     merged are predicted alone. When a merged ``predict`` raises, each request is retried alone
     so one bad request does not fail the others.
+
+    The wait is learned from the arrivals, up to ``max_batch_time_ms``: a wait that ended with
+    its request still alone halves it, down to none at all (the batch then goes once the loop
+    has taken in what already arrived: the requests read while the last ``predict`` ran); a
+    wait that gathered others, or a batch that filled, doubles it. A lone client (c=1) once
+    paid the whole ``max_batch_time_ms`` on every request, for nothing.
     """
 
     def __init__(
@@ -187,7 +197,10 @@ class Batcher:
         self.batched_requests = 0
         self._pending: list[tuple[dict[str, Any], asyncio.Future[Any], tuple[Any, ...]]] = []
         self._rows = 0
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.TimerHandle | asyncio.Handle | None = None
+        self.most_wait = settings.max_batch_time_ms / 1000
+        self.wait = self.most_wait
+        """Seconds the first request of the next batch waits for others (learned)."""
 
     async def submit(self, request: dict[str, Any]) -> Any:
         rows = row_count(request.get("inputs"))
@@ -199,10 +212,24 @@ class Batcher:
         self._pending.append((request, future, key))
         self._rows += rows
         if self._rows >= self.settings.max_batch_size:
+            self.wait = self.most_wait
             self._flush()
         elif self._timer is None:
-            self._timer = loop.call_later(self.settings.max_batch_time_ms / 1000, self._flush)
+            wait = self.wait
+            self._timer = (
+                loop.call_later(wait, self._timed_out) if wait else loop.call_soon(self._timed_out)
+            )
         return await future
+
+    def _timed_out(self) -> None:
+        """The first request's wait is over: learn from what it gathered, then send."""
+        self._timer = None
+        if len(self._pending) > 1:
+            self.wait = min(self.most_wait, max(2 * self.wait, self.most_wait / WAIT_STEPS))
+        else:
+            half = self.wait / 2
+            self.wait = half if half >= self.most_wait / WAIT_STEPS else 0.0
+        self._flush()
 
     def _flush(self) -> None:
         if self._timer is not None:

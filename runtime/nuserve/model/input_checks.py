@@ -40,6 +40,8 @@ DTYPES = {
 """Value types whose range is known, and the numpy type that gives it (numpy is imported
 when a spec is read, not with ``nuserve``)."""
 Bounds = tuple[float, float]
+_NUMBERS = frozenset({float, int})
+"""The types a numeric row's values may have (``bool`` is not a number here)."""
 
 
 def bounds_of(value_types: Sequence[str]) -> Bounds | None:
@@ -90,20 +92,23 @@ def check_rows(
     if type(inputs) is not list or not inputs:
         got = "no rows" if type(inputs) is list else type(inputs).__name__
         raise BadRequest(f"model '{name}' expects a list of rows of {width} features (got {got})")
+    all_numbers = _NUMBERS.issuperset
     for i, row in enumerate(inputs):
         if not isinstance(row, list) or len(row) != width:
             size = len(row) if isinstance(row, list) else type(row).__name__
             raise BadRequest(
                 f"model '{name}' expects rows of {width} features (row {i} has {size})"
             )
-        if numeric and not all(type(v) is float or type(v) is int for v in row):
+        if numeric and not all_numbers(map(type, row)):  # in C: per value in Python was 4 µs a row
             bad = next(v for v in row if type(v) is not float and type(v) is not int)
             raise BadRequest(f"model '{name}' expects numbers (row {i} has {bad!r})")
-        if bounds is not None:
-            low, high = bounds
-            bad = next((v for v in row if not low <= v <= high), None)
-            if bad is not None:
-                raise _range_error(name, f"row {i}", bad, bounds)
+    if numeric and bounds is not None:
+        low, high = bounds
+        if not (low <= min(map(min, inputs)) and max(map(max, inputs)) <= high):
+            for i, row in enumerate(inputs):
+                bad = next((v for v in row if not low <= v <= high), None)
+                if bad is not None:
+                    raise _range_error(name, f"row {i}", bad, bounds)
 
 
 def _check_tensor(name: str, inputs: Any, bounds: Bounds | None) -> None:

@@ -186,3 +186,36 @@ def test_each_request_of_a_batch_gets_its_own_outputs_and_parameters(mode):
     ]
     # requests that ask alike still share a predict: 1 and 5, 3 and 7
     assert sorted(rows for rows, _, _ in model.calls) == [1, 1, 1, 2, 2]
+
+
+def test_a_lone_client_stops_waiting_and_concurrent_ones_still_share_a_predict():
+    """c=1 once paid max_batch_time_ms on every request: the wait is learned from arrivals."""
+    server = make_server(max_batch_size=8, max_batch_time_ms=200)
+    model = server.root.routes["m"]
+    batcher = model.batcher
+
+    async def lone_then_together():
+        for i in range(8):  # one at a time: each wait ends alone, so the next wait halves
+            answer = await server.run_async(Event({"inputs": [[i]]}, "/v2/models/m/infer"))
+            assert answer.body["outputs"] == [[2 * i]]
+        waited_after_lone = batcher.wait
+        started = asyncio.get_running_loop().time()
+        answers = await _concurrent(server, [{"inputs": [[i]]} for i in range(4)])
+        took = asyncio.get_running_loop().time() - started
+        return waited_after_lone, answers, took
+
+    waited, answers, took = asyncio.run(lone_then_together())
+    assert waited == 0.0  # 200 ms halved below 200/16 ms: no wait at all
+    assert took < 0.2  # the four did not wait out a timer
+    assert model.calls[-1] == 4  # arrived in the same loop turn: one predict still
+    assert [a.body["outputs"] for a in answers] == [[[0]], [[2]], [[4]], [[6]]]
+    assert batcher.wait > 0.0  # a wait that gathered others grows again
+
+
+def test_a_full_batch_restores_the_whole_wait():
+    server = make_server(max_batch_size=2, max_batch_time_ms=200)
+    batcher = server.root.routes["m"].batcher
+    asyncio.run(server.run_async(Event({"inputs": [[1]]}, "/v2/models/m/infer")))
+    assert batcher.wait == 0.1
+    asyncio.run(_concurrent(server, [{"inputs": [[1]]}, {"inputs": [[2]]}]))
+    assert batcher.wait == 0.2
