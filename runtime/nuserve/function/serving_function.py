@@ -354,9 +354,11 @@ def code_to_function(
     requirements: list[str] | None = None,
     **kwargs: Any,
 ) -> ServingFunction:
-    """A serving function whose classes live in ``filename``."""
-    if filename is not None and not Path(filename).is_file():
-        raise ConfigError(f"code file {filename!r} not found (cwd is {Path.cwd()})")
+    """A serving function whose classes live in ``filename`` (a ``.py`` file or a notebook,
+    ``nuserve.notebook``); inside a running notebook, without a filename, that notebook."""
+    from nuserve.function.notebook import code_file  # noqa: PLC0415
+
+    filename = code_file(filename, name, sys._getframe(1).f_globals)
     fn = ServingFunction(name, kind, image, filename=filename)
     fn.spec.requirements = list(requirements or [])
     return fn
