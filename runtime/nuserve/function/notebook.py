@@ -14,8 +14,6 @@ import json
 import os
 import re
 import sys
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -35,7 +33,8 @@ def code_file(filename: str | None, function_name: str, caller: Mapping[str, Any
         found = current_notebook(caller)
         if found is None:
             return None
-        filename = str(found)
+        cwd = Path.cwd().resolve()
+        filename = str(found.relative_to(cwd) if found.is_relative_to(cwd) else found)
     if not Path(filename).is_file():
         raise ConfigError(f"code file {filename!r} not found (cwd is {Path.cwd()})")
     if filename.endswith(".ipynb"):
@@ -96,6 +95,9 @@ def _from_jupyter_servers() -> Path | None:
         return None
     if match is None:
         return None
+    import urllib.parse  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415 - http.client only when asking a Jupyter server
+
     for server in _running_servers():
         query = urllib.parse.urlencode({"token": server.get("token", "")})
         url = urllib.parse.urljoin(str(server.get("url", "")), "api/sessions") + "?" + query
