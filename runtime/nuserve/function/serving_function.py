@@ -153,20 +153,21 @@ class ServingFunction:
         return texts[self.name]
 
     def export(self, target: str | Path = "function.yaml") -> Path:
-        """Write the function.yaml (``to_yaml``) to ``target`` (a file, or a folder to hold
-        function.yaml), as MLRun's ``export``; ``import_function(target)`` reads it back.
+        """Write the function.yaml (``to_yaml``) to ``target`` (a ``.yaml`` file, or a folder
+        to hold function.yaml), as MLRun's ``export``; ``import_function(target)`` reads it back.
 
-        A relative code file the folder lacks but the function found in a code directory
-        (an imported function's) is copied beside it, so the folder serves on its own.
+        A relative code file the folder lacks is copied into it (from the working directory,
+        or the folder an imported function came from), so the folder serves on its own, as
+        MLRun's exported file, which embeds the code, does.
         """
         path = Path(target)
-        if path.is_dir():
+        if path.is_dir() or path.suffix not in (".yaml", ".yml"):
             path = path / "function.yaml"
         path.parent.mkdir(parents=True, exist_ok=True)
         self.to_yaml(path)
         code = self.spec.filename
         if code and not Path(code).is_absolute() and not (path.parent / code).is_file():
-            for directory in self.code_dirs:
+            for directory in [Path.cwd(), *self.code_dirs]:
                 if (directory / code).is_file():
                     (path.parent / code).parent.mkdir(parents=True, exist_ok=True)
                     (path.parent / code).write_bytes((directory / code).read_bytes())
