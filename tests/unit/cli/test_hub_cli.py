@@ -38,7 +38,7 @@ def test_show_tells_tags_files_graph_and_usage(capsys) -> None:
     assert out.startswith("hub://remote-flow  (latest, 1.0.0)")
     assert "files: function.yaml, remote_flow.py" in out
     assert "graph: flow: prepare (task) -> router (router) -> outputs (task)" in out
-    assert "fn.spec.parameters[\"remote_url\"]" in out  # the code's own usage notes
+    assert 'fn.spec.parameters["remote_url"]' in out  # the code's own usage notes
     assert main(["hub", "show", "hub://onnx-model:1.0.0"]) == 0
     out = capsys.readouterr().out
     assert "requirements: onnxruntime>=1.17,<2" in out

@@ -56,5 +56,7 @@ def test_new_name(tmp_path, monkeypatch) -> None:
 def test_a_missing_file_is_named(tmp_path) -> None:
     with pytest.raises(ConfigError, match=f"function file '{tmp_path / 'nope.yaml'}' not found"):
         nuserve.import_function(tmp_path / "nope.yaml")
-    with pytest.raises(ConfigError, match=f"function file '{tmp_path / 'function.yaml'}' not found"):
+    with pytest.raises(
+        ConfigError, match=f"function file '{tmp_path / 'function.yaml'}' not found"
+    ):
         nuserve.import_function(tmp_path)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nuserve
 
-DOUBLER = '''
+DOUBLER = """
 from nuserve.model.v2_model_server import V2ModelServer
 
 
@@ -21,7 +21,7 @@ class Doubler(V2ModelServer):
 
     def predict(self, request):
         return [2 * x for x in request["inputs"]]
-'''
+"""
 
 
 def write_user_hub(root: Path, name: str = "doubler", version: str = "2.1") -> Path:

@@ -48,10 +48,16 @@ def test_sklearn_classifier(tmp_path) -> None:
 
 
 def test_voting_ensemble_answers_the_majority(tmp_path) -> None:
-    models = [LogisticRegression(max_iter=500), DecisionTreeClassifier(max_depth=1), KNeighborsClassifier(3)]
+    models = [
+        LogisticRegression(max_iter=500),
+        DecisionTreeClassifier(max_depth=1),
+        KNeighborsClassifier(3),
+    ]
     fn = nuserve.import_function("hub://voting-ensemble")
     for i, model in enumerate(models):
-        fn.add_model(f"m{i}", class_name="EnsembleMember", model_path=_saved(tmp_path, model, f"{i}.pkl"))
+        fn.add_model(
+            f"m{i}", class_name="EnsembleMember", model_path=_saved(tmp_path, model, f"{i}.pkl")
+        )
     answer = fn.to_mock_server().test("/v2/models/ensemble/infer", {"inputs": X.tolist()})
     votes = np.stack([m.predict(X) for m in models])
     majority = [int(np.bincount(column, minlength=3).argmax()) for column in votes.T]
@@ -63,7 +69,10 @@ def _onnx_linear(path: Path, weights: np.ndarray, bias: np.ndarray) -> str:
     from onnx import TensorProto, helper, numpy_helper, save
 
     graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "w"], ["xw"]), helper.make_node("Add", ["xw", "b"], ["y"])],
+        [
+            helper.make_node("MatMul", ["x", "w"], ["xw"]),
+            helper.make_node("Add", ["xw", "b"], ["y"]),
+        ],
         "linear",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, weights.shape[0]])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, weights.shape[1]])],
@@ -79,7 +88,11 @@ def test_onnx_model(tmp_path) -> None:
     weights = np.arange(8, dtype=np.float32).reshape(4, 2) / 4
     bias = np.array([1.0, -1.0], dtype=np.float32)
     fn = nuserve.import_function("hub://onnx-model")
-    fn.add_model("lin", class_name="OnnxModelServer", model_path=_onnx_linear(tmp_path / "m.onnx", weights, bias))
+    fn.add_model(
+        "lin",
+        class_name="OnnxModelServer",
+        model_path=_onnx_linear(tmp_path / "m.onnx", weights, bias),
+    )
     answer = fn.to_mock_server().test("/v2/models/lin/infer", {"inputs": ROWS.tolist()})
     assert np.allclose(answer["outputs"], ROWS.astype(np.float32) @ weights + bias, atol=1e-5)
 
@@ -88,7 +101,10 @@ def test_onnx_model_without_onnxruntime_says_how_to_install_it(tmp_path, monkeyp
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # `import onnxruntime` fails
     fn = nuserve.import_function("hub://onnx-model")
     fn.add_model("lin", class_name="OnnxModelServer", model_path=str(tmp_path / "m.onnx"))
-    with pytest.raises(ConfigError, match=r"needs onnxruntime, which is not installed here: pip install 'nuserve\[onnx\]'"):
+    with pytest.raises(
+        ConfigError,
+        match=r"needs onnxruntime, which is not installed here: pip install 'nuserve\[onnx\]'",
+    ):
         fn.to_mock_server()
 
 
@@ -101,10 +117,21 @@ def test_remote_flow_against_nuserve_serve(tmp_path) -> None:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("NUSERVE_SPEC", None)
-    command = [sys.executable, "-m", "nuserve.cli", "serve", str(exported), "--host", HOST, "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "nuserve.cli",
+        "serve",
+        str(exported),
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+    ]
     with (tmp_path / "serve.log").open("wb") as log:
         process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=log, stderr=log)
     try:
+
         def ready() -> bool:
             assert process.poll() is None, (tmp_path / "serve.log").read_text()
             try:

@@ -22,7 +22,10 @@ def _no_user_hub(monkeypatch, tmp_path):
 
 @pytest.mark.parametrize(
     ("url", "parsed"),
-    [("hub://onnx-model", ("onnx-model", "latest")), ("hub://onnx-model:1.0.0", ("onnx-model", "1.0.0"))],
+    [
+        ("hub://onnx-model", ("onnx-model", "latest")),
+        ("hub://onnx-model:1.0.0", ("onnx-model", "1.0.0")),
+    ],
 )
 def test_hub_urls(url, parsed) -> None:
     assert hub.parse_hub_url(url) == parsed
@@ -85,7 +88,9 @@ def test_a_user_hub_over_http_is_fetched_to_the_cache(tmp_path) -> None:
         with pytest.raises(ConfigError, match=r"hub function 'nope' not found in http://127"):
             nuserve.import_function("hub://nope", hub_url=url)
         (root / "fns" / "doubler" / "doubler.py").unlink()
-        with pytest.raises(ConfigError, match=r"hub file http://127.*/fns/doubler/doubler.py answered 404"):
+        with pytest.raises(
+            ConfigError, match=r"hub file http://127.*/fns/doubler/doubler.py answered 404"
+        ):
             nuserve.import_function("hub://doubler", hub_url=url)
 
 
