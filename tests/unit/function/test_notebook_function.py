@@ -12,6 +12,7 @@ import pytest
 from nbclient import NotebookClient
 
 import nuserve
+from nuserve.cli.main import main
 from nuserve.errors import ConfigError
 
 pytestmark = pytest.mark.integration
@@ -62,7 +63,7 @@ def _run(path: Path) -> dict:
     return json.loads(streams[-1].strip().splitlines()[-1])
 
 
-def test_a_notebook_serves_its_own_code(tmp_path, monkeypatch) -> None:
+def test_a_notebook_serves_its_own_code(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.setenv("JUPYTER_PLATFORM_DIRS", "1")
     # what Jupyter Server gives a kernel it starts for a notebook (ipykernel: __session__)
     monkeypatch.setenv("JPY_SESSION_NAME", str(tmp_path / "scaler.ipynb"))
@@ -79,6 +80,17 @@ def test_a_notebook_serves_its_own_code(tmp_path, monkeypatch) -> None:
     fn = nuserve.import_function(str(tmp_path / "scaler.yaml"))
     answer = fn.to_mock_server().test("/v2/models/s/infer", {"inputs": [1, 2]})
     assert answer["outputs"] == [2, 4]
+
+    # and the CLI's path (a GraphServer with the yaml's folder as code directory), elsewhere
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    monkeypatch.chdir(other)
+    capsys.readouterr()
+    body = '{"inputs": [4]}'
+    assert (
+        main(["invoke", str(tmp_path / "scaler.yaml"), "/v2/models/s/infer", "--body", body]) == 0
+    )
+    assert json.loads(capsys.readouterr().out)["outputs"] == [8]
 
 
 def test_a_notebook_file_named_outside_a_kernel(tmp_path, monkeypatch) -> None:
