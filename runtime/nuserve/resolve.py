@@ -21,6 +21,7 @@ from types import ModuleType
 from typing import Any
 
 from nuserve.errors import ConfigError
+from nuserve.notebook import NotebookError, NotebookLoader
 
 
 def resolve_class(
@@ -71,8 +72,14 @@ def _as_class(name: str, value: Any) -> type:
     return value
 
 
-def load_code_module(filename: str, search_dirs: list[Path] | None = None) -> ModuleType:
-    """Import the function's code file (``code_to_function(filename=...)``) once."""
+def load_code_module(
+    filename: str, search_dirs: list[Path] | None = None, function_name: str = ""
+) -> ModuleType:
+    """Import the function's code file (``code_to_function(filename=...)``) once.
+
+    A notebook (``.ipynb``) is imported as the code its cell markers keep
+    (``nuserve.notebook``); ``function_name`` picks the markers named for that function.
+    """
     path, candidates = _find_code_file(filename, search_dirs or [])
     if path is None:
         tried = ", ".join(str(p) for p in candidates)
@@ -81,12 +88,17 @@ def load_code_module(filename: str, search_dirs: list[Path] | None = None) -> Mo
     existing = sys.modules.get(module_name)
     if existing is not None and getattr(existing, "__file__", None) == str(path.resolve()):
         return existing
-    spec = importlib.util.spec_from_file_location(module_name, path.resolve())
+    loader = NotebookLoader(path.resolve(), function_name) if path.suffix == ".ipynb" else None
+    spec = importlib.util.spec_from_file_location(module_name, path.resolve(), loader=loader)
     if spec is None or spec.loader is None:
         raise ConfigError(f"cannot import function code file {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except NotebookError as exc:
+        del sys.modules[module_name]
+        raise ConfigError(str(exc)) from None
     return module
 
 

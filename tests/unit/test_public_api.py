@@ -13,7 +13,8 @@ PUBLIC = {
     "GraphServer", "MethodNotAllowed", "ModelError", "ModelRouter", "NotFound", "NotReady",
     "NuserveError", "ParallelRun", "PayloadTooLarge", "RemoteModel", "RemoteTimeout", "RequestTimeout",
     "Response", "ServingContext", "ServingFunction", "Step", "ThompsonSamplingRouter", "V2ModelServer",
-    "VotingEnsemble", "WeightedRouter", "code_to_function", "new_function",
+    "VotingEnsemble", "WeightedRouter", "code_to_function", "import_function",
+    "new_function",
 }  # fmt: skip
 
 

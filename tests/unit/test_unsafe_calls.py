@@ -36,6 +36,9 @@ ALLOWED = {
     # lazy imports of nuserve's own graph modules, by fixed names
     ("graph/__init__.py", "importlib.import_module"),
     ("nuclio/__init__.py", "importlib.import_module"),
+    # hub templates (user code shipped as data): the model file their owner names, never a request
+    ("hub/functions/sklearn_classifier/sklearn_classifier.py", "import cloudpickle"),
+    ("hub/functions/voting_ensemble/voting_ensemble.py", "import cloudpickle"),
     # the optional PostgreSQL driver, by a fixed name
     ("monitoring/store/postgres.py", "importlib.import_module"),
 }

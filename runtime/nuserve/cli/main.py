@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from nuserve.cli.hub import add_hub_parser
 from nuserve.errors import ConfigError, NuserveError
 from nuserve.function.serving_function import ServingFunction
 from nuserve.serve.workers import add_limit_arguments
@@ -30,6 +31,8 @@ nuserve: serve ML models with the Nuclio handler, locally or on Nuclio.
   nuserve deploy function.yaml --dry-run
   nuserve graph function.yaml -o graph.html
   nuserve openapi function.yaml -o openapi.json
+  nuserve hub list
+  nuserve hub show sklearn-classifier
 
 Errors are one line on stderr and exit code 1 (2 for a bad command line);
 NUSERVE_TRACEBACK=1 prints the traceback too.
@@ -116,6 +119,8 @@ def _parser() -> argparse.ArgumentParser:
     graph.add_argument("file", help="a function.yaml (or a JSON serving spec)")
     graph.add_argument("-o", "--output", help="write .svg, .html, .dot or .mmd instead")
     graph.set_defaults(run=_graph)
+
+    add_hub_parser(sub)
 
     openapi = sub.add_parser("openapi", help="write the OpenAPI document of a function")
     openapi.add_argument("file", help="a function.yaml (or a JSON serving spec)")

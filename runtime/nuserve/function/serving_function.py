@@ -45,6 +45,9 @@ class ServingFunction:
         self.metadata_name = name
         self.children: dict[str, ServingFunction] = {}
         """Functions running the flow steps after a queue (``add_child_function``)."""
+        self.code_dirs: list[Path] = []
+        """Where else its code file and model paths are looked for (the folder of the
+        function.yaml it was imported from, ``import_function``)."""
 
     @property
     def name(self) -> str:
@@ -127,7 +130,7 @@ class ServingFunction:
             namespaces.append(("the namespace argument", namespace))
         caller = sys._getframe(1).f_globals
         namespaces.append((f"the caller's globals ({caller.get('__name__')})", caller))
-        code_dirs = [Path.cwd()]
+        code_dirs = [Path.cwd(), *self.code_dirs]
         return MockServer(self.spec.serving_spec(), namespaces, code_dirs, **kwargs)
 
     # ----------------------------------------------------------------------- deployment
@@ -148,6 +151,28 @@ class ServingFunction:
                 child = target.with_name(f"{target.stem}.{name}{target.suffix}")
                 (target if name == self.name else child).write_text(text, encoding="utf-8")
         return texts[self.name]
+
+    def export(self, target: str | Path = "function.yaml") -> Path:
+        """Write the function.yaml (``to_yaml``) to ``target`` (a ``.yaml`` file, or a folder
+        to hold function.yaml), as MLRun's ``export``; ``import_function(target)`` reads it back.
+
+        A relative code file the folder lacks is copied into it (from the working directory,
+        or the folder an imported function came from), so the folder serves on its own, as
+        MLRun's exported file, which embeds the code, does.
+        """
+        path = Path(target)
+        if path.is_dir() or path.suffix not in (".yaml", ".yml"):
+            path = path / "function.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.to_yaml(path)
+        code = self.spec.filename
+        if code and not Path(code).is_absolute() and not (path.parent / code).is_file():
+            for directory in [Path.cwd(), *self.code_dirs]:
+                if (directory / code).is_file():
+                    (path.parent / code).parent.mkdir(parents=True, exist_ok=True)
+                    (path.parent / code).write_bytes((directory / code).read_bytes())
+                    break
+        return path
 
     def set_tracking(
         self,
@@ -354,9 +379,11 @@ def code_to_function(
     requirements: list[str] | None = None,
     **kwargs: Any,
 ) -> ServingFunction:
-    """A serving function whose classes live in ``filename``."""
-    if filename is not None and not Path(filename).is_file():
-        raise ConfigError(f"code file {filename!r} not found (cwd is {Path.cwd()})")
+    """A serving function whose classes live in ``filename`` (a ``.py`` file or a notebook,
+    ``nuserve.notebook``); inside a running notebook, without a filename, that notebook."""
+    from nuserve.function.notebook import code_file  # noqa: PLC0415
+
+    filename = code_file(filename, name, sys._getframe(1).f_globals)
     fn = ServingFunction(name, kind, image, filename=filename)
     fn.spec.requirements = list(requirements or [])
     return fn

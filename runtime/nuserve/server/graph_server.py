@@ -60,7 +60,7 @@ class GraphServer:
         self.code_dirs = list(code_dirs or [])
         self.code_module: ModuleType | None = None
         if spec.filename:
-            self.code_module = load_code_module(spec.filename, code_dirs)
+            self.code_module = load_code_module(spec.filename, code_dirs, spec.name)
             self.namespaces.append((f"code file {spec.filename}", vars(self.code_module)))
         self.namespaces.append(("nuserve built-ins", BUILTINS))
         self.root: ModelRouter | Flow = self._build_root()

@@ -19,7 +19,7 @@ from tests.unit.architecture.imports import Module, circles, import_graph, one_c
 PACKAGE = Path(nuserve.__file__).parent
 
 LAYERS: list[set[str]] = [
-    {"errors", "version", "aio"},
+    {"errors", "version", "aio", "notebook"},
     {"event", "context", "resolve"},
     {"codec"},
     {"protocols", "spec", "streams"},
@@ -28,7 +28,7 @@ LAYERS: list[set[str]] = [
     {"routers"},
     {"graph"},
     {"server"},
-    {"openapi", "nuclio"},
+    {"openapi", "nuclio", "hub"},
     {"function", "monitoring", "serve"},
     {"cli"},
     {"nuserve"},
