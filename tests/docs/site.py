@@ -38,6 +38,12 @@ class Block:
         return ".fragment" in self.info
 
     @property
+    def notebook_cell(self) -> bool:
+        """Info ``cell``: a notebook's cell (``!``/``%`` lines and all), which
+        tests/unit/notebook/test_docs.py runs in a real Jupyter kernel, not as a script."""
+        return self.info.split()[:1] == ["cell"]
+
+    @property
     def title(self) -> str | None:
         """``title="x.py"``: the block is also written to that file before the page runs."""
         match = TITLE.search(self.info)

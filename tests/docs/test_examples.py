@@ -7,7 +7,8 @@ program, in a fresh directory holding a copy of ``examples/`` with the iris mode
 ``x.py`` first, so later blocks (and the reader) can import or build it. The examples assert
 what they answer, so a changed answer fails here, not only a crash.
 
-Blocks marked ``{.fragment}`` are compiled, not run. They are few, and each page that has one
+Notebook cells (```` ```python cell ````) run in a real Jupyter kernel, in
+tests/unit/notebook/test_docs.py. Blocks marked ``{.fragment}`` are compiled, not run. They are few, and each page that has one
 is listed in ``FRAGMENTS`` with why: they deploy to a Kubernetes cluster (nuctl, a registry,
 secrets; ``deploy/README.md``, included as a page), or they are MLRun's side of a comparison
 (MLRun is not installed here, and must not be).
@@ -62,7 +63,7 @@ def program(page_blocks: list[Block], cwd: Path) -> str:
     """The page's runnable blocks as one program; titled ones written to their files."""
     parts = []
     for block in page_blocks:
-        if block.language != "python":
+        if block.language != "python" or block.notebook_cell:
             continue
         if block.fragment:
             compile(block.text, f"fragment of {cwd.name}", "exec")
