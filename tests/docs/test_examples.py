@@ -7,8 +7,8 @@ program, in a fresh directory holding a copy of ``examples/`` with the iris mode
 ``x.py`` first, so later blocks (and the reader) can import or build it. The examples assert
 what they answer, so a changed answer fails here, not only a crash.
 
-Notebook cells (```` ```python cell ````) run in a real Jupyter kernel, in
-tests/unit/notebook/test_docs.py. Blocks marked ``{.fragment}`` are compiled, not run. They are few, and each page that has one
+A page with notebook cells (```` ```python cell ````) is a notebook and what follows it: it
+runs in a real Jupyter kernel, in tests/unit/notebook/test_docs.py. Blocks marked ``{.fragment}`` are compiled, not run. They are few, and each page that has one
 is listed in ``FRAGMENTS`` with why: they deploy to a Kubernetes cluster (nuctl, a registry,
 secrets; ``deploy/README.md``, included as a page), or they are MLRun's side of a comparison
 (MLRun is not installed here, and must not be).
@@ -35,7 +35,12 @@ MAX_FRAGMENT_SHARE = 0.45
 
 
 def python_pages() -> list[Path]:
-    return [p for p in pages() if any(b.language == "python" for b in blocks(p))]
+    found = []
+    for page in pages():
+        python = [b for b in blocks(page) if b.language == "python"]
+        if python and not any(b.notebook_cell for b in python):
+            found.append(page)
+    return found
 
 
 def relative(page: Path) -> str:
@@ -63,7 +68,7 @@ def program(page_blocks: list[Block], cwd: Path) -> str:
     """The page's runnable blocks as one program; titled ones written to their files."""
     parts = []
     for block in page_blocks:
-        if block.language != "python" or block.notebook_cell:
+        if block.language != "python":
             continue
         if block.fragment:
             compile(block.text, f"fragment of {cwd.name}", "exec")
