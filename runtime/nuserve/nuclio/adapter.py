@@ -22,7 +22,7 @@ import orjson
 
 from nuserve.codec import encode_response
 from nuserve.context import ServingContext
-from nuserve.event import Event, Response
+from nuserve.event import Event, Response, Stream
 from nuserve.nuclio.redact import redact_error_body, redact_paths
 from nuserve.nuclio.spec_env import (
     CODE_DIR_ENV,
@@ -125,6 +125,8 @@ def _text(value: Any) -> str | None:
 
 
 def to_nuclio_response(context: Any, response: Response, event_id: str) -> Any:
+    if type(response.body) is Stream:
+        return streamed_response(context, response, event_id, response.body.chunks)
     status, body, content_type = encode_response(response, event_id)
     if status >= 500 and isinstance(body, bytes):
         body = redact_error_body(body)  # a model's OSError may name this machine's files
@@ -132,6 +134,33 @@ def to_nuclio_response(context: Any, response: Response, event_id: str) -> Any:
     if response.headers:
         headers.update((k, str(v)) for k, v in response.headers.items())
     return context.Response(headers, body, content_type, status)
+
+
+def streamed_response(context: Any, response: Response, event_id: str, body: Any) -> Any:
+    """A response whose body is a generator of chunks: nuclio-sdk (>= 0.6) sends the first
+    chunk with the status and headers, then each chunk as it comes (``streamingFlushPeriod``
+    on the HTTP trigger says how often Nuclio flushes them to the client)."""
+    headers = {"X-Request-Id": event_id, "Cache-Control": "no-cache"}
+    if response.headers:
+        headers.update((k, str(v)) for k, v in response.headers.items())
+    media_type = response.body.media_type if type(response.body) is Stream else None
+    return context.Response(
+        headers, body, media_type or response.content_type, response.status_code
+    )
+
+
+def sync_chunks(server: GraphServer, stream: Stream) -> Any:
+    """A stream's chunks as a sync generator (Nuclio's sync handler), on the server's loop."""
+    chunks = stream.chunks
+    loop = server.event_loop()
+    try:
+        while True:
+            try:
+                yield loop.run_until_complete(anext(chunks))
+            except StopAsyncIteration:
+                return
+    finally:
+        loop.run_until_complete(stream.aclose())
 
 
 def _server_or_error(context: Any) -> GraphServer | None:
@@ -158,7 +187,13 @@ def handler(context: Any, event: Any) -> Any:
         return _unreadable(context, exc)
     if server is None:
         return _not_initialised(context, ours)
-    reply = to_nuclio_response(context, server.run(ours), ours.id)
+    response = server.run(ours)
+    if type(response.body) is Stream:
+        if ours.trigger in STREAM_KINDS:  # a stream trigger's answer is one message
+            response = server.collected(response)
+        else:
+            return streamed_response(context, response, ours.id, sync_chunks(server, response.body))
+    reply = to_nuclio_response(context, response, ours.id)
     if ours.trigger in STREAM_KINDS:
         return finish(context, event, ours, reply)
     return reply
@@ -204,7 +239,10 @@ async def handler_async(context: Any, event: Any) -> Any:
         return _unreadable(context, exc)
     if server is None:
         return _not_initialised(context, ours)
-    reply = to_nuclio_response(context, await server.run_async(ours), ours.id)
+    response = await server.run_async(ours)
+    if type(response.body) is Stream and ours.trigger in STREAM_KINDS:
+        response = await server.collected_async(response)
+    reply = to_nuclio_response(context, response, ours.id)
     if ours.trigger in STREAM_KINDS:
         return await finish_async(context, event, ours, reply)
     return reply

@@ -168,6 +168,11 @@ def _build(spec: FunctionSpec) -> dict[str, Any]:
     return build
 
 
+STREAMING_FLUSH_PERIOD = "50ms"
+"""How often Nuclio's HTTP trigger flushes a streamed body (its default, 1 s, would hold a
+token stream's chunks for a second); set when the function streams (``set_streaming``)."""
+
+
 def _http_trigger(spec: FunctionSpec) -> dict[str, Any]:
     attributes = {k: v for k, v in spec.http_attributes.items() if k != "maxRequestBodySize"}
     trigger: dict[str, Any] = {
@@ -178,6 +183,8 @@ def _http_trigger(spec: FunctionSpec) -> dict[str, Any]:
             **copy.deepcopy(attributes),
         },
     }
+    if spec.streaming:
+        trigger["attributes"].setdefault("streamingFlushPeriod", STREAMING_FLUSH_PERIOD)
     if spec.http_batch_size:
         batch: dict[str, Any] = {"mode": "enable", "batchSize": spec.http_batch_size}
         if spec.http_batch_timeout:
@@ -278,6 +285,8 @@ def _load_http(spec: FunctionSpec, trigger: Any, source: str) -> None:
     spec.http_workers = trigger.get("numWorkers", spec.http_workers)
     attributes = dict(trigger.get("attributes") or {})
     spec.max_body_size = attributes.pop("maxRequestBodySize", spec.max_body_size)
+    if spec.streaming and attributes.get("streamingFlushPeriod") == STREAMING_FLUSH_PERIOD:
+        del attributes["streamingFlushPeriod"]  # it follows set_streaming, as when written
     spec.http_attributes = attributes
     batch = trigger.get("batch") or {}
     if batch.get("mode") == "enable":

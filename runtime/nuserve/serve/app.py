@@ -29,6 +29,7 @@ import os
 import sys
 from pathlib import Path
 from time import perf_counter
+from types import AsyncGeneratorType
 from typing import Any
 
 import nuclio_sdk
@@ -47,6 +48,7 @@ from nuserve.serve.context import new_context
 from nuserve.serve.deadlines import Deadlines
 from nuserve.serve.events import http_event, read_headers, response_start
 from nuserve.serve.served import served_names, serving_line
+from nuserve.serve.streaming import stream_out
 from nuserve.serve.throttle import Throttle
 from nuserve.serve.types import Receive, Scope, Send
 
@@ -134,7 +136,10 @@ class App:
         if len(raw) > limit:
             return await self.too_large(send)
         event = http_event(scope, raw, headers, headers.get("Content-Type", ""))
-        status, response_headers, body = response_start(await handler_async(context, event))
+        response = await handler_async(context, event)
+        if isinstance(response.body, AsyncGeneratorType):
+            return await stream_out(response, receive, send)
+        status, response_headers, body = response_start(response)
         await send({"type": "http.response.start", "status": status, "headers": response_headers})
         await send({"type": "http.response.body", "body": body})
         return status

@@ -94,20 +94,30 @@ def response_start(response: Any) -> tuple[int, list[tuple[bytes, bytes]], bytes
             body = bytes(body)
         else:
             body = b"" if body is None else dump_json(body)
+    return response.status_code, response_headers(response, len(body)), body
+
+
+def response_headers(
+    response: Any, length: int = 0, streamed: bool = False
+) -> list[tuple[bytes, bytes]]:
+    """The ASGI headers of a ``nuclio_sdk.Response``: its content type, the length (none
+    when ``streamed``: the server sends it chunked) and its own headers."""
     content_type = response.content_type or "text/plain"
     ctype = _content_types.get(content_type)
     if ctype is None:
         ctype = content_type.encode("latin-1", "replace")
         if len(_content_types) < MAX_CACHED_NAMES:
             _content_types[content_type] = ctype
-    headers = [(b"content-type", ctype), (b"content-length", str(len(body)).encode())]
+    headers = [(b"content-type", ctype)]
+    if not streamed:
+        headers.append((b"content-length", str(length).encode()))
     cached = _raw_names.get
     for key, value in response.headers.items():
         name = cached(key) or _raw_name(key)
         if name not in _SKIPPED:
             text = value if type(value) is str else str(value)
             headers.append((name, text.encode("latin-1", "replace")))
-    return response.status_code, headers, body
+    return headers
 
 
 def _raw_name(key: str) -> bytes:
