@@ -71,7 +71,7 @@ def test_leaving_a_stream_early_closes_the_generator(cls: str, note: str) -> Non
     assert first
     assert CLOSED == []
     chunks.close()
-    assert CLOSED == [note]
+    assert [note] == CLOSED
 
 
 @pytest.mark.parametrize("streaming", [False, True])
