@@ -11,3 +11,14 @@ if str(ROOT) not in sys.path:
 
 # Servers the integration tests share, one per session: a real Kafka broker and PostgreSQL.
 pytest_plugins = ["tests.kafka.fixtures", "tests.postgres"]
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny random-weight GGUF model (``tests/tiny_gguf.py``), written once per session."""
+    from tests.tiny_gguf import write_tiny_gguf  # noqa: PLC0415 - the llm extra's gguf
+
+    return write_tiny_gguf(tmp_path_factory.mktemp("llm") / "tiny.gguf")
