@@ -53,20 +53,28 @@ def vocabulary() -> tuple[list[str], list[float], list[int]]:
     return tokens, scores, types
 
 
-def write_tiny_gguf(path: Path, seed: int = 7) -> Path:
-    """Write the model to ``path`` (once: an existing file is kept) and return the path."""
+def write_tiny_gguf(
+    path: Path,
+    seed: int = 7,
+    n_embd: int = 64,
+    n_layer: int = 2,
+    n_ff: int = 128,
+    context: int = CONTEXT,
+) -> Path:
+    """Write the model to ``path`` (once: an existing file is kept) and return the path;
+    bench/ writes a wider, deeper one, whose decode steps cost more like a real model's."""
     import gguf
 
     if path.exists():
         return path
     tokens, scores, types = vocabulary()
-    n_vocab, n_embd, n_ff, n_head, n_layer = len(tokens), 64, 128, 4, 2
+    n_vocab, n_head = len(tokens), 4
     rng = np.random.default_rng(seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".part")
     writer = gguf.GGUFWriter(str(partial), "llama")
     writer.add_name("nuserve-tiny")
-    writer.add_context_length(CONTEXT)
+    writer.add_context_length(context)
     writer.add_embedding_length(n_embd)
     writer.add_block_count(n_layer)
     writer.add_feed_forward_length(n_ff)
