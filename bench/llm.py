@@ -108,17 +108,23 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    from llama_cpp import Llama
+    from llama_cpp import Llama  # noqa: PLC0415 - the llm extra
 
     tmp = Path(tempfile.mkdtemp(prefix="nuserve-llm-bench-"))
     model = write_tiny_gguf(tmp / "bench.gguf", n_embd=512, n_layer=6, n_ff=1536, context=1024)
     print(f"model: {model.stat().st_size / 1e6:.1f} MB random-weight GGUF, threads={args.threads}")
-    llama = Llama(str(model), n_ctx=0, n_threads=args.threads, n_threads_batch=args.threads, verbose=False)
+    llama = Llama(
+        str(model), n_ctx=0, n_threads=args.threads, n_threads_batch=args.threads, verbose=False
+    )
 
     def configure(fn) -> None:
-        fn.add_model("bench", class_name="LLModel", model_path=str(model), slots=8, threads=args.threads)
+        fn.add_model(
+            "bench", class_name="LLModel", model_path=str(model), slots=8, threads=args.threads
+        )
 
-    spec = write_function_yaml(tmp / "function.yaml", {"e": "tests.serve_models.CountingEcho"}, configure=configure)
+    spec = write_function_yaml(
+        tmp / "function.yaml", {"e": "tests.serve_models.CountingEcho"}, configure=configure
+    )
     with serve(spec, workers=1, timeout=120) as served:
         through(served.port, 8)  # warm up both
         direct(llama, 8)

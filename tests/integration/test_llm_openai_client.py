@@ -8,6 +8,7 @@ an upstream engine (``engine="openai"``) serves this same server under another n
 from __future__ import annotations
 
 import asyncio
+import http.client
 import socket
 import threading
 import time
@@ -143,18 +144,38 @@ def test_a_client_leaving_mid_stream_frees_the_engine(served: Served, client) ->
     assert "Traceback" not in log and " 500" not in log
 
 
+def _completion(port: int, results: list, barrier: threading.Barrier) -> None:
+    body = orjson.dumps({"model": "tiny", "prompt": "the", "max_tokens": 200, "temperature": 0})
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.connect()
+        barrier.wait(10)
+        conn.request("POST", "/v1/completions", body, {"Content-Type": "application/json"})
+        response = conn.getresponse()
+        results.append((response.status, response.getheader("Retry-After"), response.read()))
+    finally:
+        conn.close()
+
+
 def test_a_full_line_is_a_503_with_retry_after(served: Served) -> None:
-    """Two slots busy, one waiting (max_queue=1): one more is refused at once."""
-    holders = [threading.Thread(target=request, args=(served.port, "POST", "/v1/completions", orjson.dumps({"model": "tiny", "prompt": "the", "max_tokens": 200}), 60)) for _ in range(3)]
-    for thread in holders:
+    """Two slots and a line of one: of 12 requests sent at once, those beyond are refused
+    at once, 503 with Retry-After; the others are answered whole."""
+    results: list = []
+    barrier = threading.Barrier(12)
+    threads = [threading.Thread(target=_completion, args=(served.port, results, barrier)) for _ in range(12)]
+    for thread in threads:
         thread.start()
-    time.sleep(1.0)
-    conn_status, body = request(served.port, "POST", "/v1/completions", orjson.dumps({"model": "tiny", "prompt": "the", "max_tokens": 2}))
-    for thread in holders:
+    for thread in threads:
         thread.join(60)
-    assert conn_status == 503, body
-    error = orjson.loads(body)["error"]
-    assert error["code"] == "overloaded" and "max_queue" in error["message"]
+    statuses = sorted(status for status, _, _ in results)
+    assert len(results) == 12 and 503 in statuses and statuses.count(200) >= 3, statuses
+    for status, retry_after, body in results:
+        if status == 503:
+            assert retry_after == "1"
+            error = orjson.loads(body)["error"]
+            assert error["code"] == "overloaded" and "max_queue" in error["message"]
+        else:
+            assert status == 200 and orjson.loads(body)["usage"]["completion_tokens"] == 200
 
 
 def test_an_upstream_engine_serves_this_server_under_another_name(served: Served, tmp_path: Path) -> None:
