@@ -19,6 +19,6 @@ import pytest  # noqa: E402
 @pytest.fixture(scope="session")
 def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny random-weight GGUF model (``tests/tiny_gguf.py``), written once per session."""
-    from tests.tiny_gguf import write_tiny_gguf  # noqa: PLC0415 - the llm extra's gguf
+    from tests.tiny_gguf import write_tiny_gguf
 
     return write_tiny_gguf(tmp_path_factory.mktemp("llm") / "tiny.gguf")

@@ -8,6 +8,7 @@ an upstream engine (``engine="openai"``) serves this same server under another n
 from __future__ import annotations
 
 import asyncio
+import itertools
 import http.client
 import socket
 import threading
@@ -118,7 +119,7 @@ def test_async_client_streams_interleave(served: Served) -> None:
             return order
 
     order = asyncio.run(scenario())
-    switches = sum(1 for x, y in zip(order, order[1:]) if x != y)
+    switches = sum(1 for x, y in itertools.pairwise(order) if x != y)
     assert switches >= 4, "".join(order)
 
 
