@@ -8,8 +8,8 @@ an upstream engine (``engine="openai"``) serves this same server under another n
 from __future__ import annotations
 
 import asyncio
-import itertools
 import http.client
+import itertools
 import socket
 import threading
 import time
