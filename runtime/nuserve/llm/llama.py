@@ -177,6 +177,7 @@ class LlamaEngine:
             scanner = StopScanner(stops)
             written, finish = 0, "length"
             history = list(tokens)
+            vocab, is_eog = llama._model.vocab, self._llama_cpp.llama_vocab_is_eog  # noqa: SLF001
             steps = llama.generate(
                 tokens,
                 top_k=0,
@@ -192,10 +193,7 @@ class LlamaEngine:
                     if stop.is_set():
                         finish = "cancelled"
                         break
-                    if token == self.eos or self._llama_cpp.llama_token_is_eog(
-                        llama._model.vocab,
-                        token,
-                    ):
+                    if token == self.eos or is_eog(vocab, token):
                         finish = "stop"
                         break
                     written += 1

@@ -135,6 +135,8 @@ class GraphServer:
                 model.request_timeout = self.request_timeout  # type: ignore[attr-defined]
         if isinstance(self.root, ModelRouter):
             self._mount_generative(self.root)
+        else:
+            self.root.streaming = self.spec.streaming
         self.root.freeze()
         if self.spec.tracking:
             from nuserve.tracking import create_tracker  # noqa: PLC0415 - only when tracking
