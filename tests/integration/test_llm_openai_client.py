@@ -42,7 +42,7 @@ def served(tiny_gguf: Path, tmp_path_factory) -> Iterator[Served]:
 
 @pytest.fixture
 def client(served: Served):
-    with openai.OpenAI(base_url=f"http://127.0.0.1:{served.port}/v1", api_key="none", max_retries=0) as c:
+    with openai.OpenAI(base_url=f"http://127.0.0.1:{served.port}/v1", api_key="none", max_retries=0, timeout=30) as c:
         yield c
 
 
@@ -102,7 +102,7 @@ def test_async_client_streams_interleave(served: Served) -> None:
     """Two streams at once (two slots): each one's chunks arrive between the other's."""
 
     async def scenario() -> list[str]:
-        async with openai.AsyncOpenAI(base_url=f"http://127.0.0.1:{served.port}/v1", api_key="none", max_retries=0) as c:
+        async with openai.AsyncOpenAI(base_url=f"http://127.0.0.1:{served.port}/v1", api_key="none", max_retries=0, timeout=30) as c:
             order: list[str] = []
 
             async def one(name: str) -> str:
@@ -187,7 +187,7 @@ def test_an_upstream_engine_serves_this_server_under_another_name(served: Served
 
     spec = write_function_yaml(tmp_path / "function.yaml", {"e": "tests.serve_models.CountingEcho"}, configure=configure)
     with serve(spec, workers=1, timeout=60) as relay:
-        with openai.OpenAI(base_url=f"http://127.0.0.1:{relay.port}/v1", api_key="none", max_retries=0) as c:
+        with openai.OpenAI(base_url=f"http://127.0.0.1:{relay.port}/v1", api_key="none", max_retries=0, timeout=30) as c:
             kwargs = {"messages": MESSAGES, "temperature": 0, "seed": 3, "max_tokens": 8}
             through = c.chat.completions.create(model="relay", **kwargs)
             direct = openai.OpenAI(base_url=url, api_key="none").chat.completions.create(model="tiny", **kwargs)

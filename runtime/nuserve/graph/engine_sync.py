@@ -38,10 +38,11 @@ def _steps(nodes: list[Node]) -> Program:
 
 def _through(chunks: Iterator[Any], steps: Program, event: Event) -> Iterator[Any]:
     """Each chunk through the steps after the one that made the chunks."""
-    for chunk in chunks:
+    for made in chunks:
+        value = made
         for call, takes_event, _ in steps:
-            chunk = call(chunk, event) if takes_event else call(chunk)
-        yield chunk
+            value = call(value, event) if takes_event else call(value)
+        yield value
 
 
 def streamed(flow: Plan, chunks: Iterator[Any]) -> Response:
@@ -89,7 +90,7 @@ def _chain(flow: Plan) -> Dispatch:
             body = read_body(event)
         name = ""
         try:
-            for call, takes_event, name in head:  # noqa: B007 - read by except
+            for call, takes_event, name in head:
                 body = call(body, event) if takes_event else call(body)
                 if body.__class__ is GeneratorType:
                     return streamed(flow, _through(body, rest[name], event))

@@ -177,7 +177,7 @@ class LlamaEngine:
             scanner = StopScanner(stops)
             written, finish = 0, "length"
             history = list(tokens)
-            vocab, is_eog = llama._model.vocab, self._llama_cpp.llama_vocab_is_eog  # noqa: SLF001
+            vocab, is_eog = llama._model.vocab, self._llama_cpp.llama_vocab_is_eog
             steps = llama.generate(
                 tokens,
                 top_k=0,
