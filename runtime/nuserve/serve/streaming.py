@@ -2,8 +2,10 @@
 
 A response whose body is an async generator (``nuserve.nuclio.adapter.streamed_response``)
 is sent head first, then chunk by chunk. The client leaving is watched for all along (ASGI's
-``http.disconnect``): the generator is closed then, which stops the generation behind it
-within one step (a decode step for ``LLModel``), and nothing is logged as a failure. A chunk
+``http.disconnect``) and looked at once per chunk: the generator is closed when the next chunk
+comes, which stops the generation behind it within one step (a decode step for ``LLModel``),
+and nothing is logged as a failure. (Waiting on both the chunk and the disconnect at once
+cost two tasks a chunk, a tenth of a millisecond of time to first token.) A chunk
 that fails mid-stream ends the body (the status has been sent); the failure is logged.
 """
 
@@ -37,25 +39,14 @@ async def stream_out(response: Any, receive: Receive, send: Send) -> int:
     status = int(response.status_code)
     try:
         await send({"type": "http.response.start", "status": status, "headers": headers})
-        while True:
-            step = asyncio.ensure_future(anext(chunks))
-            await asyncio.wait([step, gone], return_when=asyncio.FIRST_COMPLETED)
-            if not step.done():  # the client left while the next chunk was being made
-                step.cancel()
-                with contextlib.suppress(BaseException):
-                    await step
-                return CLIENT_GONE
-            try:
-                chunk = step.result()
-            except StopAsyncIteration:
-                break
-            except Exception:
-                log.exception("a streamed response failed mid-stream")
-                break
-            if gone.done():
-                return CLIENT_GONE
-            body = chunk if isinstance(chunk, bytes) else str(chunk).encode()
-            await send({"type": "http.response.body", "body": body, "more_body": True})
+        try:
+            async for chunk in chunks:
+                if gone.done():  # the client left while this chunk was being made
+                    return CLIENT_GONE
+                body = chunk if isinstance(chunk, bytes) else str(chunk).encode()
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+        except Exception:
+            log.exception("a streamed response failed mid-stream")
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         return status
     finally:
