@@ -72,6 +72,10 @@ class LlamaEngine:
             self._format = Jinja2ChatFormatter(
                 template, eos_token=vocab_token(self.eos), bos_token=vocab_token(first.token_bos())
             )
+        for llama in self._slots:  # a context's first decode allocates: pay it at load
+            steps = llama.generate([llama.token_bos()], temp=0.0)
+            next(steps, None)
+            steps.close()
         self._n_ctx = n_ctx
         self._embedder: Any = None
         self._embed_lock = threading.Lock()
