@@ -97,3 +97,15 @@ def test_set_streaming_goes_into_the_serving_spec_and_function_yaml() -> None:
     assert http["attributes"]["streamingFlushPeriod"] == "50ms"
     fn.set_streaming(False)
     assert "streamingFlushPeriod" not in function_config(fn)["spec"]["triggers"]["http"]["attributes"]
+
+
+def test_a_function_serving_an_llmodel_streams_without_set_streaming(tmp_path) -> None:
+    from nuserve.nuclio.function_config import function_config, read_function_yaml
+
+    fn = nuserve.new_function("llm-yaml")
+    fn.add_model("tiny", class_name="LLModel", model_path="tiny.gguf")
+    http = function_config(fn)["spec"]["triggers"]["http"]
+    assert http["attributes"]["streamingFlushPeriod"] == "50ms"
+    fn.to_yaml(str(tmp_path / "function.yaml"))
+    _, spec = read_function_yaml(tmp_path / "function.yaml")
+    assert "streamingFlushPeriod" not in spec.http_attributes  # it follows the model, as written
