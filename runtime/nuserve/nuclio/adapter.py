@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import nuclio_sdk
 import orjson
 
 from nuserve.codec import encode_response
@@ -33,6 +34,9 @@ from nuserve.nuclio.stream_output import STREAM_KINDS, StreamOutput, finish, fin
 from nuserve.server.graph_server import GraphServer
 
 HTTP_KINDS = frozenset({"http", "", None})
+SDK_STREAMS = hasattr(nuclio_sdk, "RESPONSE_WITH_GENERATOR_BODY")
+"""nuclio-sdk >= 0.6 (Nuclio >= 1.15) sends a generator body as it comes; with an older one
+(Nuclio 1.14 installs 0.5.13) a streamed answer is joined into one body."""
 
 
 class _NuclioLogHandler(logging.Handler):
@@ -189,7 +193,7 @@ def handler(context: Any, event: Any) -> Any:
         return _not_initialised(context, ours)
     response = server.run(ours)
     if type(response.body) is Stream:
-        if ours.trigger in STREAM_KINDS:  # a stream trigger's answer is one message
+        if ours.trigger in STREAM_KINDS or not SDK_STREAMS:  # one message, or an old SDK
             response = server.collected(response)
         else:
             return streamed_response(context, response, ours.id, sync_chunks(server, response.body))
@@ -240,7 +244,7 @@ async def handler_async(context: Any, event: Any) -> Any:
     if server is None:
         return _not_initialised(context, ours)
     response = await server.run_async(ours)
-    if type(response.body) is Stream and ours.trigger in STREAM_KINDS:
+    if type(response.body) is Stream and (ours.trigger in STREAM_KINDS or not SDK_STREAMS):
         response = await server.collected_async(response)
     reply = to_nuclio_response(context, response, ours.id)
     if ours.trigger in STREAM_KINDS:

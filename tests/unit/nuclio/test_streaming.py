@@ -91,3 +91,13 @@ def test_errors_before_the_first_chunk_are_whole_json_answers(context) -> None:
     (only,) = asyncio.run(run())
     assert only["status_code"] == 400
     assert "inputs" in orjson.loads(base64.b64decode(only["body"]))["error"]
+
+
+def test_with_an_sdk_before_0_6_a_stream_is_one_joined_body(context, monkeypatch) -> None:
+    """Nuclio 1.14 installs nuclio-sdk 0.5.13, which cannot send a generator body."""
+    from nuserve.nuclio import adapter
+
+    monkeypatch.setattr(adapter, "SDK_STREAMS", False)
+    reply = handler(context, http_event("/v2/models/t/infer", {"inputs": ["x y"]}))
+    assert (reply.status_code, reply.body) == (200, b"x y ")
+    assert reply.content_type.startswith("text/plain")
