@@ -29,6 +29,14 @@ from typing import Any
 
 TIMEOUT_S = 300
 PROJECT_JSON = "https://pypi.org/pypi/{name}/json"
+ACCEPTED = {
+    "GHSA-w8v5-vhqr-4h9v": (
+        "diskcache (pickled cache files; no fixed release): llama-cpp-python (the llm extra) "
+        "imports it, nuserve never opens a LlamaDiskCache"
+    ),
+    "PYSEC-2026-2447": "the same diskcache advisory",
+}
+"""Advisories accepted, each with why it does not reach nuserve; printed on every run."""
 
 
 def main(argv: list[str]) -> int:
@@ -39,7 +47,10 @@ def main(argv: list[str]) -> int:
             str(Path(sys.executable).with_name("pip-audit")),
             *("--local", "--skip-editable", "--vulnerability-service", "pypi"),
             *("--progress-spinner", "off", "--format", "json", "--output", str(report)),
+            *(arg for vuln in ACCEPTED for arg in ("--ignore-vuln", vuln)),
         ]
+        for vuln, why in ACCEPTED.items():
+            print(f"accepted {vuln}: {why}")
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S)
         except subprocess.TimeoutExpired:
@@ -96,7 +107,7 @@ def audit_from_project_json(dep: dict[str, Any]) -> dict[str, Any]:
     vulns = [
         {"id": v.get("id", "?"), "fix_versions": v.get("fixed_in") or []}
         for v in project.get("vulnerabilities") or []
-        if not v.get("withdrawn")
+        if not v.get("withdrawn") and v.get("id") not in ACCEPTED
     ]
     return {"name": dep["name"], "version": dep["version"], "vulns": vulns}
 

@@ -30,7 +30,12 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install -q --upgrade pip
-"$VENV/bin/python" -m pip install -q -e ".[test,remote,docs]"
+# llama-cpp-python (the llm extra) is only an sdist on PyPI: the first install builds llama.cpp
+# (27 min on two cores shared with other builds; pip caches the wheel in PIP_CACHE_DIR, later
+# installs take seconds). The flags leave out what nuserve does not use (examples, tests, the
+# server, the multimodal tools, curl, OpenMP).
+export CMAKE_ARGS=${CMAKE_ARGS:-"-DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF -DGGML_OPENMP=OFF"}
+"$VENV/bin/python" -m pip install -q -e ".[test,remote,docs,llm]"
 
 echo "== pip-audit (installed dependencies, PyPI's vulnerability data)"
 "$VENV/bin/python" tests/audit.py

@@ -66,11 +66,15 @@ def write_function_yaml(
     triggers: dict[str, Any] | None = None,
     max_body_size: int | None = None,
     env: dict[str, str] | None = None,
+    configure: Callable[[Any], None] | None = None,
 ) -> Path:
-    """A function.yaml serving ``models`` (key → class path), as the Nuclio deployer reads it."""
+    """A function.yaml serving ``models`` (key → class path), as the Nuclio deployer reads it;
+    ``configure(fn)`` may set more on the function (``set_streaming``, class args)."""
     fn = nuserve.new_function("t")
     for key, class_name in models.items():
         fn.add_model(key, class_name=class_name)
+    if configure is not None:
+        configure(fn)
     if max_body_size is not None:
         fn.spec.max_body_size = max_body_size
     spec = fn.spec.serving_spec().to_dict()

@@ -18,6 +18,7 @@ from nuserve.event import Event, Response
 from nuserve.function.imports import import_function
 from nuserve.function.serving_function import ServingFunction, code_to_function, new_function
 from nuserve.graph.steps import Step
+from nuserve.llm.model import LLModel
 from nuserve.model.v2_model_server import V2ModelServer
 from nuserve.routers.bandit import EpsilonGreedyRouter, ThompsonSamplingRouter
 from nuserve.routers.base import BaseRouter
@@ -37,6 +38,7 @@ __all__ = [
     "EpsilonGreedyRouter",
     "Event",
     "GraphServer",
+    "LLModel",
     "MethodNotAllowed",
     "ModelError",
     "ModelRouter",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 _id_prefix = os.urandom(6).hex() + "-"
@@ -112,3 +113,29 @@ class Response:
 
     def __repr__(self) -> str:
         return f"Response(status_code={self.status_code}, body={self.body!r})"
+
+
+class Stream:
+    """A response body sent in pieces (``Response.body``): an async iterator of bytes.
+
+    Adapters send each piece as it comes (chunked HTTP, Server-Sent Events, Nuclio's generator
+    responses, the mock server's iterator) and call ``aclose`` when the client leaves, which
+    ends the generation behind it. ``media_type`` is the body's content type.
+    """
+
+    __slots__ = ("chunks", "media_type")
+
+    def __init__(self, chunks: AsyncIterator[bytes], media_type: str = "text/event-stream") -> None:
+        self.chunks = chunks
+        self.media_type = media_type
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self.chunks
+
+    async def aclose(self) -> None:
+        close = getattr(self.chunks, "aclose", None)
+        if close is not None:
+            await close()
+
+    def __repr__(self) -> str:
+        return f"Stream(media_type={self.media_type!r})"

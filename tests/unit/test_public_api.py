@@ -10,7 +10,7 @@ import nuserve
 
 PUBLIC = {
     "BadGateway", "BadRequest", "BaseRouter", "ConfigError", "EpsilonGreedyRouter", "Event",
-    "GraphServer", "MethodNotAllowed", "ModelError", "ModelRouter", "NotFound", "NotReady",
+    "GraphServer", "LLModel", "MethodNotAllowed", "ModelError", "ModelRouter", "NotFound", "NotReady",
     "NuserveError", "ParallelRun", "PayloadTooLarge", "RemoteModel", "RemoteTimeout", "RequestTimeout",
     "Response", "ServingContext", "ServingFunction", "Step", "ThompsonSamplingRouter", "V2ModelServer",
     "VotingEnsemble", "WeightedRouter", "code_to_function", "import_function",

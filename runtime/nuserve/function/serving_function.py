@@ -287,6 +287,14 @@ class ServingFunction:
             spec.http_batch_timeout = parts.duration(batch_timeout, "batch_timeout")
         return self
 
+    def set_streaming(self, streaming: bool = True) -> ServingFunction:
+        """Stream the chunks of a generator ``predict`` to the client as they come (MLRun's
+        ``set_streaming``): chunked HTTP from ``nuserve serve``, Nuclio's generator responses
+        (the function.yaml's HTTP trigger flushes every ``streamingFlushPeriod``), an iterator
+        from the mock server. Off, the chunks are joined into one answer."""
+        self.spec.streaming = bool(streaming)
+        return self
+
     def with_limits(
         self,
         mem: str | int | None = None,

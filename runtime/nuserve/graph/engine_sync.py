@@ -4,14 +4,21 @@ A chain (each step after the one before) is one loop over ``(call, takes_event, 
 tuples; when a step raises, the loop variables still hold its name and its input, so error
 reporting costs nothing per event. Branches run one after the other, each from its input's
 value; a merge gets ``{input step: output}``. The whole flow runs before the answer.
+
+A step of a chain that returns a generator passes its chunks on: each later step gets each
+chunk (lazily, as the chunk is made), and the flow's answer is the chunks, streamed when the
+function streams (``fn.set_streaming(True)``), else joined (``nuserve.model.streaming``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from types import GeneratorType
 from typing import Any
 
 from nuserve.event import Event, Response
 from nuserve.graph.node import RAW_BODIES, Dispatch, Node, Plan, answer, read_body
+from nuserve.model.streaming import collect_sync, stream_of_sync
 
 Program = tuple[tuple[Any, bool, str], ...]
 
@@ -29,10 +36,28 @@ def _steps(nodes: list[Node]) -> Program:
     return tuple((n.call, n.takes_event, n.name) for n in nodes)
 
 
+def _through(chunks: Iterator[Any], steps: Program, event: Event) -> Iterator[Any]:
+    """Each chunk through the steps after the one that made the chunks."""
+    for made in chunks:
+        value = made
+        for call, takes_event, _ in steps:
+            value = call(value, event) if takes_event else call(value)
+        yield value
+
+
+def streamed(flow: Plan, chunks: Iterator[Any]) -> Response:
+    """A flow's chunks as its answer: streamed, or joined into one body."""
+    if flow.streaming:
+        stream = stream_of_sync(chunks)
+        return Response(stream, content_type=stream.media_type)
+    return Response(collect_sync(chunks))
+
+
 def _chain(flow: Plan) -> Dispatch:
     order, answer_node = flow.order, flow.answer_node
     split = order.index(answer_node) + 1 if answer_node is not None else len(order)
     head, tail = _steps(order[:split]), _steps(order[split:])
+    rest = {step[2]: head[i + 1 :] for i, step in enumerate(head)}
     has_responder, failed = flow.has_responder, flow.failed
     raw = RAW_BODIES
 
@@ -65,8 +90,10 @@ def _chain(flow: Plan) -> Dispatch:
             body = read_body(event)
         name = ""
         try:
-            for call, takes_event, name in head:  # noqa: B007 - read by except
+            for call, takes_event, name in head:
                 body = call(body, event) if takes_event else call(body)
+                if body.__class__ is GeneratorType:
+                    return streamed(flow, _through(body, rest[name], event))
         except Exception as exc:  # noqa: BLE001 - a failed step is an answer, not a crash
             return failed(event, name, body, exc)
         if type(body) is Response:

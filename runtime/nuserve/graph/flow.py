@@ -42,6 +42,8 @@ class Flow:
         self.answer_node: Node | None = None
         """The step whose output is the answer: the responder, else the last step."""
         self.has_responder = False
+        self.streaming = False
+        """Set by the server from the serving spec (``fn.set_streaming``)."""
         self.dispatch: Dispatch = self._not_frozen
 
     def _not_frozen(self, event: Event) -> Response | Awaitable[Response]:

@@ -73,6 +73,8 @@ class Plan(Interface):
     answer_node: Node | None
     """The step whose output is the answer: the responder, else the last step."""
     has_responder: bool
+    streaming: bool
+    """Chunks a step makes (a generator) go out as a stream (``fn.set_streaming``)."""
 
     def failed(self, event: Event, step: str, body: Any, error: Exception) -> Response: ...
 

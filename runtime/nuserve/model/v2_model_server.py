@@ -23,6 +23,7 @@ from nuserve.model.artifacts import ModelSpec, get_model
 from nuserve.model.batching import Batcher, BatchSettings, merge_inputs, row_count, split_outputs
 from nuserve.model.input_checks import NUMERIC_TYPES, Bounds, bounds_of, check_rows
 from nuserve.model.operations import call_operation, operation_methods, operation_names
+from nuserve.model.streaming import collect, collect_sync, is_chunks, stream_of, stream_of_sync
 from nuserve.protocols import OIP, ROWS, Protocol, decode_body, detect
 
 
@@ -34,6 +35,11 @@ class Tracker(Interface):
     def run(
         self, model: V2ModelServer, event: Event, operation: str, protocol: Protocol | None
     ) -> Response | Awaitable[Response]: ...
+
+    def record_generation(self, model: V2ModelServer, record: dict[str, Any]) -> None:
+        """A generative request's measures (``nuserve.llm``): tokens, time to first token,
+        inter-token latency, finish reason."""
+        ...
 
     def start(self) -> None: ...
 
@@ -58,7 +64,10 @@ class V2ModelServer:
         super().__init_subclass__(**kwargs)
         cls.operations = operation_methods(cls)
         cls.async_hooks = frozenset(
-            h for h in HOOKS if inspect.iscoroutinefunction(getattr(cls, h, None))
+            h
+            for h in HOOKS
+            if inspect.iscoroutinefunction(getattr(cls, h, None))
+            or inspect.isasyncgenfunction(getattr(cls, h, None))
         )
 
     def __init__(
@@ -85,6 +94,9 @@ class V2ModelServer:
         self.batcher: Batcher | None = None
         self.tracker: Tracker | None = None
         """Set by the server when the function tracks requests (``fn.set_tracking``)."""
+        self.streaming = False
+        """A generator ``predict`` streams its chunks (``fn.set_streaming(True)``); else the
+        chunks are joined into one answer (``nuserve.model.streaming``)."""
         self.is_async = bool(self.async_hooks - {"load"}) or self.batching is not None
         """Requests take the async path: an async hook, or adaptive batching."""
         cls = type(self)
@@ -319,6 +331,11 @@ class V2ModelServer:
                 request = self.validate(request, operation)
             stage = operation
             outputs = self.explain(request) if operation == "explain" else self.predict(request)
+            if is_chunks(outputs):
+                if self.streaming:
+                    stream = stream_of_sync(outputs)
+                    return Response(stream, content_type=stream.media_type)
+                outputs = collect_sync(outputs)
             request_id = body.get("id")
             response = {
                 "id": request_id if type(request_id) is str else event.id,
@@ -354,6 +371,11 @@ class V2ModelServer:
             else:
                 call = self.explain if operation == "explain" else self.predict
                 outputs = await maybe_await(call(request))
+                if is_chunks(outputs):
+                    if self.streaming:
+                        stream = await stream_of(outputs)
+                        return Response(stream, content_type=stream.media_type)
+                    outputs = await collect(outputs)
             stage = "postprocess"
             response = await maybe_await(self.postprocess(self._response(event, body, outputs)))
         except NuserveError:

@@ -18,11 +18,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import nuclio_sdk
 import orjson
 
 from nuserve.codec import encode_response
 from nuserve.context import ServingContext
-from nuserve.event import Event, Response
+from nuserve.event import Event, Response, Stream
 from nuserve.nuclio.redact import redact_error_body, redact_paths
 from nuserve.nuclio.spec_env import (
     CODE_DIR_ENV,
@@ -33,6 +34,9 @@ from nuserve.nuclio.stream_output import STREAM_KINDS, StreamOutput, finish, fin
 from nuserve.server.graph_server import GraphServer
 
 HTTP_KINDS = frozenset({"http", "", None})
+SDK_STREAMS = hasattr(nuclio_sdk, "RESPONSE_WITH_GENERATOR_BODY")
+"""nuclio-sdk >= 0.6 (Nuclio >= 1.15) sends a generator body as it comes; with an older one
+(Nuclio 1.14 installs 0.5.13) a streamed answer is joined into one body."""
 
 
 class _NuclioLogHandler(logging.Handler):
@@ -135,11 +139,44 @@ def encoded(response: Response, event_id: str) -> tuple[int, bytes, str]:
 
 
 def to_nuclio_response(context: Any, response: Response, event_id: str) -> Any:
+    if type(response.body) is Stream:
+        return streamed_response(context, response, event_id, response.body.chunks)
     status, body, content_type = encoded(response, event_id)
     headers = {"X-Request-Id": event_id}
     if response.headers:
         headers.update((k, str(v)) for k, v in response.headers.items())
     return context.Response(headers, body, content_type, status)
+
+
+def stream_head(response: Response, event_id: str) -> tuple[dict[str, str], str]:
+    """``(headers, content type)`` of a streamed answer, as every adapter sends it."""
+    headers = {"X-Request-Id": event_id, "Cache-Control": "no-cache"}
+    if response.headers:
+        headers.update((k, str(v)) for k, v in response.headers.items())
+    media_type = response.body.media_type if type(response.body) is Stream else None
+    return headers, media_type or response.content_type
+
+
+def streamed_response(context: Any, response: Response, event_id: str, body: Any) -> Any:
+    """A response whose body is a generator of chunks: nuclio-sdk (>= 0.6) sends the first
+    chunk with the status and headers, then each chunk as it comes (``streamingFlushPeriod``
+    on the HTTP trigger says how often Nuclio flushes them to the client)."""
+    headers, content_type = stream_head(response, event_id)
+    return context.Response(headers, body, content_type, response.status_code)
+
+
+def sync_chunks(server: GraphServer, stream: Stream) -> Any:
+    """A stream's chunks as a sync generator (Nuclio's sync handler), on the server's loop."""
+    chunks = stream.chunks
+    loop = server.event_loop()
+    try:
+        while True:
+            try:
+                yield loop.run_until_complete(anext(chunks))
+            except StopAsyncIteration:
+                return
+    finally:
+        loop.run_until_complete(stream.aclose())
 
 
 def _server_or_error(context: Any) -> GraphServer | None:
@@ -166,7 +203,13 @@ def handler(context: Any, event: Any) -> Any:
         return _unreadable(context, exc)
     if server is None:
         return _not_initialised(context, ours)
-    reply = to_nuclio_response(context, server.run(ours), ours.id)
+    response = server.run(ours)
+    if type(response.body) is Stream:
+        if ours.trigger in STREAM_KINDS or not SDK_STREAMS:  # one message, or an old SDK
+            response = server.collected(response)
+        else:
+            return streamed_response(context, response, ours.id, sync_chunks(server, response.body))
+    reply = to_nuclio_response(context, response, ours.id)
     if ours.trigger in STREAM_KINDS:
         return finish(context, event, ours, reply)
     return reply
@@ -212,7 +255,10 @@ async def handler_async(context: Any, event: Any) -> Any:
         return _unreadable(context, exc)
     if server is None:
         return _not_initialised(context, ours)
-    reply = to_nuclio_response(context, await server.run_async(ours), ours.id)
+    response = await server.run_async(ours)
+    if type(response.body) is Stream and (ours.trigger in STREAM_KINDS or not SDK_STREAMS):
+        response = await server.collected_async(response)
+    reply = to_nuclio_response(context, response, ours.id)
     if ours.trigger in STREAM_KINDS:
         return await finish_async(context, event, ours, reply)
     return reply

@@ -168,6 +168,26 @@ def _build(spec: FunctionSpec) -> dict[str, Any]:
     return build
 
 
+STREAMING_FLUSH_PERIOD = "50ms"
+"""How often Nuclio's HTTP trigger flushes a streamed body (its default, 1 s, would hold a
+token stream's chunks for a second); set when the function streams (``set_streaming``)."""
+
+
+def streams(spec: FunctionSpec) -> bool:
+    """Whether the function sends streamed answers: ``set_streaming``, or a generative model
+    (``LLModel``), whose OpenAI endpoints stream when asked."""
+    if spec.streaming:
+        return True
+    for route in getattr(spec.graph, "routes", {}).values():
+        name = route.class_name
+        if isinstance(name, type):
+            if getattr(name, "generative", False):
+                return True
+        elif isinstance(name, str) and name.rsplit(".", 1)[-1] == "LLModel":
+            return True
+    return False
+
+
 def _http_trigger(spec: FunctionSpec) -> dict[str, Any]:
     attributes = {k: v for k, v in spec.http_attributes.items() if k != "maxRequestBodySize"}
     trigger: dict[str, Any] = {
@@ -178,6 +198,8 @@ def _http_trigger(spec: FunctionSpec) -> dict[str, Any]:
             **copy.deepcopy(attributes),
         },
     }
+    if streams(spec):
+        trigger["attributes"].setdefault("streamingFlushPeriod", STREAMING_FLUSH_PERIOD)
     if spec.http_batch_size:
         batch: dict[str, Any] = {"mode": "enable", "batchSize": spec.http_batch_size}
         if spec.http_batch_timeout:
@@ -278,6 +300,8 @@ def _load_http(spec: FunctionSpec, trigger: Any, source: str) -> None:
     spec.http_workers = trigger.get("numWorkers", spec.http_workers)
     attributes = dict(trigger.get("attributes") or {})
     spec.max_body_size = attributes.pop("maxRequestBodySize", spec.max_body_size)
+    if streams(spec) and attributes.get("streamingFlushPeriod") == STREAMING_FLUSH_PERIOD:
+        del attributes["streamingFlushPeriod"]  # it follows set_streaming, as when written
     spec.http_attributes = attributes
     batch = trigger.get("batch") or {}
     if batch.get("mode") == "enable":

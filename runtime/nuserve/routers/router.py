@@ -17,7 +17,7 @@ a GET ran custom operations, which let a link or a crawler change a model's stat
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Generator, Iterator
+from collections.abc import Awaitable, Callable, Generator, Iterator
 from typing import Any, NamedTuple
 
 from nuserve.context import ServingContext
@@ -47,12 +47,18 @@ NAME_LIMIT = 80
 """How much of a client's path, model or operation name an error message quotes."""
 
 
+Handler = Callable[[Event], "Response | Awaitable[Response]"]
+"""What a mounted path runs (``ModelRouter.mount``): an event in, a response out."""
+
+
 class Target(NamedTuple):
-    """Where a path leads: a model (or None for server paths), an operation, a protocol."""
+    """Where a path leads: a model (or None for server paths), an operation, a protocol;
+    or, for a mounted path, the handler that answers it."""
 
     model: V2ModelServer | None
     op: str
     protocol: Protocol | None = None
+    handler: Handler | None = None
 
 
 def split_key(key: str) -> tuple[str, str]:
@@ -80,6 +86,7 @@ class ModelRouter:
         self.versions: dict[str, dict[str, V2ModelServer]] = {}
         self.default_version: dict[str, str] = {}
         self._table: dict[str, Target] = {}
+        self._mounts: dict[str, Target] = {}
         self._marked_default: set[str] = set()
         for key, model in (routes or {}).items():
             self.add_route(key, model)
@@ -105,6 +112,14 @@ class ModelRouter:
     def models(self) -> Iterator[V2ModelServer]:
         return iter(self.routes.values())
 
+    def mount(self, path: str, handler: Handler, model: V2ModelServer | None = None) -> None:
+        """Answer ``path`` (any method) with ``handler``: a front end beside the model paths,
+        such as the OpenAI-compatible one (``nuserve.llm``). A mount wins over a model path
+        it shadows (``/v1/models/<name>``: KServe v1's readiness, OpenAI's model)."""
+        self._mounts[path] = Target(model, "mounted", None, handler)
+        if self._table:
+            self._table[path] = self._mounts[path]
+
     def freeze(self) -> None:
         """Build the path table; call after the last ``add_route``."""
         table: dict[str, Target] = {
@@ -126,6 +141,7 @@ class ModelRouter:
                         table[f"{prefix}/{op}"] = Target(model, op)
                     for op in model.operations:
                         table.setdefault(f"{prefix}/{op}", Target(model, f"op_{op}"))
+        table.update(self._mounts)
         self._table = table
 
     # ----- serving ----------------------------------------------------------------------
@@ -133,7 +149,9 @@ class ModelRouter:
     def dispatch(self, event: Event) -> Response | Awaitable[Response]:
         """Answer one event; async models return an awaitable."""
         target = self._table.get(event.path) or self.resolve(event)
-        model, op, protocol = target
+        model, op, protocol, mounted = target
+        if mounted is not None:
+            return mounted(event)
         method = event.method
         if method == "POST":
             if model is not None:

@@ -37,8 +37,8 @@ from typing import Any
 import nuclio_sdk
 import orjson
 
-from nuserve.event import new_event_id
-from nuserve.nuclio.adapter import encoded, handler_async, init_context
+from nuserve.event import Stream, new_event_id
+from nuserve.nuclio.adapter import encoded, handler_async, init_context, stream_head
 from nuserve.nuclio.redact import redact_paths
 from nuserve.openapi import OPENAPI_PATH, document_json
 from nuserve.openapi.document import METRICS_PATH
@@ -48,8 +48,9 @@ from nuserve.serve.auth import CHALLENGE, check_bearer
 from nuserve.serve.config import FAILED_PREFIX, OVERLOADED, ServeConfig
 from nuserve.serve.context import new_context
 from nuserve.serve.deadlines import Deadlines
-from nuserve.serve.events import read_headers, request_event, response_head
+from nuserve.serve.events import read_headers, request_event, response_head, streamed_head
 from nuserve.serve.served import served_names, serving_line
+from nuserve.serve.streaming import stream_out
 from nuserve.serve.throttle import Throttle
 from nuserve.serve.types import Receive, Scope, Send
 
@@ -141,6 +142,10 @@ class App:
             return await self.too_large(send)
         event = request_event(scope, raw, headers)
         response = await context.user_data.server.run_async(event)
+        if type(response.body) is Stream:
+            stream_headers, media_type = stream_head(response, event.id)
+            head = streamed_head(stream_headers, media_type)
+            return await stream_out(response.status_code, head, response.body.chunks, receive, send)
         status, body, content_type = encoded(response, event.id)
         head = response_head(response, event.id, body, content_type)
         await send({"type": "http.response.start", "status": status, "headers": head})

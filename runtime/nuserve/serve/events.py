@@ -92,13 +92,8 @@ def response_head(
     """The ASGI headers of an answer: its type and length, the request's id, then the
     response's own headers (lower-cased; the ones the server writes itself are left out), as
     ``nuserve.nuclio.adapter.to_nuclio_response`` orders them."""
-    ctype = _content_types.get(content_type)
-    if ctype is None:
-        ctype = content_type.encode("latin-1", "replace")
-        if len(_content_types) < MAX_CACHED_NAMES:
-            _content_types[content_type] = ctype
     head = [
-        (b"content-type", ctype),
+        (b"content-type", _media_type(content_type)),
         (b"content-length", str(len(body)).encode()),
         (b"x-request-id", event_id.encode("latin-1", "replace")),
     ]
@@ -115,6 +110,27 @@ def response_head(
             else:
                 head.append(header)
     return head
+
+
+def streamed_head(headers: dict[str, str], content_type: str) -> list[Header]:
+    """The ASGI headers of a streamed answer (``adapter.stream_head``'s): no length, the
+    server sends it chunked."""
+    head = [(b"content-type", _media_type(content_type))]
+    cached = _raw_names.get
+    for key, value in headers.items():
+        name = cached(key) or _raw_name(key)
+        if name not in _SKIPPED:
+            head.append((name, value.encode("latin-1", "replace")))
+    return head
+
+
+def _media_type(content_type: str) -> bytes:
+    ctype = _content_types.get(content_type)
+    if ctype is None:
+        ctype = (content_type or "text/plain").encode("latin-1", "replace")
+        if len(_content_types) < MAX_CACHED_NAMES:
+            _content_types[content_type] = ctype
+    return ctype
 
 
 def _raw_name(key: str) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from nuserve.graph.steps import Step
+from nuserve.llm.model import LLModel
 from nuserve.model.v2_model_server import V2ModelServer
 from nuserve.routers.bandit import EpsilonGreedyRouter, ThompsonSamplingRouter
 from nuserve.routers.base import BaseRouter
@@ -19,6 +20,7 @@ BUILTINS: dict[str, Any] = {
     for cls in (
         BaseRouter,
         EpsilonGreedyRouter,
+        LLModel,
         ModelRouter,
         ParallelRun,
         RemoteModel,

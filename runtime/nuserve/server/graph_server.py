@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from nuserve.context import ServingContext
 from nuserve.errors import ConfigError, NuserveError, PayloadTooLarge, RequestTimeout
-from nuserve.event import Event, Response
+from nuserve.event import Event, Response, Stream
 from nuserve.model.batching import mergeable_groups
 from nuserve.model.v2_model_server import V2ModelServer
 from nuserve.protocols import Protocol
@@ -129,6 +129,14 @@ class GraphServer:
 
     def start(self) -> GraphServer:
         """Load every model (per ``load_mode``) and freeze the routing table."""
+        for model in self.root.models():
+            model.streaming = self.spec.streaming
+            if getattr(model, "generative", False):
+                model.request_timeout = self.request_timeout  # type: ignore[attr-defined]
+        if isinstance(self.root, ModelRouter):
+            self._mount_generative(self.root)
+        else:
+            self.root.streaming = self.spec.streaming
         self.root.freeze()
         if self.spec.tracking:
             from nuserve.tracking import create_tracker  # noqa: PLC0415 - only when tracking
@@ -142,6 +150,23 @@ class GraphServer:
         if self.request_timeout is not None:
             self.lanes = Lanes(self.root, self.spec.name)
         return self
+
+    def _mount_generative(self, router: ModelRouter) -> None:
+        """The OpenAI-compatible endpoints and the generate extension, when the router
+        serves an ``LLModel`` (``nuserve.llm``)."""
+        if not any(getattr(m, "generative", False) for m in router.models()):
+            return
+        from nuserve.llm import mount_frontend, mount_generate  # noqa: PLC0415 - LLMs only
+
+        mount_frontend(router, self.record_generation)
+        mount_generate(router)
+
+    def record_generation(self, model: V2ModelServer, record: dict[str, Any]) -> None:
+        """An LLM request's measures (tokens, time to first token, inter-token latency,
+        finish reason), to the tracker when the function tracks requests."""
+        tracker = self.tracker
+        if tracker is not None:
+            tracker.record_generation(model, record)
 
     # ----- serving ----------------------------------------------------------------------
 
@@ -307,6 +332,26 @@ class GraphServer:
         self.context.logger.exception("event %s: internal error", event.id)
         message = f"internal error: {type(exc).__name__}: {exc}"
         return Response({"error": message, "id": event.id}, 500)
+
+    def collected(self, response: Response) -> Response:
+        """A streamed response joined into one body (a caller that cannot stream)."""
+        if type(response.body) is not Stream:
+            return response
+        return self.event_loop().run_until_complete(self.collected_async(response))
+
+    async def collected_async(self, response: Response) -> Response:
+        stream = response.body
+        if type(stream) is not Stream:
+            return response
+        try:
+            body = b"".join([chunk async for chunk in stream.chunks])
+        finally:
+            await stream.aclose()
+        return Response(body, response.status_code, response.headers, stream.media_type)
+
+    def event_loop(self) -> asyncio.AbstractEventLoop:
+        """The private loop ``run`` answers async models on (and streams are read on)."""
+        return self._event_loop()
 
     def _event_loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:

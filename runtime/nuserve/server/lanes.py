@@ -233,8 +233,8 @@ class Lanes:
             if getattr(root, "engine", "sync") == "async":
                 return None, self.shared.name
             return self.shared, self.shared.name
-        model, op, _ = root.resolve(event)
-        if model is None:
+        model, op, _, mounted = root.resolve(event)
+        if model is None or mounted is not None:  # a front end's handler is async
             return None, f"the request to {event.path}"
         lane = self._by_model.get(model)
         if lane is None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from nuserve.context import ServingContext
-from nuserve.event import Event, Response
+from nuserve.event import Event, Response, Stream
 from nuserve.server.graph_server import GraphServer
 from nuserve.spec.serving import ServingSpec
 
@@ -51,7 +53,11 @@ class MockServer(GraphServer):
     ) -> Any:
         """Send one request; returns the body, or the ``Response`` when ``get_body=False``.
 
-        A status of 300 or more raises ``MockResponseError`` unless ``silent`` is true.
+        A status of 300 or more raises ``MockResponseError`` unless ``silent`` is true. A
+        streamed answer (a generator ``predict`` with ``set_streaming``, ``"stream": true``
+        to an OpenAI endpoint) is an iterator of its chunks: text for a text or event stream,
+        one object per line of JSON lines, bytes otherwise (``get_body=False``: the
+        ``Response``, its body a ``Stream``).
         """
         event = Event(
             body,
@@ -69,4 +75,24 @@ class MockServer(GraphServer):
         response = self.run(event)
         if response.status_code >= 300 and not silent:
             raise MockResponseError(response)
+        if get_body and type(response.body) is Stream:
+            return self.chunks(response.body)
         return response.body if get_body else response
+
+    def chunks(self, stream: Stream) -> Iterator[Any]:
+        """A stream's chunks, read on this server's loop as the caller iterates."""
+        decode: Any = bytes
+        if stream.media_type.startswith(("text/", "text/event-stream")):
+            decode = bytes.decode
+        elif stream.media_type == "application/x-ndjson":
+            decode = orjson.loads
+        loop = self.event_loop()
+        try:
+            while True:
+                try:
+                    chunk = loop.run_until_complete(anext(stream.chunks))
+                except StopAsyncIteration:
+                    return
+                yield decode(chunk)
+        finally:
+            loop.run_until_complete(stream.aclose())

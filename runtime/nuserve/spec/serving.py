@@ -47,6 +47,10 @@ class ServingSpec:
     stream event's 504 goes to the error stream); ``None`` times nothing. Sync hooks then run
     in a thread per model (``nuserve.server.lanes``), and the function.yaml's Nuclio
     ``eventTimeout`` follows it."""
+    streaming: bool = False
+    """A model whose ``predict`` is a generator streams its chunks (``fn.set_streaming``);
+    off, the chunks are joined into one answer. Generative models (``LLModel``) stream when
+    the request asks (``"stream": true``) either way."""
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"version": 1, "name": self.name, "load_mode": self.load_mode}
@@ -59,7 +63,8 @@ class ServingSpec:
         if self.tracking:
             data["tracking"] = self.tracking
         data["max_body_size"] = self.max_body_size
-        for name in ("output_stream", "error_stream", "ack_triggers", "request_timeout"):
+        names = ("output_stream", "error_stream", "ack_triggers", "request_timeout", "streaming")
+        for name in names:
             if getattr(self, name):
                 data[name] = getattr(self, name)
         return data
@@ -84,6 +89,7 @@ class ServingSpec:
             error_stream=data.get("error_stream"),
             ack_triggers=list(data.get("ack_triggers") or []),
             request_timeout=check_timeout(data.get("request_timeout")),
+            streaming=bool(data.get("streaming", False)),
         )
 
 

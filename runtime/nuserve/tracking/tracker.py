@@ -173,6 +173,29 @@ class StreamTracker:
         )
         self.buffer.put(item)
 
+    def record_generation(self, model: V2ModelServer, record: dict[str, Any]) -> None:
+        """Queue the record of a generative request (``nuserve.llm``, OpenAI endpoints):
+        its ``metrics`` carry the tokens read and written, the time to first token and the
+        inter-token latency (ms), and the finish reason, as ``finish_<reason>: 1`` too (the
+        monitoring windows' means of it are the shares of each reason)."""
+        if not next(self.sampler.plan):
+            return
+        ended = perf_counter()
+        began = ended - float(record.get("latency_ms") or 0.0) / 1000
+        metrics: dict[str, Any] = {
+            k: record[k]
+            for k in ("prompt_tokens", "completion_tokens", "ttft_ms", "itl_ms", "finish_reason")
+            if record.get(k) is not None
+        }
+        metrics["stream"] = bool(record.get("stream"))
+        if record.get("finish_reason"):
+            metrics[f"finish_{record['finish_reason']}"] = 1
+        status = int(record.get("status") or 200)
+        error = f"status {status}" if status >= 400 else None
+        header = self._headers.get(model) or self._header(model)
+        op = str(record.get("endpoint") or "generate")
+        self.buffer.put((header, began, ended, op, record.get("id"), None, None, metrics, error))
+
     def _header(self, model: V2ModelServer) -> Header:
         s = self.settings
         custom = type(model).logged_results is not V2ModelServer.logged_results

@@ -26,7 +26,7 @@ LAYERS: list[set[str]] = [
     {"model"},
     {"tracking"},
     {"routers"},
-    {"graph"},
+    {"graph", "llm"},
     {"server"},
     {"openapi", "nuclio", "hub"},
     {"function", "monitoring", "serve"},

@@ -164,6 +164,8 @@ def endpoint_page(view: dict[str, Any], drift: dict[str, Any]) -> str:
         ),
         bar_chart(series[-1]["predictions"] if series else {}, "predictions (latest window)"),
     ]
+    if any(s.get("llm") for s in series):
+        charts += _llm_charts(series)
     head = (
         f'<div class="sub"><a href="/">all endpoints</a> · {escape(view["function_uri"])} · '
         f"version {escape(view['version'] or 'latest')} · class {escape(view['model_class'])} · "
@@ -180,6 +182,32 @@ def endpoint_page(view: dict[str, Any], drift: dict[str, Any]) -> str:
         + _alerts(view["alerts"])
     )
     return _page(f"{view['model']} - nuserve monitoring", body)
+
+
+def _llm_charts(series: list[dict[str, Any]]) -> list[str]:
+    """A generative model's windows: tokens per request, time to first token and inter-token
+    latency (means), and the finish reasons of the latest window."""
+
+    def points(name: str) -> list[tuple[float, float | None]]:
+        return [(s["start_time"], (s.get("llm") or {}).get(name)) for s in series]
+
+    latest: dict[str, float] = next((s["llm"] for s in reversed(series) if s.get("llm")), {})
+    finishes = {k[7:]: round(v * 100) for k, v in latest.items() if k.startswith("finish_")}
+    return [
+        line_chart(
+            {
+                "prompt tokens": points("prompt_tokens"),
+                "completion tokens": points("completion_tokens"),
+            },
+            "tokens per request",
+        ),
+        line_chart(
+            {"time to first token": points("ttft_ms"), "inter-token latency": points("itl_ms")},
+            "generation latency",
+            "ms",
+        ),
+        bar_chart(finishes, "finish reasons, % (latest window)"),
+    ]
 
 
 def _drift_table(drift: dict[str, Any]) -> str:

@@ -71,12 +71,24 @@ def endpoint_view(
                 "general_drift": w["general_drift"],
                 "status": w["status"],
                 "predictions": w["predictions"],
+                "llm": llm_metrics(store.metrics(endpoint_id, w["window_s"], w["start_time"])),
             }
             for w in series
         ],
         "open_windows": live(endpoint_id) if live is not None else [],
         "alerts": store.alerts(endpoint_id, limit=20),
     }
+
+
+LLM_METRICS = ("prompt_tokens", "completion_tokens", "ttft_ms", "itl_ms")
+"""What generative requests record (``nuserve.llm``), as window means; ``finish_<reason>``
+means are the shares of each finish reason."""
+
+
+def llm_metrics(metrics: dict[str, float]) -> dict[str, float] | None:
+    """A window's LLM measures (means), or ``None`` for a model that is not generative."""
+    found = {k: v for k, v in metrics.items() if k in LLM_METRICS or k.startswith("finish_")}
+    return found or None
 
 
 def drift_view(store: Store, endpoint_id: str, window: str | None = None) -> dict[str, Any] | None:
