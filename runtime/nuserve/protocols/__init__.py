@@ -11,9 +11,11 @@ from nuserve.protocols.base import (
     Protocol,
     decode_body,
     decode_json,
+    event_body,
     is_oip_request,
     is_raw,
 )
+from nuserve.protocols.binary_header import is_binary
 from nuserve.protocols.kserve_v1 import KSERVE_V1
 from nuserve.protocols.oip_protocol import OIP
 from nuserve.protocols.rows import ROWS
@@ -27,6 +29,8 @@ __all__ = [
     "decode_body",
     "decode_json",
     "detect",
+    "event_body",
+    "is_binary",
     "is_raw",
 ]
 

@@ -31,7 +31,7 @@ from nuserve.errors import (
 )
 from nuserve.event import Event, Response
 from nuserve.model.v2_model_server import INFER_OPS, V2ModelServer
-from nuserve.protocols import KSERVE_V1, Protocol, decode_body
+from nuserve.protocols import KSERVE_V1, Protocol, event_body
 from nuserve.version import __version__
 
 SERVER_NAME = "nuserve"
@@ -214,12 +214,7 @@ class ModelRouter:
         raise self.not_found(path, event.method)
 
     def route_by_body(self, event: Event) -> Target:
-        body = (
-            event.body
-            if type(event.body) is dict
-            else decode_body(event.body, content_type=event.content_type)
-        )
-        event.body = body
+        body = event_body(event)
         name = body.get("model")
         if name is None:
             if len(self.versions) != 1:

@@ -16,6 +16,7 @@ import orjson
 
 from nuserve.codec import dump_json
 from nuserve.event import new_event_id
+from nuserve.protocols.binary_header import BINARY_HEADER
 from nuserve.serve.types import Scope
 
 JSON = "application/json"
@@ -65,7 +66,7 @@ def http_event(
 ) -> nuclio_sdk.Event:
     """A Nuclio HTTP event for one request whose whole body is ``raw``."""
     body: Any = raw
-    if content_type == JSON:
+    if content_type == JSON and BINARY_HEADER not in headers:  # binary tensors follow JSON
         try:
             body = orjson.loads(raw)
         except ValueError:
