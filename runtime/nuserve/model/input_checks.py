@@ -122,7 +122,8 @@ def _check_tensor(name: str, inputs: Any, bounds: Bounds | None) -> None:
 
 Accepts = tuple[dict[str, tuple[str, frozenset[str]]], frozenset[str]]
 """Per spec input name: ``(its OIP datatype, the request datatypes it takes)``; and the
-datatypes an input not named in the spec may have (those every typed input takes)."""
+datatypes an input not named in the spec may have (one tensor holding every feature: those
+some typed input takes, as the model's own code casts a row to one type)."""
 
 
 def accepted_datatypes(features: Sequence[Any]) -> Accepts | None:
@@ -135,7 +136,7 @@ def accepted_datatypes(features: Sequence[Any]) -> Accepts | None:
     if not named:
         return None
     sets = [accepts for _, accepts in named.values()]
-    return named, frozenset.intersection(*sets)
+    return named, frozenset.union(*sets)
 
 
 def check_datatypes(name: str, body: dict[str, Any], accepts: Accepts) -> None:
