@@ -60,17 +60,32 @@ class EnvReader(nuserve.V2ModelServer):
         return [os.environ.get(name) for name in request["inputs"]]
 
 
+class SpecModel(nuserve.V2ModelServer):
+    """Reads its model spec (``model_path``); answers the sum of each row, as an int."""
+
+    def load(self) -> None:
+        self.get_model()
+        self.model = "sum"
+
+    def predict(self, request: dict[str, Any]) -> Any:
+        import numpy as np
+
+        return np.asarray(request["inputs"]).sum(axis=1).astype(np.int64)
+
+
 def write_function_yaml(
     path: Path,
     models: dict[str, str],
     triggers: dict[str, Any] | None = None,
     max_body_size: int | None = None,
     env: dict[str, str] | None = None,
+    model_args: dict[str, dict[str, Any]] | None = None,
 ) -> Path:
-    """A function.yaml serving ``models`` (key → class path), as the Nuclio deployer reads it."""
+    """A function.yaml serving ``models`` (key → class path), as the Nuclio deployer reads it;
+    ``model_args`` are more ``add_model`` arguments per key (``model_path``...)."""
     fn = nuserve.new_function("t")
     for key, class_name in models.items():
-        fn.add_model(key, class_name=class_name)
+        fn.add_model(key, class_name=class_name, **(model_args or {}).get(key, {}))
     if max_body_size is not None:
         fn.spec.max_body_size = max_body_size
     spec = fn.spec.serving_spec().to_dict()
