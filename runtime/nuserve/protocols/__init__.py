@@ -16,13 +16,14 @@ from nuserve.protocols.base import (
     is_raw,
 )
 from nuserve.protocols.binary_header import is_binary
-from nuserve.protocols.kserve_v1 import KSERVE_V1
+from nuserve.protocols.kserve_v1 import KSERVE_V1, KSERVE_V1_EXPLAIN
 from nuserve.protocols.oip_protocol import OIP
 from nuserve.protocols.rows import ROWS
 
 __all__ = [
     "JSON_CONTENT_TYPE",
     "KSERVE_V1",
+    "KSERVE_V1_EXPLAIN",
     "OIP",
     "ROWS",
     "Protocol",
