@@ -40,5 +40,7 @@ echo "== ruff"
 "$VENV/bin/ruff" format --check runtime
 echo "== mypy --strict"
 "$VENV/bin/mypy" runtime/nuserve
+echo "== client venvs (kserve, mlserver: their own pins, under ~/.cache/nuserve)"
+"$VENV/bin/python" -m tests.clients.venvs
 echo "== pytest"
 "$VENV/bin/python" -m pytest -p no:cacheprovider "$@"
