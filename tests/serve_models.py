@@ -193,6 +193,7 @@ def serve(
         CALLS_ENV: str(calls),
     }
     env.pop("NUSERVE_SPEC", None)
+    env.pop("NUSERVE_GRPC_PORT", None)
     command = [sys.executable, "-m", "nuserve.cli", "serve", str(spec), "--host", HOST]
     command += ["--port", str(port), "--workers", str(workers), *args]
     with log.open("wb") as out:

@@ -79,6 +79,8 @@ class App:
         self.deadlines = Deadlines(config.body_timeout)
         self.openapi: bytes | None = None
         """This worker's OpenAPI document, kept once every model has loaded."""
+        self.grpc: Any = None
+        """This worker's gRPC server (``--grpc-port``), started after the graph."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -280,6 +282,17 @@ class App:
         if lanes is not None:
             self.metrics.timeouts = lanes.stats
         self.context = context
+        if config.grpc_port:
+            from nuserve.serve import grpc_service  # noqa: PLC0415 - grpcio only when asked
+
+            self.grpc = await grpc_service.start(
+                context.user_data.server,
+                self.metrics,
+                config.grpc_host,
+                config.grpc_port,
+                self.max_body_size,
+                self.token,
+            )
         if config.metrics_dir:
             self.writer = asyncio.create_task(
                 metrics.write_periodically(self.metrics, config.metrics_dir)
@@ -301,6 +314,8 @@ class App:
         """Stop the consumers (their last event may still run here), then close the streams
         and the graph."""
         await self.deadlines.stop()
+        if self.grpc is not None:
+            await self.grpc.stop(grace=5)
         if self.consumers:
             await asyncio.to_thread(kafka.stop_consumers, self.consumers)
         output = getattr(getattr(self.context, "user_data", None), "stream_output", None)

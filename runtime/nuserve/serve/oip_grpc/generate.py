@@ -1,0 +1,39 @@
+"""Regenerate the committed stubs from ``grpc_predict_v2.proto`` (needs grpcio-tools).
+
+``python -m nuserve.serve.oip_grpc.generate``; the stubs' import of each other is made
+package-relative, and they are left out of mypy and ruff (pyproject.toml).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PROTO = "grpc_predict_v2.proto"
+
+
+def main() -> None:
+    subprocess.run(  # noqa: S603 - this Python running grpc_tools on our own proto
+        [
+            sys.executable,
+            "-m",
+            "grpc_tools.protoc",
+            f"-I{HERE}",
+            f"--python_out={HERE}",
+            f"--pyi_out={HERE}",
+            f"--grpc_python_out={HERE}",
+            str(HERE / PROTO),
+        ],
+        check=True,
+    )
+    stub = HERE / "grpc_predict_v2_pb2_grpc.py"
+    text = stub.read_text()
+    stub.write_text(
+        text.replace("import grpc_predict_v2_pb2 as", "from . import grpc_predict_v2_pb2 as")
+    )
+
+
+if __name__ == "__main__":
+    main()
