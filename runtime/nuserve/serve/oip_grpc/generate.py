@@ -14,21 +14,22 @@ HERE = Path(__file__).resolve().parent
 PROTO = "grpc_predict_v2.proto"
 
 
-def main() -> None:
+def main(out: Path = HERE) -> None:
+    """Write the stubs into ``out`` (this folder; a test compares a fresh copy with it)."""
     subprocess.run(  # noqa: S603 - this Python running grpc_tools on our own proto
         [
             sys.executable,
             "-m",
             "grpc_tools.protoc",
             f"-I{HERE}",
-            f"--python_out={HERE}",
-            f"--pyi_out={HERE}",
-            f"--grpc_python_out={HERE}",
+            f"--python_out={out}",
+            f"--pyi_out={out}",
+            f"--grpc_python_out={out}",
             str(HERE / PROTO),
         ],
         check=True,
     )
-    stub = HERE / "grpc_predict_v2_pb2_grpc.py"
+    stub = out / "grpc_predict_v2_pb2_grpc.py"
     text = stub.read_text()
     stub.write_text(
         text.replace("import grpc_predict_v2_pb2 as", "from . import grpc_predict_v2_pb2 as")
