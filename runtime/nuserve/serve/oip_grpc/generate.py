@@ -29,6 +29,15 @@ def main(out: Path = HERE) -> None:
         ],
         check=True,
     )
+    messages = out / "grpc_predict_v2_pb2.py"
+    # a pool of its own: tritonclient and kserve register the same `inference.*` names in the
+    # default pool, and one process importing both failed ("duplicate symbol")
+    messages.write_text(
+        messages.read_text().replace(
+            "_descriptor_pool.Default().AddSerializedFile",
+            "_descriptor_pool.DescriptorPool().AddSerializedFile",
+        )
+    )
     stub = out / "grpc_predict_v2_pb2_grpc.py"
     text = stub.read_text()
     stub.write_text(
