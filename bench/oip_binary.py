@@ -120,7 +120,7 @@ def running(
 
 def nuserve_server(tmp: Path, http_port: int, grpc_port: int) -> Any:
     spec = write_function_yaml(
-        tmp / "function.yaml", {"mean": "nuserve_mean.Mean"}, max_body_size=200 * 1024 * 1024
+        tmp / "function.yaml", {"mean": "tests.serve_models.Mean"}, max_body_size=200 * 1024 * 1024
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(HERE)])}
     command = [

@@ -73,6 +73,19 @@ class SpecModel(nuserve.V2ModelServer):
         return np.asarray(request["inputs"]).sum(axis=1).astype(np.int64)
 
 
+class Mean(nuserve.V2ModelServer):
+    """Answers the mean of its one tensor (a small answer to a large request)."""
+
+    def load(self) -> None:
+        self.model = "mean"
+        _append(LOADS_ENV, str(os.getpid()))
+
+    def predict(self, request: dict[str, Any]) -> Any:
+        import numpy as np
+
+        return np.array([float(np.asarray(request["inputs"]).mean())])
+
+
 def write_function_yaml(
     path: Path,
     models: dict[str, str],

@@ -62,7 +62,7 @@ def read_headers(raw_headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
 
 
 def http_event(
-    scope: Scope, raw: bytes, headers: dict[str, str], content_type: str
+    scope: Scope, raw: bytes | bytearray, headers: dict[str, str], content_type: str
 ) -> nuclio_sdk.Event:
     """A Nuclio HTTP event for one request whose whole body is ``raw``."""
     body: Any = raw
