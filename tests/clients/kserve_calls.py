@@ -1,6 +1,6 @@
 """Calls kserve's InferenceRESTClient (v1 and v2) makes to a server; run in kserve's venv.
 
-Usage: python kserve_calls.py PORT. Prints one JSON object: call name → ``{"value": ...}``
+Usage: python kserve_calls.py PORT [GRPC_PORT]. Prints one JSON object: call name → ``{"value": ...}``
 (numpy arrays as lists with their dtype) or ``{"status": ..., "error": ...}``.
 """
 
@@ -12,9 +12,10 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import grpc
 import httpx
 import numpy as np
-from kserve import InferenceRESTClient, InferInput, InferRequest, RESTConfig
+from kserve import InferenceGRPCClient, InferenceRESTClient, InferInput, InferRequest, RESTConfig
 from kserve.protocol.infer_type import RequestedOutput
 
 
@@ -33,6 +34,31 @@ def tensor(name: str, array: Any, datatype: str, binary: bool) -> InferInput:
     t = InferInput(name, list(array.shape), datatype)
     t.set_data_from_numpy(array, binary_data=binary)
     return t
+
+
+async def grpc_calls(port: int) -> dict[str, Any]:
+    """kserve's InferenceGRPCClient: health, raw tensors, an error's code and message."""
+    client = InferenceGRPCClient(f"127.0.0.1:{port}", retries=0)
+    rows = np.arange(6, dtype=np.float32).reshape(2, 3)
+    out: dict[str, Any] = {
+        "grpc_live": {"value": await client.is_server_live()},
+        "grpc_ready": {"value": await client.is_server_ready()},
+        "grpc_model_ready": {"value": await client.is_model_ready("sum")},
+    }
+    request = InferRequest("echo", [tensor("x", rows, "FP32", True)])
+    out["grpc_fp32"] = {"value": arrays(await client.infer(request))}
+    words = np.array([b"ab", b""], dtype=np.object_)
+    out["grpc_bytes"] = {
+        "value": arrays(
+            await client.infer(InferRequest("echo", [tensor("s", words, "BYTES", True)]))
+        )
+    }
+    try:
+        await client.infer(InferRequest("nope", [tensor("x", rows, "FP32", True)]))
+    except grpc.aio.AioRpcError as exc:
+        out["grpc_missing"] = {"status": exc.code().name, "error": exc.details()}
+    await client.close()
+    return out
 
 
 async def main(port: int) -> dict[str, Any]:
@@ -109,5 +135,13 @@ async def main(port: int) -> dict[str, Any]:
     return results
 
 
+async def everything(port: int, grpc_port: int | None) -> dict[str, Any]:
+    results = await main(port)
+    if grpc_port is not None:
+        results |= await grpc_calls(grpc_port)
+    return results
+
+
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(asyncio.wait_for(main(int(sys.argv[1])), 120))))
+    grpc_port = int(sys.argv[2]) if len(sys.argv) > 2 else None
+    print(json.dumps(asyncio.run(asyncio.wait_for(everything(int(sys.argv[1]), grpc_port), 120))))

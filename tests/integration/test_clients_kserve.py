@@ -1,4 +1,4 @@
-"""kserve's InferenceRESTClient (v1 and v2) against a real ``nuserve serve``: the client
+"""kserve's InferenceRESTClient (v1 and v2) and InferenceGRPCClient against a real ``nuserve serve``: the client
 runs in its own venv (``tests/clients/venvs.py``), the calls in ``tests/clients/kserve_calls.py``.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.clients.venvs import run_script
-from tests.serve_models import serve, write_function_yaml
+from tests.serve_models import free_port, serve, write_function_yaml
 
 pytestmark = pytest.mark.integration
 SCRIPT = Path(__file__).resolve().parents[1] / "clients" / "kserve_calls.py"
@@ -33,8 +33,9 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         {"echo": "tests.serve_models.CountingEcho", "sum": "tests.serve_models.SpecModel"},
         model_args={"sum": {"model_path": str(tmp / "model")}},
     )
-    with serve(spec, workers=1) as server:
-        yield json.loads(run_script("kserve-0.21", SCRIPT, str(server.port)))
+    grpc_port = free_port()
+    with serve(spec, workers=1, args=["--grpc-port", str(grpc_port)]) as server:
+        yield json.loads(run_script("kserve-0.21", SCRIPT, str(server.port), str(grpc_port)))
 
 
 def value(results: dict[str, Any], call: str) -> Any:
@@ -76,3 +77,14 @@ def test_v2_errors_name_the_input(results: dict[str, Any]) -> None:
     bad = results["v2_bad_datatype"]
     assert bad["status"] == 400
     assert "input 'input-0': model 'sum' does not accept datatype BYTES" in bad["error"]
+
+
+def test_the_grpc_client(results: dict[str, Any]) -> None:
+    assert value(results, "grpc_live") is True
+    assert value(results, "grpc_ready") is True
+    assert value(results, "grpc_model_ready") is True
+    fp32 = value(results, "grpc_fp32")["output-0"]
+    assert fp32 == {"datatype": "FP32", "shape": [2, 3], "data": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]}
+    assert value(results, "grpc_bytes")["output-0"]["data"] == ["ab", ""]
+    assert results["grpc_missing"]["status"] == "NOT_FOUND"
+    assert "model 'nope' not found" in results["grpc_missing"]["error"]
