@@ -93,6 +93,7 @@ def write_function_yaml(
     max_body_size: int | None = None,
     env: dict[str, str] | None = None,
     model_args: dict[str, dict[str, Any]] | None = None,
+    tracking: str | None = None,
 ) -> Path:
     """A function.yaml serving ``models`` (key → class path), as the Nuclio deployer reads it;
     ``model_args`` are more ``add_model`` arguments per key (``model_path``...)."""
@@ -101,6 +102,8 @@ def write_function_yaml(
         fn.add_model(key, class_name=class_name, **(model_args or {}).get(key, {}))
     if max_body_size is not None:
         fn.spec.max_body_size = max_body_size
+    if tracking is not None:
+        fn.set_tracking(tracking, batch=1)
     spec = fn.spec.serving_spec().to_dict()
     doc = {
         "metadata": {"name": "t"},
