@@ -1,6 +1,6 @@
-"""Regenerate the committed stubs from ``grpc_predict_v2.proto`` (needs grpcio-tools).
+"""Regenerate the committed gRPC stubs from ``grpc_predict_v2.proto`` (needs grpcio-tools).
 
-``python -m nuserve.serve.oip_grpc.generate``; the stubs' import of each other is made
+``python -m tests.grpc_stubs`` (a tool, not part of the package: it runs a subprocess); the stubs' import of each other is made
 package-relative, and they are left out of mypy and ruff (pyproject.toml).
 """
 
@@ -10,13 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1] / "runtime" / "nuserve" / "serve" / "oip_grpc"
 PROTO = "grpc_predict_v2.proto"
 
 
 def main(out: Path = HERE) -> None:
     """Write the stubs into ``out`` (this folder; a test compares a fresh copy with it)."""
-    subprocess.run(  # noqa: S603 - this Python running grpc_tools on our own proto
+    subprocess.run(
         [
             sys.executable,
             "-m",
