@@ -159,3 +159,17 @@ def test_the_aio_client(served: tuple[Served, int]) -> None:
     live, *arrays = asyncio.run(asyncio.wait_for(calls(), 60))
     assert live is True
     assert [a.tolist() for a in arrays] == [[[1.0, 0.0], [0.0, 1.0]]] * 8
+
+
+def test_the_port_can_come_from_the_function_yaml(tmp_path) -> None:
+    """``NUSERVE_GRPC_PORT`` in the function.yaml's env serves gRPC without the option."""
+    port = free_port()
+    spec = write_function_yaml(
+        tmp_path / "function.yaml",
+        {"echo": "tests.serve_models.CountingEcho"},
+        env={"NUSERVE_GRPC_PORT": str(port)},
+    )
+    with serve(spec, workers=1):
+        client = grpcclient.InferenceServerClient(f"127.0.0.1:{port}")
+        assert client.is_model_ready("echo")
+        client.close()
