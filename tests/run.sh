@@ -49,5 +49,7 @@ echo "== mkdocs build --strict (the documentation site, built outside the tree)"
 SITE_DIR=$(mktemp -d)
 NO_MKDOCS_2_WARNING=1 "$VENV/bin/mkdocs" build --strict --quiet -d "$SITE_DIR"
 rm -rf "$SITE_DIR"
+echo "== client venvs (kserve, mlserver: their own pins, under ~/.cache/nuserve)"
+"$VENV/bin/python" -m tests.clients.venvs
 echo "== pytest"
 "$VENV/bin/python" -m pytest -p no:cacheprovider "$@"

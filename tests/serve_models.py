@@ -60,6 +60,32 @@ class EnvReader(nuserve.V2ModelServer):
         return [os.environ.get(name) for name in request["inputs"]]
 
 
+class SpecModel(nuserve.V2ModelServer):
+    """Reads its model spec (``model_path``); answers the sum of each row, as an int."""
+
+    def load(self) -> None:
+        self.get_model()
+        self.model = "sum"
+
+    def predict(self, request: dict[str, Any]) -> Any:
+        import numpy as np
+
+        return np.asarray(request["inputs"]).sum(axis=1).astype(np.int64)
+
+
+class Mean(nuserve.V2ModelServer):
+    """Answers the mean of its one tensor (a small answer to a large request)."""
+
+    def load(self) -> None:
+        self.model = "mean"
+        _append(LOADS_ENV, str(os.getpid()))
+
+    def predict(self, request: dict[str, Any]) -> Any:
+        import numpy as np
+
+        return np.array([float(np.asarray(request["inputs"]).mean())])
+
+
 def write_function_yaml(
     path: Path,
     models: dict[str, str],
@@ -67,16 +93,21 @@ def write_function_yaml(
     max_body_size: int | None = None,
     env: dict[str, str] | None = None,
     configure: Callable[[Any], None] | None = None,
+    model_args: dict[str, dict[str, Any]] | None = None,
+    tracking: str | None = None,
 ) -> Path:
     """A function.yaml serving ``models`` (key → class path), as the Nuclio deployer reads it;
+    ``model_args`` are more ``add_model`` arguments per key (``model_path``...), and
     ``configure(fn)`` may set more on the function (``set_streaming``, class args)."""
     fn = nuserve.new_function("t")
     for key, class_name in models.items():
-        fn.add_model(key, class_name=class_name)
+        fn.add_model(key, class_name=class_name, **(model_args or {}).get(key, {}))
     if configure is not None:
         configure(fn)
     if max_body_size is not None:
         fn.spec.max_body_size = max_body_size
+    if tracking is not None:
+        fn.set_tracking(tracking, batch=1)
     spec = fn.spec.serving_spec().to_dict()
     doc = {
         "metadata": {"name": "t"},
@@ -182,6 +213,7 @@ def serve(
         CALLS_ENV: str(calls),
     }
     env.pop("NUSERVE_SPEC", None)
+    env.pop("NUSERVE_GRPC_PORT", None)
     command = [sys.executable, "-m", "nuserve.cli", "serve", str(spec), "--host", HOST]
     command += ["--port", str(port), "--workers", str(workers), *args]
     with log.open("wb") as out:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from nuserve.errors import BadRequest
+from nuserve.protocols.datatypes import ACCEPTS, oip_datatype
 
 NUMERIC_TYPES = ("float", "double", "int", "uint", "long")
 """Model spec value types (MLRun's, by prefix) whose rows must hold numbers."""
@@ -122,3 +123,48 @@ def _check_tensor(name: str, inputs: Any, bounds: Bounds | None) -> None:
         low, high = inputs.min().item(), inputs.max().item()
         if low < bounds[0] or high > bounds[1]:
             raise _range_error(name, "the tensor", low if low < bounds[0] else high, bounds)
+
+
+Accepts = tuple[dict[str, tuple[str, frozenset[str]]], frozenset[str]]
+"""Per spec input name: ``(its OIP datatype, the request datatypes it takes)``; and the
+datatypes an input not named in the spec may have (one tensor holding every feature: those
+some typed input takes, as the model's own code casts a row to one type)."""
+
+
+def accepted_datatypes(features: Sequence[Any]) -> Accepts | None:
+    """What OIP datatypes the spec's inputs take, or ``None`` when no input is typed."""
+    named: dict[str, tuple[str, frozenset[str]]] = {}
+    for feature in features:
+        if feature.value_type:
+            datatype = oip_datatype(feature.value_type)
+            named[feature.name] = (datatype, ACCEPTS[datatype])
+    if not named:
+        return None
+    sets = [accepts for _, accepts in named.values()]
+    return named, frozenset.union(*sets)
+
+
+def check_datatypes(name: str, body: dict[str, Any], accepts: Accepts) -> None:
+    """Each OIP input tensor's datatype is one the model spec takes: an input named in the
+    spec by its own type, another (``input-0`` holding every feature) by all of them."""
+    named, anonymous = accepts
+    inputs = body.get("inputs")
+    for tensor in inputs if isinstance(inputs, list) else ():
+        if not isinstance(tensor, dict):
+            continue
+        datatype = tensor.get("datatype")
+        if not isinstance(datatype, str):
+            continue  # the codec names the missing datatype
+        input_name = tensor.get("name")
+        spec = named.get(input_name) if isinstance(input_name, str) else None
+        allowed = spec[1] if spec is not None else anonymous
+        if allowed and datatype not in allowed and datatype in ACCEPTS:
+            said = (
+                f"its spec types {input_name!r} as {spec[0]}"
+                if spec is not None
+                else "its spec's inputs are " + ", ".join(sorted({d for d, _ in named.values()}))
+            )
+            raise BadRequest(
+                f"input {input_name!r}: model '{name}' does not accept datatype {datatype} "
+                f"({said}); send one of {', '.join(sorted(allowed))}"
+            )

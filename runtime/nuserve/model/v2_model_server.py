@@ -21,10 +21,19 @@ from nuserve.errors import BadRequest, ConfigError, ModelError, NotFound, NotRea
 from nuserve.event import Event, Response, utc_timestamp
 from nuserve.model.artifacts import ModelSpec, get_model
 from nuserve.model.batching import Batcher, BatchSettings, merge_inputs, row_count, split_outputs
-from nuserve.model.input_checks import NUMERIC_TYPES, Bounds, bounds_of, check_rows
+from nuserve.model.input_checks import (
+    NUMERIC_TYPES,
+    Accepts,
+    Bounds,
+    accepted_datatypes,
+    bounds_of,
+    check_datatypes,
+    check_rows,
+)
 from nuserve.model.operations import call_operation, operation_methods, operation_names
 from nuserve.model.streaming import collect, collect_sync, is_chunks, stream_of, stream_of_sync
-from nuserve.protocols import OIP, ROWS, Protocol, decode_body, detect
+from nuserve.protocols import OIP, ROWS, Protocol, decode_body, detect, event_body
+from nuserve.protocols.datatypes import oip_datatype
 
 
 class Tracker(Interface):
@@ -111,6 +120,7 @@ class V2ModelServer:
         self._feature_count: int | None = None
         self._numeric_features = False
         self._feature_bounds: Bounds | None = None
+        self._accepts: Accepts | None = None
 
     # ----- hooks users override -----------------------------------------------------------
 
@@ -165,6 +175,7 @@ class V2ModelServer:
                 f.value_type.startswith(NUMERIC_TYPES) for f in spec.inputs
             )
             self._feature_bounds = bounds_of([f.value_type for f in spec.inputs])
+            self._accepts = accepted_datatypes(spec.inputs)
         return model_file, extra_data
 
     def get_param(self, key: str, default: Any = None) -> Any:
@@ -258,12 +269,12 @@ class V2ModelServer:
         self.check_ready()
         body = event.body
         if type(body) is not dict:
-            body = event.body = decode_body(body, content_type=event.content_type)
+            body = event_body(event)
         return body, protocol or detect(body)
 
     def prepare(self, body: dict[str, Any], proto: Protocol, operation: str) -> dict[str, Any]:
         """Decode, ``preprocess`` and ``validate`` one request (sync hooks)."""
-        request = proto.decode(body)
+        request = self.decode_request(body, proto)
         stage = "preprocess"
         try:
             request = self.preprocess(request, operation)
@@ -298,7 +309,22 @@ class V2ModelServer:
             raise
         except Exception as exc:
             raise self._user_error("postprocess", exc) from exc
-        return Response(proto.encode(response, request))
+        return proto.respond(response, request, self.output_name())
+
+    def decode_request(self, body: dict[str, Any], proto: Protocol) -> dict[str, Any]:
+        """The protocol's request; OIP tensors of a datatype the spec's inputs do not take
+        are a 400 naming the input."""
+        if proto is OIP and self._accepts is not None:
+            check_datatypes(self.name, body, self._accepts)
+        return proto.decode(body)
+
+    def output_name(self) -> str | None:
+        """The name of the model's one output in its spec (what an unnamed result is
+        answered as, so that metadata and inference agree), else ``None``."""
+        spec = self.model_spec
+        if spec is not None and len(spec.outputs) == 1:
+            return spec.outputs[0].name
+        return None
 
     def infer(self, event: Event, operation: str, protocol: Protocol | None = None) -> Response:
         """Run one inference request through the hooks (sync hooks only).
@@ -310,7 +336,7 @@ class V2ModelServer:
             self.check_ready()
         body = event.body
         if type(body) is not dict:
-            body = event.body = decode_body(body, content_type=event.content_type)
+            body = event_body(event)
         proto: Protocol
         if protocol is None:
             inputs = body.get("inputs")
@@ -321,7 +347,7 @@ class V2ModelServer:
             proto = OIP if is_oip else ROWS
         else:
             proto = protocol
-        request = body if proto is ROWS else proto.decode(body)
+        request = body if proto is ROWS else self.decode_request(body, proto)
         stage = "preprocess"
         try:
             if self._custom_preprocess:
@@ -352,14 +378,16 @@ class V2ModelServer:
             raise
         except Exception as exc:
             raise self._user_error(stage, exc) from exc
-        return Response(response if proto is ROWS else proto.encode(response, request))
+        if proto is ROWS:
+            return Response(response)
+        return proto.respond(response, request, self.output_name())
 
     async def infer_async(
         self, event: Event, operation: str, protocol: Protocol | None = None
     ) -> Response:
         """The same flow, awaiting the hooks that are ``async def``; batched when configured."""
         body, proto = self.decode(event, protocol)
-        request = proto.decode(body)
+        request = self.decode_request(body, proto)
         stage = "preprocess"
         try:
             request = await maybe_await(self.preprocess(request, operation))
@@ -382,7 +410,7 @@ class V2ModelServer:
             raise
         except Exception as exc:
             raise self._user_error(stage, exc) from exc
-        return Response(proto.encode(response, request))
+        return proto.respond(response, request, self.output_name())
 
     def predict_batch(self, requests: list[dict[str, Any]]) -> list[Any]:
         """One ``predict`` call for several validated requests; outputs split back per request.
@@ -426,6 +454,6 @@ class V2ModelServer:
 def _tensor_meta(feature: Any) -> dict[str, Any]:
     return {
         "name": feature.name,
-        "datatype": feature.value_type,
+        "datatype": oip_datatype(feature.value_type),
         "shape": list(feature.dims) or [-1],
     }

@@ -67,7 +67,14 @@ def server_paths(router: ModelRouter, ids: OperationIds) -> dict[str, PathItem]:
 
     ready = "Server ready: every model is loaded (503 names those that are not)"
     return {
-        "/": {**get("root_ready", ready, "server_ready", (503,)), "post": routed("post_root")},
+        "/": {
+            **get(
+                "root_alive",
+                "Server alive (KServe v1's liveness), and whether it is ready",
+                "server_alive",
+            ),
+            "post": routed("post_root"),
+        },
         "/v2": get("server_metadata", "Server metadata", "metadata_server_response"),
         "/v2/health/live": get("server_live", "Server live", "server_live"),
         "/v2/health/ready": get("server_ready", ready, "server_ready", (503,)),
@@ -155,7 +162,8 @@ def model_paths(model: V2ModelServer, prefix: str, ids: OperationIds) -> dict[st
 
 
 def v1_paths(model: V2ModelServer, ids: OperationIds) -> dict[str, PathItem]:
-    """KServe v1: ``{"instances": [...]}`` in, ``{"predictions": [...]}`` out."""
+    """KServe v1: ``{"instances": [...]}`` (or ``inputs``) in, ``{"predictions": [...]}`` out;
+    ``:explain`` answers ``{"explanations": [...]}``."""
     tag, name = model.name, model.name
     errors = (*INFER_ERRORS, *_remote_errors([model]))
     return {
@@ -172,6 +180,15 @@ def v1_paths(model: V2ModelServer, ids: OperationIds) -> dict[str, PathItem]:
                 ids("v1_predict", name),
                 "Inference (KServe v1)",
                 with_errors({"200": ok(ref("kserve_v1_response"))}, errors),
+                tag=tag,
+                body=v1_body(model),
+            )
+        },
+        f"/v1/models/{name}:explain": {
+            "post": operation(
+                ids("v1_explain", name),
+                "Explanation (KServe v1; 404 when the model does not explain)",
+                with_errors({"200": ok(ref("kserve_v1_explanation"))}, (*errors, 404)),
                 tag=tag,
                 body=v1_body(model),
             )
@@ -218,7 +235,12 @@ def v1_body(model: V2ModelServer) -> Schema:
     if rows is None:
         return ref("kserve_v1_request")
     instances = rows["properties"]["inputs"]
-    return {"type": "object", "properties": {"instances": instances}, "required": ["instances"]}
+    return {
+        "anyOf": [
+            {"type": "object", "properties": {key: instances}, "required": [key]}
+            for key in ("instances", "inputs")
+        ]
+    }
 
 
 def spec_rows(model: V2ModelServer) -> Schema | None:

@@ -176,14 +176,25 @@ def nuserve_schemas() -> dict[str, Schema]:
             },
             ["id", "model_name", "outputs"],
         ),
-        "kserve_v1_request": _object(
-            {"instances": {"type": "array"}},
-            ["instances"],
-        ),
+        "kserve_v1_request": {
+            "anyOf": [
+                _object({"instances": {"type": "array"}}, ["instances"]),
+                _object({"inputs": {"type": "array"}}, ["inputs"]),
+            ]
+        },
         "kserve_v1_response": _object({"predictions": {}}, ["predictions"]),
+        "kserve_v1_explanation": _object({"explanations": {}}, ["explanations"]),
         "model_ready": _object(
             {"name": {"type": "string"}, "ready": {"type": "boolean", "enum": [True]}},
             ["name", "ready"],
+        ),
+        "server_alive": _object(
+            {
+                "status": {"type": "string", "enum": ["alive"]},
+                "ready": {"type": "boolean"},
+                "models": {"type": "integer"},
+            },
+            ["status", "ready"],
         ),
         "server_live": _object({"live": {"type": "boolean", "enum": [True]}}, ["live"]),
         "server_ready": _object(

@@ -11,22 +11,27 @@ from nuserve.protocols.base import (
     Protocol,
     decode_body,
     decode_json,
+    event_body,
     is_oip_request,
     is_raw,
 )
-from nuserve.protocols.kserve_v1 import KSERVE_V1
+from nuserve.protocols.binary_header import is_binary
+from nuserve.protocols.kserve_v1 import KSERVE_V1, KSERVE_V1_EXPLAIN
 from nuserve.protocols.oip_protocol import OIP
 from nuserve.protocols.rows import ROWS
 
 __all__ = [
     "JSON_CONTENT_TYPE",
     "KSERVE_V1",
+    "KSERVE_V1_EXPLAIN",
     "OIP",
     "ROWS",
     "Protocol",
     "decode_body",
     "decode_json",
     "detect",
+    "event_body",
+    "is_binary",
     "is_raw",
 ]
 

@@ -7,6 +7,8 @@ from typing import Any
 import orjson
 
 from nuserve.errors import BadRequest
+from nuserve.event import Event, Response
+from nuserve.protocols.binary_header import header_length, is_binary
 
 _TEXT = (bytes, str)
 JSON_CONTENT_TYPE = "application/json"
@@ -64,6 +66,24 @@ def decode_body(raw: Any, need_dict: bool = True, content_type: str | None = Non
     return value
 
 
+def event_body(event: Event) -> dict[str, Any]:
+    """The request body of an inference event as a JSON object, decoded once (kept on the
+    event); with the binary extension, its binary tensors are arrays in their ``data``."""
+    body = event.body
+    if type(body) is dict:
+        return body
+    if is_binary(event.headers) and body.__class__ in (bytes, bytearray, memoryview, str):
+        from nuserve.protocols.oip_binary import split_body  # noqa: PLC0415 - numpy
+
+        length = header_length(event.headers)
+        raw = body.encode() if isinstance(body, str) else body
+        if length is not None:
+            event.body = split_body(raw, length)
+            return event.body  # type: ignore[no-any-return]
+    event.body = decode_body(body, content_type=event.content_type)
+    return event.body  # type: ignore[no-any-return]
+
+
 def is_oip_request(body: object) -> bool:
     """True for ``{"inputs": [{"name":..., "datatype":..., ...}, ...]}`` (not MLRun rows)."""
     if not isinstance(body, dict):
@@ -87,3 +107,10 @@ class Protocol:
     def encode(self, response: dict[str, Any], request: dict[str, Any]) -> Any:
         """The body sent back, from the model's response dict."""
         return response
+
+    def respond(
+        self, response: dict[str, Any], request: dict[str, Any], output_name: str | None = None
+    ) -> Response:
+        """The answer to ``request``: ``encode``'s body, or (OIP) binary tensors with their
+        header. ``output_name`` names a model's one unnamed output (its spec's)."""
+        return Response(self.encode(response, request))

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from nuserve.errors import BadRequest, ModelError
+from nuserve.protocols.datatypes import OIP_DATATYPES
 
 Array = npt.NDArray[Any]
 
@@ -35,9 +36,11 @@ DATATYPES: dict[str, np.dtype[Any]] = {
     "FP64": np.dtype(np.float64),
     "BYTES": np.dtype(object),
 }
-_EXPECTED_DATATYPES = ", ".join(DATATYPES)
+_EXPECTED_DATATYPES = ", ".join(OIP_DATATYPES)
 # (dtype.kind, itemsize) -> datatype; keyed this way so that aliases (intc, longlong) match.
-_BY_KIND = {(dt.kind, dt.itemsize): name for name, dt in DATATYPES.items() if name != "BYTES"}
+BY_KIND = {(dt.kind, dt.itemsize): name for name, dt in DATATYPES.items() if name != "BYTES"}
+BF16_BITS = np.dtype(np.uint16)
+"""How a BF16 tensor reaches the model: its raw 16 bits (numpy has no bfloat16)."""
 _INT_RANGE = {
     name: (int(np.iinfo(dt).min), int(np.iinfo(dt).max))
     for name, dt in DATATYPES.items()
@@ -243,17 +246,30 @@ def decode_tensor(tensor: object) -> Array:
     where = f"tensor {name!r}"
     shape = _check_shape(where, tensor.get("shape"))
     datatype = tensor.get("datatype")
-    if not isinstance(datatype, str) or datatype not in DATATYPES:
+    if not isinstance(datatype, str) or (datatype not in DATATYPES and datatype != "BF16"):
         raise BadRequest(
             f"{where}: unknown datatype {_short(datatype)} (expected one of {_EXPECTED_DATATYPES})"
         )
-    dtype = DATATYPES[datatype]
     parameters = tensor.get("parameters")
     if parameters is not None and not isinstance(parameters, dict):
         raise BadRequest(f"{where}: parameters must be an object, got {_short(parameters)}")
     if "data" not in tensor:
         raise BadRequest(f"{where}: missing 'data' (expected a list of {shape} values)")
     data, count = tensor["data"], math.prod(shape)
+    if isinstance(data, np.ndarray):  # decoded from binary data already (``oip_binary``)
+        if data.size != count:
+            raise BadRequest(
+                f"{where}: data has {data.size} values but shape {shape} needs {count}"
+            )
+        return data.reshape(shape)
+    if datatype == "BF16":
+        flat = bf16_bits(_decode_numbers(where, "FP32", DATATYPES["FP32"], _listed(data)))
+        if flat.size != count:
+            raise BadRequest(
+                f"{where}: data has {flat.size} values but shape {shape} needs {count}"
+            )
+        return flat.reshape(shape)
+    dtype = DATATYPES[datatype]
     if not isinstance(data, list):
         if not (isinstance(data, _SCALARS) and len(shape) <= 1 and count == 1):
             raise BadRequest(f"{where}: data must be a list, got {_short(data)}")
@@ -266,6 +282,17 @@ def decode_tensor(tensor: object) -> Array:
     if flat.size != count:
         raise BadRequest(f"{where}: data has {flat.size} values but shape {shape} needs {count}")
     return flat.reshape(shape)
+
+
+def _listed(data: object) -> list[Any]:
+    return data if isinstance(data, list) else [data]
+
+
+def bf16_bits(values: Array) -> Array:
+    """FP32 values as BF16 bits, rounded to nearest even (as PyTorch and ml_dtypes do)."""
+    bits = values.astype(np.float32).view(np.uint32)
+    rounded = bits + np.uint32(0x7FFF) + ((bits >> np.uint32(16)) & np.uint32(1))
+    return (rounded >> np.uint32(16)).astype(BF16_BITS)
 
 
 def decode_inputs(body: Mapping[str, Any]) -> Array | dict[str, Array]:
@@ -311,7 +338,7 @@ def encode_tensor(name: str, value: object) -> dict[str, object]:
     if kind in "USO":
         datatype, data = "BYTES", [_text(name, v) for v in flat.tolist()]
     else:
-        found = _BY_KIND.get((kind, flat.dtype.itemsize))
+        found = BY_KIND.get((kind, flat.dtype.itemsize))
         if found is None:
             raise ModelError(
                 f"output {name!r}: cannot encode dtype {flat.dtype} "
@@ -347,19 +374,41 @@ def _requested_names(requested: object, available: list[str]) -> list[str]:
     return names or available
 
 
-def encode_outputs(outputs: object, requested: object = None) -> list[dict[str, object]]:
-    """Encode a model's result: a dict gives one tensor per key, anything else ``output-0``.
+DEFAULT_OUTPUT = "output-0"
+"""The name of a model's one output when neither the model nor its spec names it."""
 
-    A list of already-encoded tensors passes through unchanged. ``requested`` is the
-    request's ``outputs``; values that were not requested are never encoded.
+
+def output_values(
+    outputs: object, requested: object = None, default_name: str = DEFAULT_OUTPUT
+) -> list[tuple[str, object]]:
+    """The ``(name, value)`` of each output to send, in order; a value may be a tensor
+    encoded already (a dict with ``name`` and ``datatype`` or ``data``).
+
+    A dict gives one output per key, a list of encoded tensors one per tensor, anything else
+    one output named ``default_name`` (the model spec's one output, else ``output-0``).
+    ``requested`` is the request's ``outputs``: only those are sent, in its order.
     """
+    values: dict[str, object]
     if isinstance(outputs, list) and outputs and all(_is_encoded(t) for t in outputs):
-        if requested is None:
-            return outputs
-        tensors: dict[str, dict[str, object]] = {str(t["name"]): t for t in outputs}
-        return [tensors[n] for n in _requested_names(requested, list(tensors))]
-    if isinstance(outputs, dict):
+        values = {str(t["name"]): t for t in outputs}
+    elif isinstance(outputs, dict):
         values = {str(k): v for k, v in outputs.items()}
     else:
-        values = {"output-0": outputs}
-    return [encode_tensor(n, values[n]) for n in _requested_names(requested, list(values))]
+        values = {default_name: outputs}
+    return [(n, values[n]) for n in _requested_names(requested, list(values))]
+
+
+def encode_outputs(
+    outputs: object, requested: object = None, default_name: str = DEFAULT_OUTPUT
+) -> list[dict[str, object]]:
+    """Encode a model's result as JSON tensors (``output_values`` says which).
+
+    A list of already-encoded tensors passes through unchanged.
+    """
+    encoded = isinstance(outputs, list) and outputs and all(_is_encoded(t) for t in outputs)
+    if requested is None and encoded:
+        return outputs  # type: ignore[return-value]
+    return [
+        value if _is_encoded(value) and isinstance(value, dict) else encode_tensor(name, value)
+        for name, value in output_values(outputs, requested, default_name)
+    ]

@@ -1,13 +1,16 @@
 """Open Inference Protocol v2 bodies, built on the tensor codec in ``oip``.
 
 The codec (and numpy) is imported on the first OIP request, so serving MLRun rows never
-pays for it and ``import nuserve`` stays light.
+pays for it and ``import nuserve`` stays light. Outputs the request asks for as binary
+(``binary_data_output``, or ``binary_data`` on a requested output) are sent with the binary
+extension (``oip_binary``): the answer is then bytes with ``Inference-Header-Content-Length``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from nuserve.event import Response
 from nuserve.protocols.base import Protocol
 
 
@@ -24,15 +27,81 @@ class OIPProtocol(Protocol):
         return request
 
     def encode(self, response: dict[str, Any], request: dict[str, Any]) -> Any:
+        return self.respond(response, request).body
+
+    def respond(
+        self, response: dict[str, Any], request: dict[str, Any], output_name: str | None = None
+    ) -> Response:
+        from nuserve.protocols.oip import (  # noqa: PLC0415 - see the docstring
+            DEFAULT_OUTPUT,
+            encode_tensor,
+            output_values,
+        )
+
         body: dict[str, Any] = {"id": response.get("id"), "model_name": response.get("model_name")}
         if response.get("model_version"):
             body["model_version"] = response["model_version"]
         if response.get("parameters"):
             body["parameters"] = response["parameters"]
-        from nuserve.protocols.oip import encode_outputs  # noqa: PLC0415 - see the docstring
+        values = output_values(
+            response.get("outputs"), request.get("outputs"), output_name or DEFAULT_OUTPUT
+        )
+        binary = _binary_outputs(request, [name for name, _ in values])
+        if not any(binary):
+            body["outputs"] = [
+                value if _encoded(value) else encode_tensor(name, value) for name, value in values
+            ]
+            return Response(body)
+        from nuserve.protocols import oip_binary  # noqa: PLC0415 - see the docstring
 
-        body["outputs"] = encode_outputs(response.get("outputs"), request.get("outputs"))
-        return body
+        triples = [_triple(name, value) for name, value in values]
+        data, length = oip_binary.encode_binary_body(body, triples, binary)
+        return Response(
+            data,
+            headers={oip_binary.HEADER: str(length)},
+            content_type=oip_binary.CONTENT_TYPE,
+        )
+
+
+def _encoded(value: object) -> bool:
+    return isinstance(value, dict) and "name" in value and ("datatype" in value or "data" in value)
+
+
+def _triple(name: str, value: object) -> tuple[str, object, object]:
+    """``(name, value, datatype)``: an encoded tensor's data reshaped to its shape."""
+    if not _encoded(value):
+        return name, value, None
+    assert isinstance(value, dict)
+    import numpy as np  # noqa: PLC0415 - see the module docstring
+
+    from nuserve.protocols.oip import DATATYPES  # noqa: PLC0415 - see the module docstring
+
+    datatype = value.get("datatype")
+    data = value.get("data")
+    dtype = DATATYPES.get(datatype) if isinstance(datatype, str) else None
+    arr = np.asarray(data, dtype=dtype if dtype is not None and datatype != "BYTES" else None)
+    if datatype == "BYTES" and arr.dtype.kind in "US":
+        arr = np.asarray(data, dtype=object)
+    shape = value.get("shape")
+    if isinstance(shape, list):
+        arr = arr.reshape(shape)
+    return name, arr, datatype
+
+
+def _binary_outputs(request: dict[str, Any], names: list[str]) -> list[bool]:
+    """Which outputs go as bytes: ``binary_data`` on the requested output, else the
+    request's ``binary_data_output``."""
+    parameters = request.get("parameters")
+    default = isinstance(parameters, dict) and parameters.get("binary_data_output") is True
+    per_output: dict[str, bool] = {}
+    outputs = request.get("outputs")
+    if isinstance(outputs, list):
+        for output in outputs:
+            if isinstance(output, dict) and isinstance(output.get("name"), str):
+                params = output.get("parameters")
+                if isinstance(params, dict) and "binary_data" in params:
+                    per_output[output["name"]] = params["binary_data"] is True
+    return [per_output.get(name, default) for name in names]
 
 
 OIP = OIPProtocol()

@@ -36,7 +36,7 @@ from nuserve.errors import BadRequest, ConfigError, ModelError, NuserveError
 from nuserve.event import Event, Response, utc_timestamp
 from nuserve.model.operations import operation_methods, operation_names
 from nuserve.model.v2_model_server import V2ModelServer
-from nuserve.protocols import Protocol, decode_body, detect
+from nuserve.protocols import Protocol, detect, event_body
 from nuserve.routers.endpoint import RouterEndpoint, delegate
 from nuserve.routers.fanout import call_async, outputs_of, route_key, run_all
 from nuserve.routers.router import ModelRouter, Target
@@ -178,7 +178,7 @@ class BaseRouter(ModelRouter):
     ) -> tuple[dict[str, Any], Protocol, list[V2ModelServer], list[Event]]:
         body = event.body
         if type(body) is not dict:
-            body = event.body = decode_body(body, content_type=event.content_type)
+            body = event_body(event)
         proto = protocol or detect(body)
         request = proto.decode(body)
         chosen = self.select_routes(event, request)
@@ -236,7 +236,7 @@ class BaseRouter(ModelRouter):
                 raise ModelError(
                     f"router '{self.name}' raised in merge: {type(exc).__name__}: {exc}"
                 ) from exc
-        return Response(proto.encode(self.respond(event, request, replies, outputs), request))
+        return proto.respond(self.respond(event, request, replies, outputs), request)
 
     def child_error(self, key: str, exc: BaseException) -> NuserveError:
         """The request's error when child ``key`` failed: its status, a message naming it."""
@@ -281,12 +281,7 @@ class BaseRouter(ModelRouter):
 
     def route_by_body(self, event: Event) -> Target:
         """A body that names no model goes to the router itself."""
-        body = (
-            event.body
-            if type(event.body) is dict
-            else decode_body(event.body, content_type=event.content_type)
-        )
-        event.body = body
+        body = event_body(event)
         if body.get("model") is not None:
             return super().route_by_body(event)
         operation = body.get("operation") or "infer"

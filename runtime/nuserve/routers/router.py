@@ -31,13 +31,13 @@ from nuserve.errors import (
 )
 from nuserve.event import Event, Response
 from nuserve.model.v2_model_server import INFER_OPS, V2ModelServer
-from nuserve.protocols import KSERVE_V1, Protocol, decode_body
+from nuserve.protocols import KSERVE_V1, KSERVE_V1_EXPLAIN, Protocol, event_body
 from nuserve.version import __version__
 
 SERVER_NAME = "nuserve"
 BODY_ROUTED_PATHS = frozenset({"/", "/v2/models/infer", "/v2/models/predict"})
 """Paths with no model in them: POST is routed by its body; GET on ``/`` answers health."""
-READ_OPS = frozenset({"", "ready", "health", "live", "server", "list"})
+READ_OPS = frozenset({"", "ready", "health", "live", "server", "list", "root"})
 """Targets GET and HEAD answer (``""``: a model's prefix, whose GET is its metadata)."""
 READ_METHODS = frozenset({"GET", "HEAD"})
 """Methods that read: they never run inference (a HEAD once ran ``predict``)."""
@@ -134,6 +134,9 @@ class ModelRouter:
                 if self.default_version[name] == version:
                     prefixes.append(f"/v2/models/{name}")
                     table[f"/v1/models/{name}:predict"] = Target(model, "infer", KSERVE_V1)
+                    table[f"/v1/models/{name}:explain"] = Target(
+                        model, "explain", KSERVE_V1_EXPLAIN
+                    )
                     table[f"/v1/models/{name}"] = Target(model, "ready")
                 for prefix in prefixes:
                     table[prefix] = Target(model, "")
@@ -192,7 +195,15 @@ class ModelRouter:
             return Response({"name": SERVER_NAME, "version": _version(), "extensions": []})
         if op == "live":
             return Response({"live": True})
+        if op == "root":
+            return Response(self.alive())
         return self.health()
+
+    def alive(self) -> dict[str, Any]:
+        """``GET /``: KServe's liveness answer (its client reads ``status``), with whether
+        every model is ready (``/v2/health/ready`` says which are not)."""
+        ready = all(m.ready for m in self.models())
+        return {"status": "alive", "ready": ready, "models": len(self.routes)}
 
     def health(self) -> Response:
         not_ready = {
@@ -227,17 +238,12 @@ class ModelRouter:
             if path != "/":
                 raise not_allowed(event, RUNS)
             if event.method in READ_METHODS:
-                return Target(None, "health")
+                return Target(None, "root")
             raise not_allowed(event, READS_AND_RUNS)
         raise self.not_found(path, event.method)
 
     def route_by_body(self, event: Event) -> Target:
-        body = (
-            event.body
-            if type(event.body) is dict
-            else decode_body(event.body, content_type=event.content_type)
-        )
-        event.body = body
+        body = event_body(event)
         name = body.get("model")
         if name is None:
             if len(self.versions) != 1:

@@ -83,6 +83,8 @@ class App:
         self.deadlines = Deadlines(config.body_timeout)
         self.openapi: bytes | None = None
         """This worker's OpenAPI document, kept once every model has loaded."""
+        self.grpc: Any = None
+        """This worker's gRPC server (``--grpc-port``), started after the graph."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -129,13 +131,14 @@ class App:
                 return await _json(send, 415, refused)
         if length is not None and length.isdigit() and int(length) > limit:
             return await self.too_large(send)
+        expected = int(length) if length is not None and length.isdigit() else None
         if getattr(getattr(receive, "__self__", None), "more_body", True):
             try:
-                raw = await self.deadlines.run(_read_body(receive, limit))
+                raw = await self.deadlines.run(_read_body(receive, limit, expected))
             except TimeoutError:
                 return await self.too_slow(send)
         else:  # uvicorn's cycle has the whole body already: nothing to wait for
-            raw = await _read_body(receive, limit)
+            raw = await _read_body(receive, limit, expected)
         if raw is None:
             return CLIENT_GONE
         if len(raw) > limit:
@@ -293,6 +296,17 @@ class App:
         if lanes is not None:
             self.metrics.timeouts = lanes.stats
         self.context = context
+        if config.grpc_port:
+            from nuserve.serve import grpc_service  # noqa: PLC0415 - grpcio only when asked
+
+            self.grpc = await grpc_service.start(
+                context.user_data.server,
+                self.metrics,
+                config.grpc_host,
+                config.grpc_port,
+                self.max_body_size,
+                self.token,
+            )
         if config.metrics_dir:
             self.writer = asyncio.create_task(
                 metrics.write_periodically(self.metrics, config.metrics_dir)
@@ -314,6 +328,8 @@ class App:
         """Stop the consumers (their last event may still run here), then close the streams
         and the graph."""
         await self.deadlines.stop()
+        if self.grpc is not None:
+            await self.grpc.stop(grace=5)
         if self.consumers:
             await asyncio.to_thread(kafka.stop_consumers, self.consumers)
         output = getattr(getattr(self.context, "user_data", None), "stream_output", None)
@@ -361,12 +377,38 @@ def not_json(headers: dict[str, str], length: str | None) -> str | None:
     )
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
-    """The body, or its first chunks once they pass ``limit``; ``None`` if the client left."""
+LARGE_BODY = 1 << 20
+"""Bodies of this many bytes or more (by Content-Length) are read into one buffer sized
+once: chunks joined at the end held the body twice (a 64 MB binary tensor peaked at 2x)."""
+
+
+async def _read_body(
+    receive: Receive, limit: int, expected: int | None = None
+) -> bytes | bytearray | None:
+    """The body, or its first chunks once they pass ``limit``; ``None`` if the client left.
+
+    A large body of known length is a ``bytearray`` filled in place (the protocols read it
+    as they read bytes; binary tensors are views of it)."""
     message = await receive()
     if message["type"] != "http.request":
         return None
     raw: bytes = message.get("body", b"")
+    if expected is not None and expected >= LARGE_BODY and message.get("more_body", False):
+        buffer = bytearray(expected)
+        view = memoryview(buffer)
+        size = len(raw)
+        view[:size] = raw
+        while message.get("more_body", False):
+            message = await receive()
+            if message["type"] != "http.request":
+                return None
+            chunk: bytes = message.get("body", b"")
+            if size + len(chunk) > expected:  # more than it said: past the limit check
+                return bytes(buffer[:size]) + chunk
+            view[size : size + len(chunk)] = chunk
+            size += len(chunk)
+        view.release()
+        return buffer if size == expected else buffer[:size]
     if message.get("more_body", False):
         chunks, size = [raw], len(raw)
         while message.get("more_body", False) and size <= limit:

@@ -28,6 +28,10 @@ OVERLOADED = "nuserve.overloaded"
 """Scope key set by ``connection`` on a request that came past the worker's limit."""
 STRICT_CONTENT_TYPE_ENV = "NUSERVE_STRICT_CONTENT_TYPE"
 ADDRESS_ENV = "NUSERVE_ADDRESS"
+GRPC_PORT_ENV = "NUSERVE_GRPC_PORT"
+"""The port of the OIP gRPC service (0 or unset: none); a function.yaml's ``spec.env`` may
+set it, as ``--grpc-port`` does."""
+GRPC_HOST_ENV = "NUSERVE_GRPC_HOST"
 """The URL ``nuserve serve`` listens on; a worker that has it says when it is serving."""
 FAILED_PREFIX = "failed-"
 """A worker whose startup failed leaves ``failed-<pid>.txt`` (the reason) in the metrics dir."""
@@ -63,6 +67,9 @@ class ServeConfig:
     """Refuse a body whose Content-Type is not JSON with 415; by default any content type
     is taken and the body read as JSON when it parses."""
     address: str = ""
+    grpc_port: int = 0
+    """Where each worker serves OIP over gRPC too (0: HTTP only)."""
+    grpc_host: str = "127.0.0.1"
     """The URL the server listens on; when set, the worker prints a line once it serves."""
 
     @classmethod
@@ -92,6 +99,8 @@ class ServeConfig:
             ),
             strict_content_type=env.get(STRICT_CONTENT_TYPE_ENV, "") == "1",
             address=env.get(ADDRESS_ENV, ""),
+            grpc_port=check_port(GRPC_PORT_ENV, env.get(GRPC_PORT_ENV) or "0"),
+            grpc_host=env.get(GRPC_HOST_ENV) or "127.0.0.1",
         )
 
     def handler_environ(self) -> dict[str, str]:
@@ -100,6 +109,14 @@ class ServeConfig:
         if self.code_dir:
             environ[CODE_DIR_ENV] = self.code_dir
         return environ
+
+
+def check_port(name: str, value: str | int) -> int:
+    """A TCP port: 0 (none) to 65535 (``name`` says where it came from)."""
+    text = str(value).strip()
+    if not text.isdigit() or int(text) > 65535:
+        raise ConfigError(f"{name} must be a port from 1 to 65535, or 0 for none (got {text!r})")
+    return int(text)
 
 
 def check_timeout(name: str, value: str | float) -> float:

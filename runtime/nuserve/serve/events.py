@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from nuserve.event import Event, Response, new_event_id
+from nuserve.protocols.binary_header import BINARY_HEADER
 from nuserve.serve.types import Scope
 
 JSON = "application/json"
@@ -59,7 +60,7 @@ def read_headers(raw_headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return headers
 
 
-def request_event(scope: Scope, raw: bytes, headers: dict[str, str]) -> Event:
+def request_event(scope: Scope, raw: bytes | bytearray, headers: dict[str, str]) -> Event:
     """The event of one HTTP request whose whole body is ``raw``: what Nuclio's HTTP trigger
     and ``nuserve.nuclio.adapter.to_event`` make of it, without the ``nuclio_sdk.Event`` in
     between (tests/unit/serve/test_events.py checks the two agree).
@@ -70,7 +71,7 @@ def request_event(scope: Scope, raw: bytes, headers: dict[str, str]) -> Event:
     """
     content_type = headers.get("Content-Type", "")
     body: Any = raw
-    if content_type == JSON:
+    if content_type == JSON and BINARY_HEADER not in headers:  # binary tensors follow JSON
         try:
             body = orjson.loads(raw)
         except ValueError:

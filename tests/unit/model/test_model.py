@@ -126,8 +126,8 @@ def test_get_model_sets_model_spec_and_width_check(tmp_path):
     server = serve(("w", WithSpec, {"model_path": str(tmp_path)}))
     meta = server.test("/v2/models/w", method="GET")
     assert meta["inputs"] == [
-        {"name": "a", "datatype": "float", "shape": [-1]},
-        {"name": "b", "datatype": "float", "shape": [-1]},
+        {"name": "a", "datatype": "FP32", "shape": [-1]},
+        {"name": "b", "datatype": "FP32", "shape": [-1]},
     ]
     assert meta["framework"] == "sklearn"
     err = server.test("/v2/models/w/infer", {"inputs": [[1, 2], [1, 2, 3]]}, silent=True)

@@ -84,7 +84,9 @@ def test_a_model_spec_gives_rows_of_its_width(document: dict[str, Any]) -> None:
     row = rows["properties"]["inputs"]["items"]
     assert (row["minItems"], row["maxItems"], row["items"]) == (4, 4, {"type": "number"})
     v1 = body_of(document, "/v1/models/scored:predict")
-    assert v1["properties"]["instances"] == rows["properties"]["inputs"]
+    instances, inputs = v1["anyOf"]
+    assert instances["properties"]["instances"] == rows["properties"]["inputs"]
+    assert inputs["properties"]["inputs"] == rows["properties"]["inputs"]
     check = validator(document, body)
     assert check.is_valid(ROWS) and check.is_valid(TENSOR)
     assert not check.is_valid({"inputs": [[1, 2, 3]]})

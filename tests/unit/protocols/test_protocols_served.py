@@ -106,7 +106,9 @@ def test_kserve_v1_instances_to_predictions(server):
     out = server.test("/v1/models/t:predict", {"instances": [[1, 2]]})
     assert list(out) == ["predictions"]
     assert np.asarray(out["predictions"]).tolist() == [[1, 2]]
-    resp = server.test("/v1/models/t:predict", {"inputs": [[1]]}, silent=True, get_body=False)
+    resp = server.test("/v1/models/t:predict", {"rows": [[1]]}, silent=True, get_body=False)
     assert resp.status_code == 400
-    assert resp.body["error"].startswith("KServe v1 request needs 'instances' as a list")
+    assert resp.body["error"].startswith(
+        "KServe v1 request needs 'instances' as a list (got no 'instances' or 'inputs' key)"
+    )
     assert server.test("/v1/models/t") == {"name": "t", "ready": True}

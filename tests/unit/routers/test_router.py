@@ -94,7 +94,7 @@ def test_listing_health_and_server_metadata(server):
     }
     assert server.test("/v2/health/live") == {"live": True}
     assert server.test("/v2/health/ready") == {"ready": True, "models": 3}
-    assert server.test("/") == {"ready": True, "models": 3}
+    assert server.test("/") == {"status": "alive", "ready": True, "models": 3}
     meta = server.test("/v2")
     assert meta["name"] == "nuserve" and meta["version"] == nuserve.__version__
     model_meta = server.test("/v2/models/m/versions/v1")

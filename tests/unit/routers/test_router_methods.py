@@ -117,7 +117,7 @@ def test_what_each_method_runs(server: MockServer) -> None:
     for method in ("GET", "HEAD"):
         assert answer(server, method, "/v2/models/s").body["name"] == "s"
         assert answer(server, method, "/v2/models/s/ready").body == {"name": "s", "ready": True}
-        assert answer(server, method, "/").body == {"ready": True, "models": 2}
+        assert answer(server, method, "/").body == {"status": "alive", "ready": True, "models": 2}
     assert RAN == []
 
 

@@ -93,6 +93,7 @@ def test_no_option_takes_a_token_on_the_command_line() -> None:
         "head_timeout",
         "max_in_flight",
         "strict_content_type",
+        "grpc_port",
     }
     args = parser.parse_args(["--auth-token-file", "t", "--body-timeout", "2"])
     assert limits(args) == {
@@ -101,6 +102,7 @@ def test_no_option_takes_a_token_on_the_command_line() -> None:
         "head_timeout": 5,
         "max_in_flight": 256,
         "strict_content_type": False,
+        "grpc_port": None,
     }
 
 

@@ -1,0 +1,39 @@
+"""The header of the OIP binary tensor extension (no numpy: read for every request).
+
+``Inference-Header-Content-Length`` is the length of the JSON that opens a body whose
+tensors follow as bytes (``protocols.oip_binary`` decodes them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nuserve.errors import BadRequest
+
+BINARY_HEADER = "Inference-Header-Content-Length"
+"""As Nuclio's HTTP trigger spells it (Go's canonical form); lower case is read too."""
+BINARY_HEADER_LOWER = BINARY_HEADER.lower()
+
+
+def is_binary(headers: dict[str, Any] | None) -> bool:
+    """Whether a request carries the binary extension's header."""
+    return bool(headers) and (BINARY_HEADER in headers or BINARY_HEADER_LOWER in headers)  # type: ignore[operator]
+
+
+def header_length(headers: dict[str, Any] | None) -> int | None:
+    """The ``Inference-Header-Content-Length`` of a request, or ``None`` when it has none."""
+    if not headers:
+        return None
+    value = headers.get(BINARY_HEADER)
+    if value is None:
+        value = headers.get(BINARY_HEADER_LOWER)
+        if value is None:
+            return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+    text = text.strip()
+    if not text.isdigit():
+        raise BadRequest(
+            f"{BINARY_HEADER} must be the JSON header's length in bytes, a non-negative "
+            f"integer (got {text[:40]!r})"
+        )
+    return int(text)

@@ -1,0 +1,278 @@
+"""The OIP gRPC service (``inference.GRPCInferenceService``) of ``nuserve serve --grpc-port``.
+
+Each worker runs a grpcio asyncio server on its own event loop, beside its HTTP app, on the
+same port as the other workers (``SO_REUSEPORT``: the kernel spreads connections). A call
+becomes the same ``Event`` an HTTP request makes (the OIP path, a JSON-object body) and runs
+through the worker's ``GraphServer``, so models, tracking and answers are the ones HTTP gets;
+it is counted in ``/metrics`` under the same model and operation.
+
+Tensors come in as ``raw_input_contents`` (decoded zero-copy, as the HTTP binary extension is)
+or typed ``contents`` (checked as JSON data is); they go back as ``raw_output_contents``: the
+request asks the protocol for binary outputs and the answer's chunks are handed over as they
+are. Errors are gRPC status codes with the HTTP answer's message: 400 → INVALID_ARGUMENT,
+404 → NOT_FOUND, 503 → UNAVAILABLE, 413 and a message over the limit → RESOURCE_EXHAUSTED.
+"""
+
+from __future__ import annotations
+
+from time import perf_counter
+from typing import Any
+
+import grpc
+import orjson
+from grpc import aio
+
+from nuserve.errors import BadRequest, ConfigError
+from nuserve.event import Event, Response
+from nuserve.nuclio.redact import redact_paths
+from nuserve.protocols.binary_header import BINARY_HEADER
+from nuserve.serve.auth import check_bearer
+from nuserve.serve.metrics import Metrics
+from nuserve.serve.oip_grpc import grpc_predict_v2_pb2 as pb
+from nuserve.serve.oip_grpc import grpc_predict_v2_pb2_grpc as pb_grpc
+from nuserve.server.graph_server import GraphServer
+
+CODES: dict[int, grpc.StatusCode] = {
+    400: grpc.StatusCode.INVALID_ARGUMENT,
+    401: grpc.StatusCode.UNAUTHENTICATED,
+    404: grpc.StatusCode.NOT_FOUND,
+    405: grpc.StatusCode.UNIMPLEMENTED,
+    408: grpc.StatusCode.DEADLINE_EXCEEDED,
+    413: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    415: grpc.StatusCode.INVALID_ARGUMENT,
+    429: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    503: grpc.StatusCode.UNAVAILABLE,
+    504: grpc.StatusCode.DEADLINE_EXCEEDED,
+}
+"""HTTP status → gRPC status code (anything else ≥ 400 is INTERNAL)."""
+TYPED_FIELDS = {
+    "BOOL": "bool_contents",
+    "INT8": "int_contents",
+    "INT16": "int_contents",
+    "INT32": "int_contents",
+    "INT64": "int64_contents",
+    "UINT8": "uint_contents",
+    "UINT16": "uint_contents",
+    "UINT32": "uint_contents",
+    "UINT64": "uint64_contents",
+    "FP32": "fp32_contents",
+    "FP64": "fp64_contents",
+    "BYTES": "bytes_contents",
+}
+"""Where ``InferTensorContents`` holds each datatype (FP16 and BF16 travel raw only)."""
+
+
+def model_prefix(name: str, version: str) -> str:
+    return f"/v2/models/{name}" + (f"/versions/{version}" if version else "")
+
+
+def parameters_of(parameters: Any) -> dict[str, Any]:
+    """A protobuf ``map<string, InferParameter>`` as a plain dict."""
+    out: dict[str, Any] = {}
+    for key, value in parameters.items():
+        which = value.WhichOneof("parameter_choice")
+        if which is not None:
+            out[key] = getattr(value, which)
+    return out
+
+
+def infer_body(request: Any) -> dict[str, Any]:
+    """The OIP body of a ``ModelInferRequest``: raw inputs as arrays over the message's
+    bytes, typed contents as lists (the codec checks them as it checks JSON data)."""
+    from nuserve.protocols.oip_binary import decode_binary  # noqa: PLC0415 - numpy
+
+    raw = request.raw_input_contents
+    if raw and len(raw) != len(request.inputs):
+        raise BadRequest(
+            f"raw_input_contents has {len(raw)} entries but the request has "
+            f"{len(request.inputs)} inputs; send one entry per input, in order"
+        )
+    inputs: list[dict[str, Any]] = []
+    for i, given in enumerate(request.inputs):
+        tensor: dict[str, Any] = {
+            "name": given.name,
+            "datatype": given.datatype,
+            "shape": list(given.shape),
+        }
+        parameters = parameters_of(given.parameters)
+        if parameters:
+            tensor["parameters"] = parameters
+        where = f"input {given.name!r}"
+        if raw:
+            tensor["data"] = decode_binary(where, tensor, memoryview(raw[i]))
+        else:
+            field = TYPED_FIELDS.get(given.datatype)
+            if field is None:
+                raise BadRequest(
+                    f"{where}: datatype {given.datatype!r} has no typed contents; send it "
+                    "in raw_input_contents (FP16 and BF16 travel raw only)"
+                )
+            tensor["data"] = list(getattr(given.contents, field))
+        inputs.append(tensor)
+    parameters = parameters_of(request.parameters)
+    parameters["binary_data_output"] = True  # the answer's chunks become raw_output_contents
+    body: dict[str, Any] = {"inputs": inputs, "parameters": parameters}
+    if request.id:
+        body["id"] = request.id
+    if request.outputs:
+        body["outputs"] = [{"name": o.name} for o in request.outputs]
+    return body
+
+
+def infer_response(response: Response) -> Any:
+    """A ``ModelInferResponse`` from the binary answer of the protocol (header + chunks)."""
+    body = response.body
+    if type(body) is bytes:
+        length = int(response.headers[BINARY_HEADER])
+        head = orjson.loads(body[:length])
+        view = memoryview(body)
+        offset = length
+        outputs, raw = [], []
+        for tensor in head.get("outputs", []):
+            size = int(tensor.get("parameters", {}).get("binary_data_size", 0))
+            raw.append(view[offset : offset + size].tobytes())
+            offset += size
+            outputs.append(_output(tensor))
+    elif isinstance(body, dict):  # a body made by other code than the protocol (a flow)
+        from nuserve.protocols.oip_binary import binary_tensor  # noqa: PLC0415 - numpy
+
+        head, outputs, raw = body, [], []
+        for tensor in body.get("outputs") or []:
+            import numpy as np  # noqa: PLC0415 - numpy
+
+            value = np.asarray(tensor.get("data")).reshape(tensor.get("shape", [-1]))
+            header, chunk = binary_tensor(str(tensor.get("name")), value, tensor.get("datatype"))
+            outputs.append(_output(header))
+            raw.append(bytes(chunk))
+    else:
+        raise BadRequest(f"the answer is not OIP tensors (got {type(body).__name__})")
+    return pb.ModelInferResponse(
+        model_name=str(head.get("model_name") or ""),
+        model_version=str(head.get("model_version") or ""),
+        id=str(head.get("id") or ""),
+        outputs=outputs,
+        raw_output_contents=raw,
+    )
+
+
+def _output(tensor: dict[str, Any]) -> Any:
+    return pb.ModelInferResponse.InferOutputTensor(
+        name=str(tensor["name"]), datatype=str(tensor["datatype"]), shape=tensor["shape"]
+    )
+
+
+class InferenceService(pb_grpc.GRPCInferenceServiceServicer):  # type: ignore[misc]
+    """The servicer (methods named as the service's calls): each call goes through
+    ``GraphServer.run_async``, as HTTP requests do."""
+
+    def __init__(self, server: GraphServer, metrics: Metrics, token: bytes | None) -> None:
+        self.server = server
+        self.metrics = metrics
+        self.token = token
+
+    async def call(self, context: Any, path: str, method: str, body: Any = None) -> Response:
+        """Run one event; a failure aborts the call with its code and message."""
+        if self.token is not None:
+            headers = [(k.encode(), v.encode()) for k, v in context.invocation_metadata() or ()]
+            refused = check_bearer(
+                [(k.lower(), v) for k, v in headers if isinstance(v, bytes)], self.token
+            )
+            if refused is not None:
+                await context.abort(grpc.StatusCode.UNAUTHENTICATED, refused)
+        started = perf_counter()
+        response = await self.server.run_async(Event(body, path, method))
+        status = response.status_code
+        self.metrics.series(path).observe(status, perf_counter() - started)
+        if status >= 300:
+            error = response.body.get("error") if isinstance(response.body, dict) else None
+            message = str(error or f"failed with status {status}")
+            if status >= 500:
+                message = redact_paths(message)
+            await context.abort(CODES.get(status, grpc.StatusCode.INTERNAL), message)
+        return response
+
+    async def answer(self, context: Any, path: str, method: str, body: Any = None) -> Any:
+        """The JSON body of a read (GET) or a failure's abort."""
+        return (await self.call(context, path, method, body)).body
+
+    async def ServerLive(self, request: Any, context: Any) -> Any:
+        body = await self.answer(context, "/v2/health/live", "GET")
+        return pb.ServerLiveResponse(live=bool(body.get("live")))
+
+    async def ServerReady(self, request: Any, context: Any) -> Any:
+        response = await self.server.run_async(Event(None, "/v2/health/ready", "GET"))
+        return pb.ServerReadyResponse(ready=response.status_code == 200)
+
+    async def ModelReady(self, request: Any, context: Any) -> Any:
+        path = model_prefix(request.name, request.version) + "/ready"
+        response = await self.server.run_async(Event(None, path, "GET"))
+        if response.status_code == 503:
+            return pb.ModelReadyResponse(ready=False)  # loading, or failed: not an error
+        if response.status_code != 200:
+            await self.call(context, path, "GET")  # aborts with the code and message
+        return pb.ModelReadyResponse(ready=True)
+
+    async def ServerMetadata(self, request: Any, context: Any) -> Any:
+        body = await self.answer(context, "/v2", "GET")
+        return pb.ServerMetadataResponse(
+            name=body["name"], version=body["version"], extensions=body.get("extensions", [])
+        )
+
+    async def ModelMetadata(self, request: Any, context: Any) -> Any:
+        body = await self.answer(context, model_prefix(request.name, request.version), "GET")
+        meta = pb.ModelMetadataResponse.TensorMetadata
+        return pb.ModelMetadataResponse(
+            name=body["name"],
+            versions=body.get("versions", []),
+            platform=body.get("platform", ""),
+            inputs=[
+                meta(name=t["name"], datatype=t["datatype"], shape=t["shape"])
+                for t in body.get("inputs", [])
+            ],
+            outputs=[
+                meta(name=t["name"], datatype=t["datatype"], shape=t["shape"])
+                for t in body.get("outputs", [])
+            ],
+        )
+
+    async def ModelInfer(self, request: Any, context: Any) -> Any:
+        path = model_prefix(request.model_name, request.model_version) + "/infer"
+        try:
+            body = infer_body(request)
+        except BadRequest as exc:
+            self.metrics.series(path).observe(400, 0.0)
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, exc.message)
+        response = await self.call(context, path, "POST", body)
+        try:
+            return infer_response(response)
+        except (BadRequest, ValueError, KeyError, TypeError) as exc:
+            await context.abort(grpc.StatusCode.INTERNAL, f"cannot send the answer: {exc}")
+
+
+async def start(
+    server: GraphServer,
+    metrics: Metrics,
+    host: str,
+    port: int,
+    max_message: int,
+    token: bytes | None = None,
+) -> aio.Server:
+    """Start this worker's gRPC server on ``host:port`` (shared by the workers)."""
+    options = [
+        ("grpc.max_receive_message_length", max_message),
+        ("grpc.max_send_message_length", -1),
+        ("grpc.so_reuseport", 1),
+    ]
+    grpc_server = aio.server(options=options)
+    pb_grpc.add_GRPCInferenceServiceServicer_to_server(
+        InferenceService(server, metrics, token), grpc_server
+    )
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        bound = grpc_server.add_insecure_port(address)
+    except RuntimeError as exc:
+        raise ConfigError(f"cannot serve gRPC on {address}: {exc}") from None
+    if bound == 0:
+        raise ConfigError(f"cannot serve gRPC on {address} (the port is taken?)")
+    await grpc_server.start()
+    return grpc_server

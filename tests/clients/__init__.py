@@ -1,0 +1,1 @@
+"""Other projects' clients (kserve, mlserver), each in its own venv, run as subprocesses."""
