@@ -96,3 +96,36 @@ class ConfigError(NuserveError):
     """The serving spec cannot be built: a class that cannot be found, a bad argument."""
 
     status = 500
+
+
+# ----- MLRun's error names, for code that catches them ----------------------------------------
+# Each is one of nuserve's errors under the name MLRun gives it (``mlrun.errors``), so
+# ``except mlrun.errors.MLRunInvalidArgumentError`` catches what nuserve raises for it.
+
+
+class MLRunBaseError(NuserveError):
+    """MLRun's base error name."""
+
+
+class MLRunInvalidArgumentError(ConfigError, MLRunBaseError):
+    """A bad argument to a builder call (MLRun's name for it; a ``ConfigError``)."""
+
+
+class MLRunRuntimeError(ModelError, MLRunBaseError):
+    """A failure while running (MLRun's name; a ``ModelError``)."""
+
+
+class MLRunNotFoundError(NotFound, MLRunBaseError):
+    """Something named does not exist (MLRun's name; a ``NotFound``, 404)."""
+
+
+class MLRunBadRequestError(BadRequest, MLRunBaseError):
+    """A bad request (MLRun's name; a ``BadRequest``, 400)."""
+
+
+class MLRunTimeoutError(RemoteTimeout, MLRunBaseError):
+    """A call took too long (MLRun's name; a ``RemoteTimeout``, 504)."""
+
+
+class MLRunServiceUnavailableError(NotReady, MLRunBaseError):
+    """Not ready yet (MLRun's name; a ``NotReady``, 503)."""

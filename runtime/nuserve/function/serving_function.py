@@ -45,6 +45,9 @@ class ServingFunction:
         self.metadata_name = name
         self.children: dict[str, ServingFunction] = {}
         """Functions running the flow steps after a queue (``add_child_function``)."""
+        self.project = ""
+        """MLRun's project (``new_function(project=)``), reported as ``context.project``."""
+        self.verbose = False
 
     @property
     def name(self) -> str:
@@ -52,25 +55,31 @@ class ServingFunction:
 
     @overload
     def set_topology(
-        self, topology: Literal["router"] = "router", class_name: ClassRef = None, **class_args: Any
+        self, topology: Literal["router"] = "router", class_name: Any = None, **class_args: Any
     ) -> RouterSpec: ...
 
     @overload
-    def set_topology(self, topology: Literal["flow"], *, engine: str = "sync") -> FlowBuilder: ...
+    def set_topology(
+        self, topology: Literal["flow"], *, engine: str | None = None, exist_ok: bool = False
+    ) -> FlowBuilder: ...
 
     def set_topology(
         self,
         topology: str = "router",
-        class_name: ClassRef = None,
+        class_name: Any = None,
         engine: str | None = None,
+        exist_ok: bool = False,
         **class_args: Any,
     ) -> RouterSpec | FlowBuilder:
-        """Set the graph root: ``router`` returns the router spec; ``flow`` (``engine="sync"``
-        or ``"async"``) returns the flow builder (``nuserve.graph.FlowBuilder``)."""
+        """Set the graph root: ``router`` returns the router spec; ``flow`` returns the flow
+        builder (``nuserve.graph.FlowBuilder``), on the ``async`` engine unless
+        ``engine="sync"`` (MLRun's default). ``class_name`` may be a router object: its
+        class and the arguments it was made with become the router's (editable in
+        ``fn.spec.graph.class_args``). ``exist_ok`` is MLRun's; a topology is replaced."""
         if topology == "flow" and class_name is None and not class_args:
             from nuserve.graph import FlowBuilder  # noqa: PLC0415 - only flows need it
 
-            builder = FlowBuilder(engine=engine or "sync")
+            builder = FlowBuilder(engine=engine or "async")
             self.spec.graph = builder.spec
             return builder
         if topology != "router" or engine is not None:
@@ -78,6 +87,10 @@ class ServingFunction:
                 f"set_topology({topology!r}, engine={engine!r}) is not supported: use 'router' "
                 "(with class_name and class args), or 'flow' with engine='sync' or 'async' only"
             )
+        init_args = getattr(class_name, "init_args", None)
+        if isinstance(init_args, dict) and not isinstance(class_name, str | type):
+            class_args = {**init_args, **class_args}
+            class_name = type(class_name)
         self.spec.graph = RouterSpec(class_name=class_name, class_args=class_args)
         return self.spec.graph
 
@@ -118,9 +131,26 @@ class ServingFunction:
 
         return split_function(self)
 
-    def to_mock_server(self, namespace: dict[str, Any] | None = None, **kwargs: Any) -> MockServer:
-        """An in-process server for tests: ``server.test("/v2/models/m/infer", body)``."""
+    def to_mock_server(
+        self,
+        namespace: dict[str, Any] | None = None,
+        current_function: str = "*",
+        track_models: bool = False,
+        workdir: str | None = None,
+        **kwargs: Any,
+    ) -> MockServer:
+        """An in-process server for tests: ``server.test("/v2/models/m/infer", body)``.
+
+        ``current_function="*"`` (MLRun's default) runs the steps of every function of the
+        flow in one process (a queue without a stream passes events on); a function's name
+        runs only that function's steps, from its first. ``track_models`` and ``workdir``
+        are MLRun's and change nothing here.
+        """
         from nuserve.server.mock import MockServer  # noqa: PLC0415 - keeps the builder light
+
+        kwargs.setdefault("current_function", current_function)
+        kwargs.setdefault("project", self.project)
+        kwargs.setdefault("default_content_type", getattr(self.spec, "default_content_type", None))
 
         namespaces: list[tuple[str, Any]] = []
         if namespace is not None:
@@ -343,6 +373,7 @@ def new_function(
     """A new serving function (MLRun's ``new_function``)."""
     fn = ServingFunction(name, kind, image)
     fn.spec.requirements = list(requirements or [])
+    fn.project = str(kwargs.get("project") or "")
     return fn
 
 

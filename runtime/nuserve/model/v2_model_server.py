@@ -61,6 +61,26 @@ class V2ModelServer:
             h for h in HOOKS if inspect.iscoroutinefunction(getattr(cls, h, None))
         )
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        """Keep the keyword arguments a model object was made with, so ``graph.to(obj)``
+        rebuilds it from its class and arguments when the server starts (MLRun)."""
+        instance = super().__new__(cls)
+        instance.init_args = {k: v for k, v in kwargs.items() if k != "context"}
+        return instance
+
+    def to_dict(self) -> dict[str, Any]:
+        """MLRun's step shape: class path, name, the arguments given (``input_path`` and
+        ``result_path`` beside them)."""
+        from nuserve.spec.routers import class_ref  # noqa: PLC0415 - only when described
+
+        args = dict(getattr(self, "init_args", {}))
+        name = args.pop("name", None)
+        paths = {k: args.pop(k) for k in ("input_path", "result_path") if args.get(k)}
+        data: dict[str, Any] = {"class_name": class_ref(type(self)), "name": name or self.name}
+        data["class_args"] = args
+        data.update(paths)
+        return data
+
     def __init__(
         self,
         context: ServingContext | None = None,

@@ -66,6 +66,16 @@ def split_key(key: str) -> tuple[str, str]:
 class ModelRouter:
     """The default router: one route per ``add_model`` key, chosen by path or body."""
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        """Keep the keyword arguments a router object was made with (``init_args``), so an
+        object passed to ``set_topology("router", obj)`` or ``graph.to(obj)`` is rebuilt
+        from its class and arguments when the server starts (MLRun)."""
+        instance = super().__new__(cls)
+        instance.init_args = {
+            k: v for k, v in kwargs.items() if k not in ("context", "routes")
+        }
+        return instance
+
     def __init__(
         self,
         context: ServingContext | None = None,
@@ -73,6 +83,7 @@ class ModelRouter:
         routes: dict[str, V2ModelServer] | None = None,
         **class_args: Any,
     ) -> None:
+        self.init_args: dict[str, Any] = getattr(self, "init_args", {})
         self.context = context or ServingContext()
         self.name = name or "router"
         self.class_args = class_args
