@@ -5,6 +5,10 @@ from nuserve.errors import (
     BadGateway,
     BadRequest,
     ConfigError,
+    MLRunBaseError,
+    MLRunInvalidArgumentError,
+    MLRunNotFoundError,
+    MLRunRuntimeError,
     MethodNotAllowed,
     ModelError,
     NotFound,
@@ -28,12 +32,20 @@ from nuserve.routers.weighted import WeightedRouter
 from nuserve.server.graph_server import GraphServer
 from nuserve.version import __version__ as __version__
 
+from nuserve import errors as errors  # noqa: E402, I001 - MLRun's module names: mlrun.errors
+from nuserve import serving as serving  # noqa: E402 - mlrun.serving
+from nuserve import utils as utils  # noqa: E402 - mlrun.utils
+
 __all__ = [
     "BadGateway",
     "BadRequest",
     "BaseRouter",
     "ConfigError",
     "EpsilonGreedyRouter",
+    "MLRunBaseError",
+    "MLRunInvalidArgumentError",
+    "MLRunNotFoundError",
+    "MLRunRuntimeError",
     "Event",
     "GraphServer",
     "MethodNotAllowed",

@@ -62,6 +62,8 @@ def build_plain(
         if not callable(call):
             raise ConfigError(f"step {step_name!r}: class {cls.__name__} has no method {method!r}")
         return instance, call, False
+    if callable(getattr(instance, "step_call", None)):  # nuserve's own: (body, event)
+        return instance, instance.step_call, False
     if callable(getattr(instance, "do", None)):
         return instance, instance.do, False
     if callable(getattr(instance, "do_event", None)):

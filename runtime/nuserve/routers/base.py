@@ -275,7 +275,11 @@ class BaseRouter(ModelRouter):
         return meta
 
     def listing(self) -> dict[str, Any]:
+        """MLRun's shape (the route keys and the router's name under ``models``, the weights
+        as configured under ``weights``) plus nuserve's ``versions`` and ``routers``."""
         listing = super().listing()
+        listing["models"] = [*self.routes, *([self.name] if self.name not in self.routes else [])]
+        listing["weights"] = getattr(self, "weights_arg", None)
         listing["routers"] = {self.name: self.describe()}
         return listing
 

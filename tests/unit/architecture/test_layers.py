@@ -19,7 +19,7 @@ from tests.unit.architecture.imports import Module, circles, import_graph, one_c
 PACKAGE = Path(nuserve.__file__).parent
 
 LAYERS: list[set[str]] = [
-    {"errors", "version", "aio"},
+    {"errors", "version", "aio", "utils", "compat"},
     {"event", "context", "resolve"},
     {"codec"},
     {"protocols", "spec", "streams"},
@@ -28,8 +28,8 @@ LAYERS: list[set[str]] = [
     {"routers"},
     {"graph"},
     {"server"},
-    {"openapi", "nuclio"},
-    {"function", "monitoring", "serve"},
+    {"openapi", "nuclio", "serving"},
+    {"function", "monitoring", "serve", "runtimes"},
     {"cli"},
     {"nuserve"},
 ]
