@@ -375,7 +375,7 @@ def _new_step(
 
 
 def _has_do(cls: type) -> bool:
-    return callable(getattr(cls, "do", None)) or callable(getattr(cls, "do_event", None))
+    return any(callable(getattr(cls, m, None)) for m in ("do", "do_event", "step_call"))
 
 
 def _describes_itself(target: Any) -> bool:
