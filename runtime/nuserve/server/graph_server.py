@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -29,10 +29,11 @@ from nuserve.model.batching import mergeable_groups
 from nuserve.model.v2_model_server import V2ModelServer
 from nuserve.protocols import Protocol
 from nuserve.resolve import load_code_module, resolve_class
+from nuserve.routers.parallel import ParallelRun
 from nuserve.routers.router import ModelRouter, Target
 from nuserve.server.builtins import BUILTINS
 from nuserve.server.lanes import Lanes, expire
-from nuserve.spec.routers import RouterSpec
+from nuserve.spec.routers import RouterSpec, RouteSpec
 from nuserve.spec.serving import ServingSpec
 
 if TYPE_CHECKING:
@@ -92,6 +93,9 @@ class GraphServer:
         if not isinstance(router, ModelRouter):
             raise ConfigError(f"router class {router_class.__name__} is not a ModelRouter")
         for key, route in graph.routes.items():
+            if isinstance(router, ParallelRun) and self._is_step_child(route):
+                router.add_step_child(key, self._step_child(key, route))
+                continue
             class_args = dict(route.class_args)
             if route.model_url is not None:
                 class_args["model_url"] = route.model_url
@@ -117,6 +121,28 @@ class GraphServer:
             )
             router.add_route(key, model, default=route.default)
         return router
+
+    def _is_step_child(self, route: RouteSpec) -> bool:
+        """A ParallelRun child that is a step (MLRun): a handler, or a class that is no model."""
+        if route.class_name is None:
+            return "handler" in route.class_args or isinstance(getattr(route, "handler", None), str)
+        if route.model_url is not None:
+            return False
+        return not issubclass(resolve_class(route.class_name, self.namespaces), V2ModelServer)
+
+    def _step_child(self, key: str, route: RouteSpec) -> Callable[[Any], Any]:
+        from nuserve.graph.plain import build_plain  # noqa: PLC0415 - only for step children
+        from nuserve.graph.steps import resolve_handler  # noqa: PLC0415
+
+        args = dict(route.class_args)
+        handler = args.pop("handler", None) or getattr(route, "handler", None)
+        if route.model_path:
+            args["model_path"] = route.model_path
+        if route.class_name is None:
+            return resolve_handler(handler, self.namespaces)
+        cls = resolve_class(route.class_name, self.namespaces)
+        _, call, _ = build_plain(cls, key, args, self.context, {}, handler)
+        return call
 
     def _local_path(self, path: str | None) -> str | None:
         """A relative model path is looked up in the cwd, then in the code directories."""
