@@ -1,15 +1,18 @@
 """nuserve: a fast model-serving runtime for Nuclio with MLRun's serving API."""
 
+from nuserve import errors as errors
+from nuserve import serving as serving
+from nuserve import utils as utils
 from nuserve.context import ServingContext
 from nuserve.errors import (
     BadGateway,
     BadRequest,
     ConfigError,
+    MethodNotAllowed,
     MLRunBaseError,
     MLRunInvalidArgumentError,
     MLRunNotFoundError,
     MLRunRuntimeError,
-    MethodNotAllowed,
     ModelError,
     NotFound,
     NotReady,
@@ -32,22 +35,18 @@ from nuserve.routers.weighted import WeightedRouter
 from nuserve.server.graph_server import GraphServer
 from nuserve.version import __version__ as __version__
 
-from nuserve import errors as errors  # noqa: E402, I001 - MLRun's module names: mlrun.errors
-from nuserve import serving as serving  # noqa: E402 - mlrun.serving
-from nuserve import utils as utils  # noqa: E402 - mlrun.utils
-
 __all__ = [
     "BadGateway",
     "BadRequest",
     "BaseRouter",
     "ConfigError",
     "EpsilonGreedyRouter",
+    "Event",
+    "GraphServer",
     "MLRunBaseError",
     "MLRunInvalidArgumentError",
     "MLRunNotFoundError",
     "MLRunRuntimeError",
-    "Event",
-    "GraphServer",
     "MethodNotAllowed",
     "ModelError",
     "ModelRouter",

@@ -14,9 +14,9 @@ from typing import Any
 from nuserve.context import ServingContext
 from nuserve.errors import ConfigError
 from nuserve.event import Event, Response
+from nuserve.graph.expression import expression_step, is_expression
 from nuserve.graph.flow import Flow
 from nuserve.graph.node import Node
-from nuserve.graph.expression import expression_step, is_expression
 from nuserve.graph.paths import await_paths, with_paths
 from nuserve.graph.plain import (
     build_plain,
@@ -197,7 +197,9 @@ def _model_node(step: StepSpec, cls: type[V2ModelServer], context: ServingContex
     try:
         model = cls(context=context, name=step.name, **args)
     except TypeError as exc:
-        raise ConfigError(f"model step {step.name!r}: {cls.__name__}({sorted(args)}): {exc}") from None
+        raise ConfigError(
+            f"model step {step.name!r}: {cls.__name__}({sorted(args)}): {exc}"
+        ) from None
     if model.input_path and not step.input_path:
         step.input_path = model.input_path
     if model.result_path and not step.result_path:

@@ -113,7 +113,7 @@ class Expression:
         return f"Expression({self.text!r})"
 
 
-def _eval(node: ast.expr, scope: dict[str, Any]) -> Any:  # noqa: C901, PLR0911, PLR0912
+def _eval(node: ast.expr, scope: dict[str, Any]) -> Any:
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.Name):

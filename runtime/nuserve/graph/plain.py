@@ -34,7 +34,7 @@ class StepEvent(Event):
 def accepted_args(cls: type, offered: dict[str, Any]) -> dict[str, Any]:
     """The part of ``offered`` that ``cls.__init__`` declares (all of it for ``**kwargs``)."""
     try:
-        params = inspect.signature(cls.__init__).parameters
+        params = inspect.signature(cls).parameters
     except (TypeError, ValueError):
         return {}
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
@@ -54,8 +54,7 @@ def build_plain(
         instance = cls(**kwargs)
     except TypeError as exc:
         raise ConfigError(
-            f"step {step_name!r}: class {cls.__name__} cannot be built with "
-            f"{sorted(kwargs)}: {exc}"
+            f"step {step_name!r}: class {cls.__name__} cannot be built with {sorted(kwargs)}: {exc}"
         ) from None
     if method is not None:
         call = getattr(instance, method, None)

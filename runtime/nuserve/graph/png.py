@@ -25,10 +25,10 @@ def draw_png(pic: Picture) -> bytes:
     width = int(max(row_widths, default=0.0) + 2 * MARGIN)
     height = int(MARGIN * 2 + len(rows) * (NODE_H + GAP_Y) - GAP_Y)
     boxes: dict[str, tuple[int, int, int]] = {}
-    for depth, row in enumerate(rows):
+    for depth, nodes in enumerate(rows):
         x = MARGIN + (width - 2 * MARGIN - row_widths[depth]) / 2
         y = MARGIN + depth * (NODE_H + GAP_Y)
-        for node in row:
+        for node in nodes:
             boxes[node.id] = (int(x), int(y), int(_width(node)))
             x += _width(node) + GAP_X
     canvas = [[(255, 255, 255)] * width for _ in range(height)]
@@ -66,4 +66,9 @@ def _encode(canvas: list[list[Pixel]], width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )

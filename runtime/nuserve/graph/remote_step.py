@@ -194,7 +194,9 @@ class _HttpCaller:
             try:
                 if self._limit is not None:
                     with self._limit:
-                        status, answer_headers, data = pool.request(method, target, payload, headers)
+                        status, answer_headers, data = pool.request(
+                            method, target, payload, headers
+                        )
                 else:
                     status, answer_headers, data = pool.request(method, target, payload, headers)
             except TimeoutError:

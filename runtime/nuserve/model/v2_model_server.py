@@ -12,7 +12,7 @@ import asyncio
 import inspect
 import threading
 from collections.abc import Awaitable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 from typing import Protocol as Interface
 
 from nuserve.aio import awaited, maybe_await
@@ -61,12 +61,15 @@ class V2ModelServer:
             h for h in HOOKS if inspect.iscoroutinefunction(getattr(cls, h, None))
         )
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
         """Keep the keyword arguments a model object was made with, so ``graph.to(obj)``
         rebuilds it from its class and arguments when the server starts (MLRun)."""
         instance = super().__new__(cls)
         instance.init_args = {k: v for k, v in kwargs.items() if k != "context"}
         return instance
+
+    init_args: dict[str, Any]
+    """The keyword arguments the object was made with (set by ``__new__``)."""
 
     def to_dict(self) -> dict[str, Any]:
         """MLRun's step shape: class path, name, the arguments given (``input_path`` and

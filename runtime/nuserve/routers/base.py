@@ -42,8 +42,8 @@ from nuserve.routers.fanout import call_async, outputs_of, route_key, run_all
 from nuserve.routers.router import ModelRouter, Target
 
 MLRUN_IGNORED_ARGS = frozenset(
-    {"protocol", "url_prefix", "health_prefix", "executor_type", "input_path", "result_path",
-     "extend_event"}  # fmt: skip
+    {"protocol", "url_prefix", "health_prefix", "executor_type", "input_path"}
+    | {"result_path", "extend_event"}
 )
 """MLRun router arguments accepted for compatibility and ignored (fan-out is always threads
 for sync models and the event loop for async ones)."""

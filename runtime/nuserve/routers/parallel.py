@@ -112,9 +112,9 @@ class ParallelRun(BaseRouter):
             pool = shared_pool()
             futures = {key: pool.submit(call, dict(body)) for key, call in children.items()}
             return {key: future.result() for key, future in futures.items()}
-        pool = self._process_pool()
-        futures = {key: pool.submit(_run_in_process, self._id, key, body) for key in children}
-        return {key: future.result() for key, future in futures.items()}
+        processes = self._process_pool()
+        waiting = {key: processes.submit(_run_in_process, self._id, key, body) for key in children}
+        return {key: future.result() for key, future in waiting.items()}
 
     def _process_pool(self) -> ProcessPoolExecutor:
         if self._processes is None:

@@ -89,7 +89,7 @@ class GraphServer:
     def _build_router(self, graph: RouterSpec) -> ModelRouter:
         """A router and its models (the graph root, or a router step of a flow)."""
         router_class = resolve_class(graph.class_name or "ModelRouter", self.namespaces)
-        router = router_class(context=self.context, **graph.class_args)
+        router: ModelRouter = router_class(context=self.context, **graph.class_args)
         if not isinstance(router, ModelRouter):
             raise ConfigError(f"router class {router_class.__name__} is not a ModelRouter")
         for key, route in graph.routes.items():
@@ -139,6 +139,8 @@ class GraphServer:
         if route.model_path:
             args["model_path"] = route.model_path
         if route.class_name is None:
+            if not isinstance(handler, str) and not callable(handler):
+                raise ConfigError(f"ParallelRun child {key!r} needs class_name= or handler=")
             return resolve_handler(handler, self.namespaces)
         cls = resolve_class(route.class_name, self.namespaces)
         _, call, _ = build_plain(cls, key, args, self.context, {}, handler)

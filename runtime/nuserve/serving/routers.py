@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from nuserve.routers.base import BaseRouter
 from nuserve.routers.ensemble import VotingEnsemble
@@ -10,7 +10,7 @@ from nuserve.routers.parallel import ParallelRun
 from nuserve.routers.router import ModelRouter
 
 
-class _Values(str, Enum):
+class _Values(StrEnum):
     @classmethod
     def all(cls) -> list[str]:
         return [m.value for m in cls]

@@ -203,9 +203,7 @@ class FlowSpec:
             engine=data.get("engine", "sync"),
             steps={s.name: s for s in steps},
             on_error=StepSpec.from_dict(on_error) if on_error else None,
-            error_steps={
-                s["name"]: StepSpec.from_dict(s) for s in data.get("error_steps") or []
-            },
+            error_steps={s["name"]: StepSpec.from_dict(s) for s in data.get("error_steps") or []},
         )
         if len(spec.steps) != len(steps):
             names = [s.name for s in steps]

@@ -6,7 +6,6 @@ import pytest
 
 from nuserve import ConfigError, ModelRouter
 from nuserve.graph import FlowBuilder, Step
-from tests.models import Echo
 from tests.unit.graph.flow_steps import Add, Double, Strict, Trace, inc
 from tests.unit.graph.harness import build, run
 
