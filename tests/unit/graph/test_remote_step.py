@@ -149,8 +149,13 @@ def test_a_timeout_is_504(url, engine):
 def test_batch_requests_answer_in_order(url, engine):
     fn = nuserve.new_function("batch")
     fn.set_topology("flow", engine=engine).to(
-        BatchHttpRequests(url_expression="event['url']", body_expression="event['data']",
-                          method="POST", input_path="req", result_path="resp")  # fmt: skip
+        BatchHttpRequests(
+            url_expression="event['url']",
+            body_expression="event['data']",
+            method="POST",
+            input_path="req",
+            result_path="resp",
+        )  # fmt: skip
     ).respond()
     items = [{"url": f"{url}/echo/{i}", "data": i} for i in range(3)]
     assert fn.to_mock_server().test(body={"req": items})["resp"] == [0, 1, 2]
