@@ -50,7 +50,7 @@ class Recorder(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    do_GET = do_POST = do_PUT = _answer  # noqa: N815
+    do_GET = do_POST = do_PUT = _answer
 
 
 @pytest.fixture
@@ -155,7 +155,7 @@ def test_batch_requests_answer_in_order(url, engine):
             method="POST",
             input_path="req",
             result_path="resp",
-        )  # fmt: skip
+        )
     ).respond()
     items = [{"url": f"{url}/echo/{i}", "data": i} for i in range(3)]
     assert fn.to_mock_server().test(body={"req": items})["resp"] == [0, 1, 2]
