@@ -1,8 +1,6 @@
 """nuserve: a fast model-serving runtime for Nuclio with MLRun's serving API."""
 
 from nuserve import errors as errors
-from nuserve import serving as serving
-from nuserve import utils as utils
 from nuserve.context import ServingContext
 from nuserve.errors import (
     BadGateway,
@@ -69,3 +67,17 @@ __all__ = [
     "code_to_function",
     "new_function",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """MLRun's module names, imported on first use (``import nuserve as mlrun`` then
+    ``mlrun.serving.routers...``), so ``import nuserve`` stays light."""
+    if name == "serving":
+        from nuserve import serving  # noqa: PLC0415
+
+        return serving
+    if name == "utils":
+        from nuserve import utils  # noqa: PLC0415
+
+        return utils
+    raise AttributeError(f"module 'nuserve' has no attribute {name!r}")

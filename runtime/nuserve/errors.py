@@ -12,6 +12,12 @@
     ├── RequestTimeout (504)        the request overran ``request_timeout``
     └── ConfigError (500)           a serving spec that cannot be built (bad class, path)
 
+MLRun's names, for code that catches them (each also subclasses ``MLRunBaseError (500)``):
+``MLRunInvalidArgumentError (500)`` is a ConfigError, ``MLRunRuntimeError (500)`` a
+ModelError, ``MLRunNotFoundError (404)`` a NotFound, ``MLRunBadRequestError (400)`` a
+BadRequest, ``MLRunTimeoutError (504)`` a RemoteTimeout and
+``MLRunServiceUnavailableError (503)`` a NotReady.
+
 The message is what the client reads in ``{"error": ..., "id": ...}``: it names the bad
 value, what was expected and, where there is one, the fix. Tracebacks go to the log only.
 """

@@ -76,7 +76,7 @@ def spec_from_file(path: Path) -> ServingSpec:
         value = next((e.get("value") for n in names for e in env if e.get("name") == n), None)
         if not value:
             raise ConfigError(
-                f"{path} has no {SPEC_ENV} (nor MLRun's {MLRUN_SPEC_ENV}) in spec.env; write "
+                f"{path} has no {SPEC_ENV} in spec.env (nor MLRun's {MLRUN_SPEC_ENV}); write "
                 "it with fn.to_yaml()"
             )
         text = value

@@ -10,12 +10,6 @@ from __future__ import annotations
 import importlib.util
 import sys
 
-MODULES = (
-    "errors", "serving", "serving.routers", "serving.remote", "serving.merger",
-    "serving.states", "serving.utils", "serving.server", "serving.v2_serving",
-    "runtimes", "runtimes.nuclio", "runtimes.nuclio.serving", "utils",
-)  # fmt: skip
-
 
 def alias_mlrun() -> bool:
     """Register nuserve under the name ``mlrun``; ``False`` (and nothing changed) when a
@@ -26,8 +20,21 @@ def alias_mlrun() -> bool:
         return current is nuserve
     if importlib.util.find_spec("mlrun") is not None:
         return False
+    import nuserve.runtimes.nuclio.serving  # noqa: PLC0415 - MLRun's module names
+    import nuserve.serving.merger  # noqa: PLC0415
+    import nuserve.serving.remote  # noqa: PLC0415
+    import nuserve.serving.routers  # noqa: PLC0415
+    import nuserve.serving.server  # noqa: PLC0415
+    import nuserve.serving.states  # noqa: PLC0415
+    import nuserve.serving.utils  # noqa: PLC0415
+    import nuserve.serving.v2_serving  # noqa: PLC0415
+    import nuserve.utils  # noqa: F401, PLC0415
+
     sys.modules["mlrun"] = nuserve
-    for name in MODULES:
-        module = importlib.import_module(f"nuserve.{name}")
-        sys.modules[f"mlrun.{name}"] = module
+    for name, module in list(sys.modules.items()):
+        if name.startswith("nuserve.") and name.split(".")[1] in MLRUN_NAMES:
+            sys.modules["mlrun." + name[len("nuserve.") :]] = module
     return True
+
+
+MLRUN_NAMES = frozenset({"errors", "serving", "runtimes", "utils"})
