@@ -28,7 +28,7 @@ def alias_mlrun() -> bool:
     import nuserve.serving.states  # noqa: PLC0415
     import nuserve.serving.utils  # noqa: PLC0415
     import nuserve.serving.v2_serving  # noqa: PLC0415
-    import nuserve.utils  # noqa: F401, PLC0415
+    import nuserve.utils  # noqa: PLC0415
 
     sys.modules["mlrun"] = nuserve
     for name, module in list(sys.modules.items()):
