@@ -385,12 +385,32 @@ def code_to_function(
     requirements: list[str] | None = None,
     **kwargs: Any,
 ) -> ServingFunction:
-    """A serving function whose classes live in ``filename``."""
+    """A serving function whose classes live in ``filename``: a Python file, or a notebook
+    (``.ipynb``, its cells chosen by nuclio-jupyter's ``# mlrun: start-code`` /
+    ``end-code`` / ``ignore`` markers, magics dropped). Without a file, inside a running
+    Jupyter kernel, the cells run so far are the code (``nuserve.function.notebook``)."""
+    from nuserve.function import notebook  # noqa: PLC0415 - notebooks only
+
     if filename is not None and not Path(filename).is_file():
         raise ConfigError(f"code file {filename!r} not found (cwd is {Path.cwd()})")
+    if filename is not None and filename.endswith(".ipynb"):
+        filename = str(notebook.notebook_to_file(Path(filename)))
+    elif filename is None:
+        shell = _running_kernel()
+        if shell is not None:
+            filename = str(notebook.current_notebook_file(shell))
     fn = ServingFunction(name, kind, image, filename=filename)
     fn.spec.requirements = list(requirements or [])
     return fn
+
+
+def _running_kernel() -> Any:
+    """IPython's shell when this runs inside a Jupyter kernel, else ``None``."""
+    ipython = sys.modules.get("IPython")
+    shell = getattr(ipython, "get_ipython", lambda: None)() if ipython is not None else None
+    if shell is None or type(shell).__name__ != "ZMQInteractiveShell":
+        return None
+    return shell
 
 
 def function_from_yaml(path: str | Path) -> ServingFunction:
