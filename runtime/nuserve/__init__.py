@@ -20,6 +20,7 @@ from nuserve.errors import (
     RequestTimeout,
 )
 from nuserve.event import Event, Response
+from nuserve.function.hub import import_function
 from nuserve.function.serving_function import ServingFunction, code_to_function, new_function
 from nuserve.graph.steps import Step
 from nuserve.model.v2_model_server import V2ModelServer
@@ -65,6 +66,7 @@ __all__ = [
     "VotingEnsemble",
     "WeightedRouter",
     "code_to_function",
+    "import_function",
     "new_function",
 ]
 

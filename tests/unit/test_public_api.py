@@ -13,7 +13,7 @@ PUBLIC = {
     "GraphServer", "MethodNotAllowed", "ModelError", "ModelRouter", "NotFound", "NotReady",
     "NuserveError", "ParallelRun", "PayloadTooLarge", "RemoteModel", "RemoteTimeout", "RequestTimeout",
     "Response", "ServingContext", "ServingFunction", "Step", "ThompsonSamplingRouter", "V2ModelServer",
-    "VotingEnsemble", "WeightedRouter", "code_to_function", "new_function",
+    "VotingEnsemble", "WeightedRouter", "code_to_function", "new_function", "import_function",
     "MLRunBaseError", "MLRunInvalidArgumentError", "MLRunNotFoundError", "MLRunRuntimeError",
 }  # fmt: skip
 

@@ -38,6 +38,13 @@ ALLOWED = {
     ("nuclio/__init__.py", "importlib.import_module"),
     # the optional PostgreSQL driver, by a fixed name
     ("monitoring/store/postgres.py", "importlib.import_module"),
+    # hub templates (user code shipped as examples): they load the model file the function's
+    # author names in add_model(model_path=...), as scikit-learn models are saved; never a
+    # request body
+    ("function/hub/sklearn_classifier/hub_sklearn_classifier.py", "import pickle"),
+    ("function/hub/sklearn_classifier/hub_sklearn_classifier.py", "pickle.load"),
+    ("function/hub/ensemble/hub_ensemble.py", "import pickle"),
+    ("function/hub/ensemble/hub_ensemble.py", "pickle.load"),
 }
 
 

@@ -152,15 +152,48 @@ def _parser() -> argparse.ArgumentParser:
     )
     monitor.set_defaults(run=lambda _: _monitor([]))
 
+    _add_hub(sub)
+
     version = sub.add_parser("version", help="print the nuserve version")
     version.set_defaults(run=lambda _: print(f"nuserve {__version__}") or 0)
     return parser
+
+
+def _add_hub(sub: Any) -> None:
+    """``nuserve hub list`` and ``nuserve hub show NAME``."""
+    hub = sub.add_parser("hub", help="the function hub: list its items, show one")
+    hub_sub = hub.add_subparsers(dest="hub_command", metavar="HUB_COMMAND", required=True)
+    hub_list = hub_sub.add_parser("list", help="the items of the hub")
+    hub_show = hub_sub.add_parser("show", help="one item: description, graph, example")
+    hub_show.add_argument("name", help="the item's name (as in hub://<name>)")
+    for command in (hub_list, hub_show):
+        command.add_argument("--hub", help="a hub directory or URL (default: $NUSERVE_HUB, or "
+                             "the hub shipped with nuserve)")  # fmt: skip
+        command.set_defaults(run=_hub)
 
 
 def _serve(args: argparse.Namespace) -> int:
     from nuserve.serve.workers import limits, run  # noqa: PLC0415 - uvicorn only when serving
 
     run(args.file, args.host, args.port, args.workers, args.log_level, **limits(args))
+    return 0
+
+
+def _hub(args: argparse.Namespace) -> int:
+    import yaml  # noqa: PLC0415
+
+    from nuserve.function.hub import hub_index, hub_item  # noqa: PLC0415
+
+    if args.hub_command == "list":
+        for name, entry in sorted(hub_index(args.hub).items()):
+            print(f"{name:<22} {entry.get('version', ''):<6} {entry.get('description', '')}")
+        return 0
+    item = hub_item(args.name, args.hub)
+    keys = ("name", "description", "version", "categories", "params", "default_class")
+    shown = {k: item[k] for k in (*keys, "requirements", "graph") if k in item}
+    print(yaml.safe_dump(shown, sort_keys=False).rstrip())
+    if item.get("example"):
+        print("example:\n  " + str(item["example"]).rstrip().replace("\n", "\n  "))
     return 0
 
 

@@ -45,6 +45,8 @@ class ServingFunction:
         self.metadata_name = name
         self.children: dict[str, ServingFunction] = {}
         """Functions running the flow steps after a queue (``add_child_function``)."""
+        self.default_class: str | None = None
+        """The model class ``add_model`` uses when given none (a hub item's)."""
         self.project = ""
         """MLRun's project (``new_function(project=)``), reported as ``context.project``."""
         self.verbose = False
@@ -107,6 +109,8 @@ class ServingFunction:
         router step (``router_step`` names it when the flow has several)."""
         graph = self.spec.graph if self.spec.graph is not None else self.set_topology("router")
         if class_name is None and model_url is None:
+            class_name = self.default_class
+        if class_name is None and model_url is None:
             raise ConfigError(f"model {key!r} needs class_name= (or model_url= for a remote model)")
         if isinstance(graph, RouterSpec) and router_step is not None:
             raise ConfigError(f"router_step={router_step!r} is for flows; this graph is a router")
@@ -161,6 +165,11 @@ class ServingFunction:
         return MockServer(self.spec.serving_spec(), namespaces, code_dirs, **kwargs)
 
     # ----------------------------------------------------------------------- deployment
+
+    def export(self, target: str | Path = "function.yaml") -> Path:
+        """Write the function.yaml (MLRun's ``fn.export()``); ``import_function`` reads it."""
+        self.to_yaml(target)
+        return Path(target)
 
     def to_yaml(self, path: str | Path | None = None) -> str:
         """The Nuclio function.yaml text, also written to ``path`` when given.
