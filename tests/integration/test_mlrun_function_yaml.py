@@ -19,8 +19,12 @@ def test_nuserve_serve_reads_mlruns_serving_spec(tmp_path):
         "parameters": {},
         "graph": {
             "kind": "router",
-            "routes": {"echo": {"class_name": "tests.serve_models.CountingEcho",
-                                "class_args": {"model_path": ""}}},  # fmt: skip
+            "routes": {
+                "echo": {
+                    "class_name": "tests.serve_models.CountingEcho",
+                    "class_args": {"model_path": ""},
+                }
+            },
         },
         "load_mode": "sync",
         "function_uri": "proj/mlrun-fn:latest",
