@@ -68,6 +68,8 @@ class GraphServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.tracker: Tracker | None = None
         self.max_body_size = spec.max_body_size
+        self.default_content_type = spec.default_content_type
+        """MLRun's: the content type of events that carry none (``None``: leave them)."""
         self.request_timeout = spec.request_timeout
         """Seconds a request may take (504 beyond); ``None``: untimed, the fast path."""
         self.lanes: Lanes | None = None
@@ -179,6 +181,8 @@ class GraphServer:
             body = event.body
             if body.__class__ in RAW_BODIES and len(body) > self.max_body_size:
                 raise self.too_large(len(body))
+            if self.default_content_type is not None and not event.content_type:
+                event.content_type = self.default_content_type
             if self.lanes is not None:
                 return self._run_timed(event, self.lanes)
             result = self.root.dispatch(event)
@@ -196,6 +200,8 @@ class GraphServer:
             body = event.body
             if body.__class__ in RAW_BODIES and len(body) > self.max_body_size:
                 raise self.too_large(len(body))
+            if self.default_content_type is not None and not event.content_type:
+                event.content_type = self.default_content_type
             if self.lanes is not None:
                 return await self._run_timed_async(event, self.lanes)
             result = self.root.dispatch(event)

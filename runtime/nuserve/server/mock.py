@@ -38,8 +38,8 @@ class MockServer(GraphServer):
         context = context or ServingContext(is_mock=True)
         context.current_function = current_function
         context.project = context.project or project
-        self.default_content_type = default_content_type
         super().__init__(spec, context, namespaces, code_dirs)
+        self.default_content_type = default_content_type or self.default_content_type
         self.start()
 
     def wait_for_completion(self) -> None:
