@@ -166,6 +166,14 @@ class ServingFunction:
 
     # ----------------------------------------------------------------------- deployment
 
+    def plot(self, filename: str | Path | None = None, **kw: Any) -> Any:
+        """Draw the flow (MLRun's ``fn.plot()``): into ``filename``, or the SVG text."""
+        from nuserve.graph import FlowBuilder, FlowSpec  # noqa: PLC0415 - only flows draw
+
+        if not isinstance(self.spec.graph, FlowSpec):
+            raise ConfigError("plot() draws flows; this function's graph is a router")
+        return FlowBuilder(self.spec.graph).plot(filename, **kw)
+
     def export(self, target: str | Path = "function.yaml") -> Path:
         """Write the function.yaml (MLRun's ``fn.export()``); ``import_function`` reads it."""
         self.to_yaml(target)

@@ -261,3 +261,10 @@ def test_plot_writes_png_into_new_folders(tmp_path):
     graph.to(Echo, "a").to(Echo, "b")
     path = graph.plot(tmp_path / "deep" / "x.png")
     assert path.read_bytes()[:4] == b"\x89PNG" and os.path.getsize(path) > 100
+
+
+def test_the_function_plots_its_flow(tmp_path):
+    fn = nuserve.new_function("t")
+    fn.set_topology("flow").to(Echo, "a").to(Echo, "b")
+    assert "<svg" in fn.plot()
+    assert fn.plot(tmp_path / "f.svg").read_text().count("<g id=") >= 2
