@@ -76,3 +76,19 @@ def test_an_mlrun_generated_function_yaml_is_read(tmp_path):
     path = tmp_path / "function.yaml"
     path.write_text(yaml.safe_dump(doc))
     assert list(spec_from_file(path).graph.routes) == ["m1"]
+
+
+def test_mlrun_step_descriptions_round_trip_through_the_spec():
+    from nuserve.serving.states import RouterStep, TaskStep
+
+    router = RouterStep(class_name="mlrun.serving.routers.VotingEnsemble",
+                        class_args={"vote_type": "regression"})  # fmt: skip
+    router.routes = {"m1": TaskStep("MyModel", class_args={"model_path": "/m", "k": 1})}
+    data = router.to_dict()
+    assert data["routes"] == {"m1": {"class_name": "MyModel",
+                                     "class_args": {"model_path": "/m", "k": 1}}}  # fmt: skip
+    spec = ServingSpec.from_dict({"version": "v2", "graph": data})
+    route = spec.graph.routes["m1"]
+    assert (spec.graph.class_args, route.model_path, route.class_args) == (
+        {"vote_type": "regression"}, "/m", {"k": 1},
+    )  # fmt: skip
