@@ -51,10 +51,11 @@ def build_flow(
         on_error = build_task(spec.on_error, context, namespaces, error_handler=True)
     flow = Flow(nodes, spec.engine, context, on_error)
     for step in steps:
-        if step.on_error:
-            handler = spec.error_steps.get(step.on_error)
+        chosen = step.on_error or spec.default_error_step
+        if chosen:
+            handler = spec.error_steps.get(chosen)
             if handler is None:
-                raise ConfigError(f"step {step.name!r}: no error step {step.on_error!r}")
+                raise ConfigError(f"step {step.name!r}: no error step {chosen!r}")
             flat = handler.copy()
             flat.full_event = False
             node = build_step(flat, spec.engine, context, namespaces, build_router)

@@ -185,10 +185,25 @@ class FlowBuilder:
 
     def error_handler(
         self, class_name: ClassRef = None, name: str | None = None, handler: HandlerRef = None,
-        **class_args: Any,
+        full_event: bool | None = None, before: str | None = None, **class_args: Any,
     ) -> FlowBuilder:  # fmt: skip
         """Call this (a Step subclass's ``on_error``, or a function ``f(body, error)``) when a
-        step raises; it returns the answer, or ``None`` to keep the error's."""
+        step raises; it returns the answer, or ``None`` to keep the error's.
+
+        With ``full_event`` (MLRun's graph error handler) it is a step run in place of any
+        step that raises and has no handler of its own: it gets the event, with ``error`` and
+        ``origin_state`` (``full_event=True``) or the step's input, and answers."""
+        if full_event is not None or before is not None:
+            if before is not None:
+                raise ConfigError(
+                    f"error_handler(before={before!r}) is not supported: the handler's output "
+                    "is the answer"
+                )
+            step = _new_step(class_name, name, handler, class_args)
+            step.full_event = bool(full_event)
+            self.spec.error_steps[step.name] = step
+            self.spec.default_error_step = step.name
+            return self
         step = _new_step(class_name, name, handler, class_args)
         if step.kind != "task":
             raise ConfigError(f"the error handler must be a Step class or a function ({step})")

@@ -146,6 +146,8 @@ class FlowSpec:
     on_error: StepSpec | None = None
     """The error handler, a task step called with ``(body, error)`` when a step raises."""
     kind: str = "flow"
+    default_error_step: str | None = None
+    """The error step for steps with none of their own (MLRun's graph error handler)."""
     error_steps: dict[str, StepSpec] = field(default_factory=dict)
     """Per-step error handlers (``step.error_handler(...)``, MLRun's): each gets the failing
     step's input (the event with ``error`` and ``origin_state`` under ``full_event``) and
@@ -178,6 +180,7 @@ class FlowSpec:
             {name: step.copy() for name, step in self.steps.items()},
             self.on_error.copy() if self.on_error is not None else None,
             error_steps={name: step.copy() for name, step in self.error_steps.items()},
+            default_error_step=self.default_error_step,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -190,6 +193,8 @@ class FlowSpec:
             data["on_error"] = self.on_error.to_dict()
         if self.error_steps:
             data["error_steps"] = [step.to_dict() for step in self.error_steps.values()]
+        if self.default_error_step:
+            data["default_error_step"] = self.default_error_step
         return data
 
     @classmethod
@@ -204,6 +209,7 @@ class FlowSpec:
             steps={s.name: s for s in steps},
             on_error=StepSpec.from_dict(on_error) if on_error else None,
             error_steps={s["name"]: StepSpec.from_dict(s) for s in data.get("error_steps") or []},
+            default_error_step=data.get("default_error_step"),
         )
         if len(spec.steps) != len(steps):
             names = [s.name for s in steps]

@@ -268,3 +268,15 @@ def test_the_function_plots_its_flow(tmp_path):
     fn.set_topology("flow").to(Echo, "a").to(Echo, "b")
     assert "<svg" in fn.plot()
     assert fn.plot(tmp_path / "f.svg").read_text().count("<g id=") >= 2
+
+
+def test_the_graph_error_handler_with_full_event_answers_for_any_step():
+    fn = nuserve.new_function("t")
+    graph = fn.set_topology("flow", engine="sync")
+    graph.to(Chain, name="s1").to(Raiser, name="boom")
+    graph.error_handler(name="catch", class_name=Catch, full_event=True)
+    assert mock(fn).test(body=[])["origin"] == "boom"
+    again = nuserve.graph.FlowSpec.from_dict(graph.spec.to_dict())
+    assert again.default_error_step == "catch" and list(again.error_steps) == ["catch"]
+    with pytest.raises(ConfigError, match="before='s1'.* not supported"):
+        graph.error_handler(name="c2", class_name=Catch, full_event=True, before="s1")
