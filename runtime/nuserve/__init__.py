@@ -1,11 +1,16 @@
 """nuserve: a fast model-serving runtime for Nuclio with MLRun's serving API."""
 
+from nuserve import errors as errors
 from nuserve.context import ServingContext
 from nuserve.errors import (
     BadGateway,
     BadRequest,
     ConfigError,
     MethodNotAllowed,
+    MLRunBaseError,
+    MLRunInvalidArgumentError,
+    MLRunNotFoundError,
+    MLRunRuntimeError,
     ModelError,
     NotFound,
     NotReady,
@@ -39,6 +44,10 @@ __all__ = [
     "Event",
     "GraphServer",
     "LLModel",
+    "MLRunBaseError",
+    "MLRunInvalidArgumentError",
+    "MLRunNotFoundError",
+    "MLRunRuntimeError",
     "MethodNotAllowed",
     "ModelError",
     "ModelRouter",
@@ -62,3 +71,17 @@ __all__ = [
     "import_function",
     "new_function",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """MLRun's module names, imported on first use (``import nuserve as mlrun`` then
+    ``mlrun.serving.routers...``), so ``import nuserve`` stays light."""
+    if name == "serving":
+        from nuserve import serving  # noqa: PLC0415
+
+        return serving
+    if name == "utils":
+        from nuserve import utils  # noqa: PLC0415
+
+        return utils
+    raise AttributeError(f"module 'nuserve' has no attribute {name!r}")

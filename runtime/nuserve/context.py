@@ -21,6 +21,10 @@ class ServingContext:
     """The serving function's name, used in tracking records and metadata."""
     is_mock: bool = False
     """True under ``to_mock_server()``."""
+    project: str = ""
+    """MLRun's project of the function (``new_function(project=)``)."""
+    current_function: str = ""
+    """Which function's steps a mock server runs: ``"*"`` all of them (MLRun's default)."""
 
     def get_param(self, key: str, default: Any = None) -> Any:
         return self.parameters.get(key, default)

@@ -12,6 +12,12 @@
     ├── RequestTimeout (504)        the request overran ``request_timeout``
     └── ConfigError (500)           a serving spec that cannot be built (bad class, path)
 
+MLRun's names, for code that catches them (each also subclasses ``MLRunBaseError (500)``):
+``MLRunInvalidArgumentError (500)`` is a ConfigError, ``MLRunRuntimeError (500)`` a
+ModelError, ``MLRunNotFoundError (404)`` a NotFound, ``MLRunBadRequestError (400)`` a
+BadRequest, ``MLRunTimeoutError (504)`` a RemoteTimeout and
+``MLRunServiceUnavailableError (503)`` a NotReady.
+
 The message is what the client reads in ``{"error": ..., "id": ...}``: it names the bad
 value, what was expected and, where there is one, the fix. Tracebacks go to the log only.
 """
@@ -96,3 +102,36 @@ class ConfigError(NuserveError):
     """The serving spec cannot be built: a class that cannot be found, a bad argument."""
 
     status = 500
+
+
+# ----- MLRun's error names, for code that catches them ----------------------------------------
+# Each is one of nuserve's errors under the name MLRun gives it (``mlrun.errors``), so
+# ``except mlrun.errors.MLRunInvalidArgumentError`` catches what nuserve raises for it.
+
+
+class MLRunBaseError(NuserveError):
+    """MLRun's base error name."""
+
+
+class MLRunInvalidArgumentError(ConfigError, MLRunBaseError):
+    """A bad argument to a builder call (MLRun's name for it; a ``ConfigError``)."""
+
+
+class MLRunRuntimeError(ModelError, MLRunBaseError):
+    """A failure while running (MLRun's name; a ``ModelError``)."""
+
+
+class MLRunNotFoundError(NotFound, MLRunBaseError):
+    """Something named does not exist (MLRun's name; a ``NotFound``, 404)."""
+
+
+class MLRunBadRequestError(BadRequest, MLRunBaseError):
+    """A bad request (MLRun's name; a ``BadRequest``, 400)."""
+
+
+class MLRunTimeoutError(RemoteTimeout, MLRunBaseError):
+    """A call took too long (MLRun's name; a ``RemoteTimeout``, 504)."""
+
+
+class MLRunServiceUnavailableError(NotReady, MLRunBaseError):
+    """Not ready yet (MLRun's name; a ``NotReady``, 503)."""

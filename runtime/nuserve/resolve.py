@@ -47,6 +47,8 @@ def resolve_object(
     as "Pass the ``noun`` object, a dotted path (``example``)". The caller checks the kind.
     """
     looked: list[str] = []
+    if name.startswith("mlrun."):
+        name = "nuserve." + name[len("mlrun.") :]  # MLRun's class paths name nuserve's classes
     if "." in name:
         module_name, _, attr = name.rpartition(".")
         try:

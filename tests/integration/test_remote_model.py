@@ -257,7 +257,10 @@ def test_503_is_retried_with_the_same_request() -> None:
 
 
 def test_a_body_is_forwarded_as_it_came_or_as_json() -> None:
-    """A JSON string Nuclio decoded (``application/json``) went out as bare text: ``abc``."""
+    """A JSON string Nuclio decoded (``application/json``) went out as bare text: ``abc``.
+
+    The events are built as Nuclio's adapter builds them: the mock's ``test()`` sends text
+    under a JSON content type as a client would (bytes), MLRun's rule."""
     cases = [
         ("abc", "application/json", b'"abc"', "application/json"),
         ('{"inputs": [1]}', None, b'{"inputs": [1]}', "application/json"),
@@ -267,7 +270,7 @@ def test_a_body_is_forwarded_as_it_came_or_as_json() -> None:
     with scripted(failures=0) as url:
         server = local(url)
         for body, ctype, _, _ in cases:
-            server.test("/v2/models/r/infer", body, content_type=ctype)
+            server.run(nuserve.Event(body, "/v2/models/r/infer", "POST", None, ctype))
         assert [(c, b) for _, _, c, b in Scripted.seen] == [(c, b) for *_, b, c in cases]
         server.root.routes["r"].close()
 

@@ -15,6 +15,7 @@ PUBLIC = {
     "Response", "ServingContext", "ServingFunction", "Step", "ThompsonSamplingRouter", "V2ModelServer",
     "VotingEnsemble", "WeightedRouter", "code_to_function", "import_function",
     "new_function",
+    "MLRunBaseError", "MLRunInvalidArgumentError", "MLRunNotFoundError", "MLRunRuntimeError",
 }  # fmt: skip
 
 
@@ -36,6 +37,9 @@ def test_error_tree_statuses():
         "NuserveError": 500, "BadRequest": 400, "NotFound": 404, "MethodNotAllowed": 405,
         "PayloadTooLarge": 413, "NotReady": 503, "ModelError": 500, "BadGateway": 502,
         "RemoteTimeout": 504, "RequestTimeout": 504, "ConfigError": 500,
+        "MLRunBaseError": 500, "MLRunInvalidArgumentError": 500, "MLRunRuntimeError": 500,
+        "MLRunNotFoundError": 404, "MLRunBadRequestError": 400, "MLRunTimeoutError": 504,
+        "MLRunServiceUnavailableError": 503,
     }  # fmt: skip
     for name in statuses:
         assert f"{name} (" in errors.__doc__

@@ -48,6 +48,11 @@ class ServingFunction:
         self.code_dirs: list[Path] = []
         """Where else its code file and model paths are looked for (the folder of the
         function.yaml it was imported from, ``import_function``)."""
+        self.default_class: str | None = None
+        """The model class ``add_model`` uses when given none (a hub item's)."""
+        self.project = ""
+        """MLRun's project (``new_function(project=)``), reported as ``context.project``."""
+        self.verbose = False
 
     @property
     def name(self) -> str:
@@ -55,25 +60,31 @@ class ServingFunction:
 
     @overload
     def set_topology(
-        self, topology: Literal["router"] = "router", class_name: ClassRef = None, **class_args: Any
+        self, topology: Literal["router"] = "router", class_name: Any = None, **class_args: Any
     ) -> RouterSpec: ...
 
     @overload
-    def set_topology(self, topology: Literal["flow"], *, engine: str = "sync") -> FlowBuilder: ...
+    def set_topology(
+        self, topology: Literal["flow"], *, engine: str | None = None, exist_ok: bool = False
+    ) -> FlowBuilder: ...
 
     def set_topology(
         self,
         topology: str = "router",
-        class_name: ClassRef = None,
+        class_name: Any = None,
         engine: str | None = None,
+        exist_ok: bool = False,
         **class_args: Any,
     ) -> RouterSpec | FlowBuilder:
-        """Set the graph root: ``router`` returns the router spec; ``flow`` (``engine="sync"``
-        or ``"async"``) returns the flow builder (``nuserve.graph.FlowBuilder``)."""
+        """Set the graph root: ``router`` returns the router spec; ``flow`` returns the flow
+        builder (``nuserve.graph.FlowBuilder``), on the ``async`` engine unless
+        ``engine="sync"`` (MLRun's default). ``class_name`` may be a router object: its
+        class and the arguments it was made with become the router's (editable in
+        ``fn.spec.graph.class_args``). ``exist_ok`` is MLRun's; a topology is replaced."""
         if topology == "flow" and class_name is None and not class_args:
             from nuserve.graph import FlowBuilder  # noqa: PLC0415 - only flows need it
 
-            builder = FlowBuilder(engine=engine or "sync")
+            builder = FlowBuilder(engine=engine or "async")
             self.spec.graph = builder.spec
             return builder
         if topology != "router" or engine is not None:
@@ -81,6 +92,10 @@ class ServingFunction:
                 f"set_topology({topology!r}, engine={engine!r}) is not supported: use 'router' "
                 "(with class_name and class args), or 'flow' with engine='sync' or 'async' only"
             )
+        init_args = getattr(class_name, "init_args", None)
+        if isinstance(init_args, dict) and not isinstance(class_name, str | type):
+            class_args = {**init_args, **class_args}
+            class_name = type(class_name)
         self.spec.graph = RouterSpec(class_name=class_name, class_args=class_args)
         return self.spec.graph
 
@@ -96,6 +111,8 @@ class ServingFunction:
         """Add a model (``"name"`` or ``"name:version"``) to the router; in a flow, to its
         router step (``router_step`` names it when the flow has several)."""
         graph = self.spec.graph if self.spec.graph is not None else self.set_topology("router")
+        if class_name is None and model_url is None:
+            class_name = self.default_class
         if class_name is None and model_url is None:
             raise ConfigError(f"model {key!r} needs class_name= (or model_url= for a remote model)")
         if isinstance(graph, RouterSpec) and router_step is not None:
@@ -121,9 +138,26 @@ class ServingFunction:
 
         return split_function(self)
 
-    def to_mock_server(self, namespace: dict[str, Any] | None = None, **kwargs: Any) -> MockServer:
-        """An in-process server for tests: ``server.test("/v2/models/m/infer", body)``."""
+    def to_mock_server(
+        self,
+        namespace: dict[str, Any] | None = None,
+        current_function: str = "*",
+        track_models: bool = False,
+        workdir: str | None = None,
+        **kwargs: Any,
+    ) -> MockServer:
+        """An in-process server for tests: ``server.test("/v2/models/m/infer", body)``.
+
+        ``current_function="*"`` (MLRun's default) runs the steps of every function of the
+        flow in one process (a queue without a stream passes events on); a function's name
+        runs only that function's steps, from its first. ``track_models`` and ``workdir``
+        are MLRun's and change nothing here.
+        """
         from nuserve.server.mock import MockServer  # noqa: PLC0415 - keeps the builder light
+
+        kwargs.setdefault("current_function", current_function)
+        kwargs.setdefault("project", self.project)
+        kwargs.setdefault("default_content_type", getattr(self.spec, "default_content_type", None))
 
         namespaces: list[tuple[str, Any]] = []
         if namespace is not None:
@@ -134,6 +168,14 @@ class ServingFunction:
         return MockServer(self.spec.serving_spec(), namespaces, code_dirs, **kwargs)
 
     # ----------------------------------------------------------------------- deployment
+
+    def plot(self, filename: str | Path | None = None, **kw: Any) -> Any:
+        """Draw the flow (MLRun's ``fn.plot()``): into ``filename``, or the SVG text."""
+        from nuserve.graph import FlowBuilder, FlowSpec  # noqa: PLC0415 - only flows draw
+
+        if not isinstance(self.spec.graph, FlowSpec):
+            raise ConfigError("plot() draws flows; this function's graph is a router")
+        return FlowBuilder(self.spec.graph).plot(filename, **kw)
 
     def to_yaml(self, path: str | Path | None = None) -> str:
         """The Nuclio function.yaml text, also written to ``path`` when given.
@@ -376,6 +418,7 @@ def new_function(
     """A new serving function (MLRun's ``new_function``)."""
     fn = ServingFunction(name, kind, image)
     fn.spec.requirements = list(requirements or [])
+    fn.project = str(kwargs.get("project") or "")
     return fn
 
 

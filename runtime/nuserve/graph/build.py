@@ -14,9 +14,17 @@ from typing import Any
 from nuserve.context import ServingContext
 from nuserve.errors import ConfigError
 from nuserve.event import Event, Response
+from nuserve.graph.expression import expression_step, is_expression
 from nuserve.graph.flow import Flow
 from nuserve.graph.node import Node
 from nuserve.graph.paths import await_paths, with_paths
+from nuserve.graph.plain import (
+    build_plain,
+    full_event_call,
+    model_step,
+    takes_context,
+    with_context,
+)
 from nuserve.graph.queues import open_queue
 from nuserve.graph.steps import Step, is_async_function, resolve_handler
 from nuserve.model.v2_model_server import V2ModelServer
@@ -36,16 +44,41 @@ def build_flow(
     build_router: BuildRouter,
 ) -> Flow:
     """The flow of function ``context.function_name``: its steps built, not yet frozen."""
-    ours = (None, "", context.function_name)
-    nodes = [
-        build_step(step, spec.engine, context, namespaces, build_router)
-        for step in spec.steps.values()
-        if step.function in ours
-    ]
+    steps = _steps_to_run(spec, context)
+    nodes = [build_step(step, spec.engine, context, namespaces, build_router) for step in steps]
     on_error = None
     if spec.on_error is not None:
         on_error = build_task(spec.on_error, context, namespaces, error_handler=True)
-    return Flow(nodes, spec.engine, context, on_error)
+    flow = Flow(nodes, spec.engine, context, on_error)
+    for step in steps:
+        chosen = step.on_error or spec.default_error_step
+        if chosen:
+            handler = spec.error_steps.get(chosen)
+            if handler is None:
+                raise ConfigError(f"step {step.name!r}: no error step {chosen!r}")
+            flat = handler.copy()
+            flat.full_event = False
+            node = build_step(flat, spec.engine, context, namespaces, build_router)
+            flow.step_handlers[step.name] = (node, handler.full_event)
+    return flow
+
+
+def _steps_to_run(spec: FlowSpec, context: ServingContext) -> list[StepSpec]:
+    """The steps of this function; under a mock server (MLRun) those of every function
+    (``current_function="*"``), or of the one named, starting at its first step."""
+    wanted = context.current_function if context.is_mock else ""
+    if wanted == "*":
+        return list(spec.steps.values())
+    ours: tuple[str | None, ...] = (None, "", context.function_name)
+    if wanted and wanted != context.function_name:
+        ours = (wanted,)
+    steps = [step for step in spec.steps.values() if step.function in ours]
+    if wanted:
+        names = {step.name for step in steps}
+        steps = [step.copy() for step in steps]
+        for step in steps:
+            step.after = [a for a in step.after if a in names]
+    return steps
 
 
 def build_step(
@@ -55,22 +88,41 @@ def build_step(
     namespaces: Namespaces,
     build_router: BuildRouter,
 ) -> Node:
-    if step.kind == "merge":
+    if step.kind == "merge" and step.class_name is None:
         if step.input_path or step.result_path:
             raise ConfigError(f"merge step {step.name!r} takes no input_path or result_path")
         node = Node(step.name, "merge", None)
     elif step.kind == "router":
         node = _router_node(step, engine, build_router)
+    elif step.kind == "queue" and not step.path and context.is_mock:
+        node = Node(step.name, "queue", _pass_on)  # MLRun's mock: a queue with no stream
     elif step.kind == "queue":
         stream = open_queue(step.path, step.class_args, step.name)
         node = Node(step.name, "queue", stream.publish, target=stream)
+    elif step.kind == "merge" and step.class_name is not None:
+        joiner = build_joiner(step, context, namespaces)
+        node = Node(step.name, "merge", joiner.join, target=joiner)
     else:
         node = build_task(step, context, namespaces)
     node.after, node.responder = tuple(step.after), step.responder
-    if node.call is not None and (step.input_path or step.result_path):
+    if engine == "async" and callable(getattr(node.target, "step_call_async", None)):
+        node.call, node.is_async = node.target.step_call_async, True
+    if node.call is not None and node.kind != "merge" and (step.input_path or step.result_path):
         wrap = await_paths if node.is_async else with_paths
         node.call = wrap(node.call, step.input_path, step.result_path, step.name)
     return node
+
+
+def _pass_on(body: Any) -> Any:
+    return body
+
+
+def build_joiner(step: StepSpec, context: ServingContext, namespaces: Namespaces) -> Any:
+    """A merge step's class (MLRun's ``Merge``): its ``join({input: output})`` result."""
+    assert step.class_name is not None
+    cls = resolve_class(step.class_name, namespaces)
+    instance, _, _ = build_plain(cls, step.name, step.class_args, context, {}, "join")
+    return instance
 
 
 def build_task(
@@ -87,18 +139,39 @@ def build_task(
             f"handler= (a function) (got class_name={step.class_name!r}, "
             f"handler={step.handler!r})"
         )
-    if step.handler is not None:
+    if step.handler is not None and step.class_name is None:
         if step.class_args:
             raise ConfigError(
                 f"{what} {step.name!r} is a function and takes no class arguments "
                 f"(got {sorted(step.class_args)}); use a Step class to configure a step"
             )
-        func = resolve_handler(step.handler, namespaces)
-        return Node(step.name, "task", func, is_async=is_async_function(func), target=func)
+        if is_expression(step.handler):
+            func = expression_step(str(step.handler), f"{what} {step.name!r} handler")
+        else:
+            func = resolve_handler(step.handler, namespaces)
+            if takes_context(func):
+                func = with_context(func, context)
+        return _full_event(step, Node(step.name, "task", func, is_async=is_async_function(func),
+                                      target=func))  # fmt: skip
     assert step.class_name is not None
     cls = resolve_class(step.class_name, namespaces)
-    if not issubclass(cls, Step):
-        raise ConfigError(_not_a_step(step.name, cls))
+    if issubclass(cls, V2ModelServer) and not error_handler:
+        return _model_node(step, cls, context)
+    if not issubclass(cls, Step) or isinstance(step.handler, str):
+        if issubclass(cls, ModelRouter):
+            raise ConfigError(_not_a_step(step.name, cls))
+        method = step.handler if isinstance(step.handler, str) else None
+        extra = {"input_path": step.input_path, "result_path": step.result_path,
+                 "full_event": step.full_event}  # fmt: skip
+        instance, call, whole = build_plain(cls, step.name, step.class_args, context, extra,
+                                            method)  # fmt: skip
+        if method is None and callable(getattr(instance, "step_call", None)):
+            return Node(step.name, "task", instance.step_call, True, target=instance)
+        node = Node(step.name, "task", call, is_async=is_async_function(call), target=instance)
+        if whole and not step.full_event:
+            node.call = full_event_call(call, node.is_async)
+            node.takes_event = True
+        return _full_event(step, node)
     try:
         instance = cls(context=context, name=step.name, **step.class_args)
     except TypeError as exc:
@@ -108,7 +181,31 @@ def build_task(
         ) from None
     method = "on_error" if error_handler else "do"
     call = getattr(instance, method)
-    return Node(step.name, "task", call, is_async=method in cls.async_methods, target=instance)
+    node = Node(step.name, "task", call, is_async=method in cls.async_methods, target=instance)
+    return _full_event(step, node)
+
+
+def _full_event(step: StepSpec, node: Node) -> Node:
+    if step.full_event and node.call is not None:
+        node.call = full_event_call(node.call, node.is_async)
+        node.takes_event = True
+    return node
+
+
+def _model_node(step: StepSpec, cls: type[V2ModelServer], context: ServingContext) -> Node:
+    """A model as a flow step (MLRun): built with its class args, loaded with the others."""
+    args = dict(step.class_args)
+    try:
+        model = cls(context=context, name=step.name, **args)
+    except TypeError as exc:
+        raise ConfigError(
+            f"model step {step.name!r}: {cls.__name__}({sorted(args)}): {exc}"
+        ) from None
+    if model.input_path and not step.input_path:
+        step.input_path = model.input_path
+    if model.result_path and not step.result_path:
+        step.result_path = model.result_path
+    return Node(step.name, "task", model_step(model), True, False, target=model)
 
 
 def _not_a_step(name: str, cls: type) -> str:

@@ -132,6 +132,8 @@ def _dag(flow: Plan) -> Dispatch:
             for call, takes_event, name, source, merge in program:  # noqa: B007
                 if merge is not None:
                     value = {key: values[i] for key, i in merge}
+                    if call is not None:  # a merge class (MLRun's Merge) shapes the join
+                        value = call(value)
                 else:
                     value = values[source]
                     value = call(value, event) if takes_event else call(value)

@@ -45,6 +45,9 @@ class Flow:
         self.streaming = False
         """Set by the server from the serving spec (``fn.set_streaming``)."""
         self.dispatch: Dispatch = self._not_frozen
+        self.step_handlers: dict[str, tuple[Node, bool]] = {}
+        """Per-step error handlers (MLRun's ``step.error_handler``): the handler's node and
+        whether it takes the whole event."""
 
     def _not_frozen(self, event: Event) -> Response | Awaitable[Response]:
         raise ConfigError("the flow is not frozen; call freeze() (the server's start()) first")
@@ -58,7 +61,7 @@ class Flow:
         for node in self.nodes:
             if isinstance(node.target, ModelRouter):
                 node.target.freeze()
-        self.order = topological_order(self.nodes)
+        self.order = topological_order(self.nodes, self.engine)
         responders = [n for n in self.order if n.responder]
         if len(responders) > 1:
             names = ", ".join(repr(n.name) for n in responders)
@@ -100,6 +103,8 @@ class Flow:
         for node in self.nodes:
             if isinstance(node.target, ModelRouter):
                 yield from node.target.models()
+            elif isinstance(node.target, V2ModelServer):
+                yield node.target
 
     def infer_target(self, event: Event) -> Target | None:
         """Flows are never merged into batched ``predict`` calls: every event runs the flow."""
@@ -117,6 +122,8 @@ class Flow:
     def failed(self, event: Event, step: str, body: Any, error: Exception) -> Response:
         """The answer when ``step`` raised: the error handler's, else the error's."""
         self._log(event, step, error)
+        if step in self.step_handlers:
+            return self._step_failed(event, step, body, error)
         handler = self.on_error
         if handler is None or handler.call is None:
             return error_response(event, step, error)
@@ -129,6 +136,8 @@ class Flow:
     async def failed_async(self, event: Event, step: str, body: Any, error: Exception) -> Response:
         """``failed`` for the async engine: the error handler may be ``async def``."""
         self._log(event, step, error)
+        if step in self.step_handlers:
+            return await self._step_failed_async(event, step, body, error)
         handler = self.on_error
         if handler is None or handler.call is None:
             return error_response(event, step, error)
@@ -139,6 +148,40 @@ class Flow:
         except Exception as exc:  # noqa: BLE001 - the handler's failure is the answer
             return self._handler_failed(event, step, error, exc)
         return handled(event, step, error, result)
+
+    def _step_call(self, event: Event, step: str, body: Any, error: Exception) -> tuple[Node, Any]:
+        node, full = self.step_handlers[step]
+        value: Any = body
+        if full:
+            from nuserve.graph.plain import StepEvent  # noqa: PLC0415 - only on errors
+
+            value = StepEvent(body, event.path, event.method, event.headers, event.content_type,
+                              event.id, event.trigger)  # fmt: skip
+            value.error = f"{type(error).__name__}: {error}"
+            value.origin_state = step
+        assert node.call is not None
+        return node, (node.call(value, event) if node.takes_event else node.call(value))
+
+    def _step_failed(self, event: Event, step: str, body: Any, error: Exception) -> Response:
+        try:
+            node, result = self._step_call(event, step, body, error)
+            if node.is_async:
+                _close(result)
+                raise ConfigError(f"error step {node.name!r} is async; use the async engine")
+        except Exception as exc:  # noqa: BLE001 - the handler's failure is the answer
+            return error_response(event, step, exc)
+        return _as_answer(result)
+
+    async def _step_failed_async(
+        self, event: Event, step: str, body: Any, error: Exception
+    ) -> Response:
+        try:
+            node, result = self._step_call(event, step, body, error)
+            if node.is_async:
+                result = await result
+        except Exception as exc:  # noqa: BLE001 - the handler's failure is the answer
+            return error_response(event, step, exc)
+        return _as_answer(result)
 
     def _log(self, event: Event, step: str, error: Exception) -> None:
         error.add_note(f"raised in flow step {step!r}")
@@ -174,6 +217,18 @@ def _check_sync_operations(step: str, model: V2ModelServer, fix: str) -> None:
             f"router step {step!r} has model {model.name!r} with async operations ({ops}), "
             f"which the sync engine cannot await; make them plain def, or {fix}"
         )
+
+
+def _as_answer(result: Any) -> Response:
+    if type(result) is Response:
+        return result
+    return Response(result.body if isinstance(result, Event) else result)
+
+
+def _close(result: Any) -> None:
+    close = getattr(result, "close", None)
+    if callable(close):
+        close()
 
 
 def error_response(event: Event, step: str, error: Exception) -> Response:

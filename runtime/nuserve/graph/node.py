@@ -39,7 +39,8 @@ def read_body(event: Event) -> Any:
     """A raw body (bytes, or text) as JSON when the content type is JSON or not given.
 
     Flow steps get Python values; Kafka messages come with no content type. Other content
-    types keep the raw body. An empty body is ``None``.
+    types keep the raw body. An empty body is ``None``. As in MLRun, a body that is not JSON
+    is refused (400) only when its content type says JSON; with none it stays as it came.
     """
     body = event.body
     if not body:
@@ -50,6 +51,8 @@ def read_body(event: Event) -> Any:
     try:
         return decode_json(body)
     except BadRequest as exc:
+        if not ctype:
+            return body  # MLRun's rule: with no content type, what is not JSON stays as is
         raise BadRequest(
             f"{exc.message}; a flow reads JSON bodies (send another content type, such as "
             "text/plain, to pass the body to the first step as it is)"

@@ -6,11 +6,12 @@ from nuserve.errors import ConfigError
 from nuserve.graph.node import Node
 
 
-def topological_order(nodes: list[Node]) -> list[Node]:
+def topological_order(nodes: list[Node], engine: str = "sync") -> list[Node]:
     """The nodes with each after its inputs, otherwise in the order they were added.
 
-    Refuses what the engines cannot run: unknown inputs, a task with several inputs (join
-    them with a merge), a merge with none, and cycles.
+    Refuses what the engines cannot run: unknown inputs, a task with several inputs in the
+    sync engine (join them with a merge; the async engine runs it once per input, as MLRun),
+    a merge with none, and cycles.
     """
     by_name = {n.name: n for n in nodes}
     if not nodes:
@@ -24,7 +25,7 @@ def topological_order(nodes: list[Node]) -> list[Node]:
             )
         if node.kind == "merge" and not node.after:
             raise ConfigError(f"merge step {node.name!r} needs after=[<steps to join>]")
-        if node.kind != "merge" and len(node.after) > 1:
+        if node.kind != "merge" and len(node.after) > 1 and engine == "sync":
             raise ConfigError(
                 f"step {node.name!r} has {len(node.after)} inputs ({', '.join(node.after)}); "
                 "join them with a merge step first: graph.add_step('$merge', after=[...])"

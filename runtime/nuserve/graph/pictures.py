@@ -147,8 +147,30 @@ def to_html(spec: FlowSpec, title: str = "flow") -> str:
     )
 
 
+def to_png(spec: FlowSpec, renderer: str = "auto") -> bytes:
+    """PNG bytes: Graphviz's (with labels) when ``dot`` is on the PATH, else boxes and lines
+    drawn by nuserve (``nuserve.graph.png``)."""
+    dot = shutil.which("dot") if renderer != "builtin" else None
+    if dot is not None:
+        done = subprocess.run(  # noqa: S603 - runs dot from the PATH on text we generated
+            [dot, "-Tpng"], input=to_dot(spec).encode(), capture_output=True, timeout=60,
+            check=False,
+        )  # fmt: skip
+        if done.returncode == 0:
+            return done.stdout
+    from nuserve.graph.png import draw_png  # noqa: PLC0415 - only for .png
+
+    return draw_png(picture(spec))
+
+
+def to_svg_text(spec: FlowSpec) -> str:
+    """The built-in SVG drawing (what ``graph.plot()`` with no path returns)."""
+    return to_svg(spec, "builtin")
+
+
 def plot(spec: FlowSpec, path: str | Path, renderer: str = "auto") -> Path:
-    """Write the picture the suffix asks for: ``.svg``, ``.html``, ``.dot``/``.gv``, ``.mmd``."""
+    """Write the picture the suffix asks for: ``.svg``, ``.html``, ``.dot``/``.gv``, ``.mmd``,
+    ``.png``."""
     file = Path(path)
     suffix = file.suffix.lower()
     if suffix == ".svg":
@@ -159,9 +181,13 @@ def plot(spec: FlowSpec, path: str | Path, renderer: str = "auto") -> Path:
         text = to_dot(spec)
     elif suffix in (".mmd", ".mermaid"):
         text = to_mermaid(spec)
+    elif suffix == ".png":
+        file.write_bytes(to_png(spec, renderer))
+        return file
     else:
         raise ConfigError(
-            f"cannot tell the picture format of {str(file)!r}; end it in .svg, .html, .dot or .mmd"
+            f"cannot tell the picture format of {str(file)!r}; end it in .svg, .html, .dot, "
+            ".mmd or .png"
         )
     file.write_text(text, encoding="utf-8")
     return file

@@ -32,7 +32,12 @@ def split_by_function(flow: FlowSpec, main: str = "") -> dict[str, FlowSpec]:
         function = owner(step, main)
         part = parts.setdefault(
             function,
-            FlowSpec(flow.engine, on_error=flow.on_error.copy() if flow.on_error else None),
+            FlowSpec(
+                flow.engine,
+                on_error=flow.on_error.copy() if flow.on_error else None,
+                error_steps={n: s.copy() for n, s in flow.error_steps.items()},
+                default_error_step=flow.default_error_step,
+            ),
         )
         copy = step.copy()
         copy.function = None

@@ -12,7 +12,7 @@ import asyncio
 import inspect
 import threading
 from collections.abc import Awaitable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 from typing import Protocol as Interface
 
 from nuserve.aio import awaited, maybe_await
@@ -78,6 +78,29 @@ class V2ModelServer:
             if inspect.iscoroutinefunction(getattr(cls, h, None))
             or inspect.isasyncgenfunction(getattr(cls, h, None))
         )
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        """Keep the keyword arguments a model object was made with, so ``graph.to(obj)``
+        rebuilds it from its class and arguments when the server starts (MLRun)."""
+        instance = super().__new__(cls)
+        instance.init_args = {k: v for k, v in kwargs.items() if k != "context"}
+        return instance
+
+    init_args: dict[str, Any]
+    """The keyword arguments the object was made with (set by ``__new__``)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """MLRun's step shape: class path, name, the arguments given (``input_path`` and
+        ``result_path`` beside them)."""
+        from nuserve.spec.routers import class_ref  # noqa: PLC0415 - only when described
+
+        args = dict(getattr(self, "init_args", {}))
+        name = args.pop("name", None)
+        paths = {k: args.pop(k) for k in ("input_path", "result_path") if args.get(k)}
+        data: dict[str, Any] = {"class_name": class_ref(type(self)), "name": name or self.name}
+        data["class_args"] = args
+        data.update(paths)
+        return data
 
     def __init__(
         self,

@@ -19,6 +19,7 @@ from nuserve.errors import ConfigError
 from nuserve.spec.serving import ServingSpec
 
 SPEC_ENV = "NUSERVE_SPEC"
+MLRUN_SPEC_ENV = "SERVING_SPEC_ENV"
 SPEC_PATH_ENV = "NUSERVE_SPEC_PATH"
 CODE_DIR_ENV = "NUSERVE_CODE_DIR"
 GZIP_PREFIX = "gz:"
@@ -50,6 +51,8 @@ def read_spec(environ: Mapping[str, str] | None = None) -> ServingSpec:
     env = os.environ if environ is None else environ
     if env.get(SPEC_ENV):
         return ServingSpec.from_dict(decode_spec(env[SPEC_ENV]))
+    if env.get(MLRUN_SPEC_ENV):  # MLRun's serving spec (converted by ServingSpec.from_dict)
+        return ServingSpec.from_dict(decode_spec(env[MLRUN_SPEC_ENV]))
     path = env.get(SPEC_PATH_ENV)
     if path:
         return spec_from_file(Path(path))
@@ -69,8 +72,12 @@ def spec_from_file(path: Path) -> ServingSpec:
 
         doc = yaml.safe_load(text) or {}
         env = (doc.get("spec") or {}).get("env") or []
-        value = next((e.get("value") for e in env if e.get("name") == SPEC_ENV), None)
+        names = (SPEC_ENV, MLRUN_SPEC_ENV)  # nuserve's, or MLRun's generated function.yaml
+        value = next((e.get("value") for n in names for e in env if e.get("name") == n), None)
         if not value:
-            raise ConfigError(f"{path} has no {SPEC_ENV} in spec.env; write it with fn.to_yaml()")
+            raise ConfigError(
+                f"{path} has no {SPEC_ENV} in spec.env (nor MLRun's {MLRUN_SPEC_ENV}); write "
+                "it with fn.to_yaml()"
+            )
         text = value
     return ServingSpec.from_dict(decode_spec(text))

@@ -42,7 +42,8 @@ from nuserve.routers.fanout import call_async, outputs_of, route_key, run_all
 from nuserve.routers.router import ModelRouter, Target
 
 MLRUN_IGNORED_ARGS = frozenset(
-    {"protocol", "url_prefix", "health_prefix", "executor_type", "input_path", "result_path"}
+    {"protocol", "url_prefix", "health_prefix", "executor_type", "input_path"}
+    | {"result_path", "extend_event"}
 )
 """MLRun router arguments accepted for compatibility and ignored (fan-out is always threads
 for sync models and the event loop for async ones)."""
@@ -275,7 +276,11 @@ class BaseRouter(ModelRouter):
         return meta
 
     def listing(self) -> dict[str, Any]:
+        """MLRun's shape (the route keys and the router's name under ``models``, the weights
+        as configured under ``weights``) plus nuserve's ``versions`` and ``routers``."""
         listing = super().listing()
+        listing["models"] = [*self.routes, *([self.name] if self.name not in self.routes else [])]
+        listing["weights"] = getattr(self, "weights_arg", None)
         listing["routers"] = {self.name: self.describe()}
         return listing
 

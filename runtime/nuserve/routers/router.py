@@ -18,7 +18,7 @@ a GET ran custom operations, which let a link or a crawler change a model's stat
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Generator, Iterator
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Self
 
 from nuserve.context import ServingContext
 from nuserve.errors import (
@@ -72,6 +72,14 @@ def split_key(key: str) -> tuple[str, str]:
 class ModelRouter:
     """The default router: one route per ``add_model`` key, chosen by path or body."""
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        """Keep the keyword arguments a router object was made with (``init_args``), so an
+        object passed to ``set_topology("router", obj)`` or ``graph.to(obj)`` is rebuilt
+        from its class and arguments when the server starts (MLRun)."""
+        instance = super().__new__(cls)
+        instance.init_args = {k: v for k, v in kwargs.items() if k not in ("context", "routes")}
+        return instance
+
     def __init__(
         self,
         context: ServingContext | None = None,
@@ -79,6 +87,7 @@ class ModelRouter:
         routes: dict[str, V2ModelServer] | None = None,
         **class_args: Any,
     ) -> None:
+        self.init_args: dict[str, Any] = getattr(self, "init_args", {})
         self.context = context or ServingContext()
         self.name = name or "router"
         self.class_args = class_args

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -29,10 +29,11 @@ from nuserve.model.batching import mergeable_groups
 from nuserve.model.v2_model_server import V2ModelServer
 from nuserve.protocols import Protocol
 from nuserve.resolve import load_code_module, resolve_class
+from nuserve.routers.parallel import ParallelRun
 from nuserve.routers.router import ModelRouter, Target
 from nuserve.server.builtins import BUILTINS
 from nuserve.server.lanes import Lanes, expire
-from nuserve.spec.routers import RouterSpec
+from nuserve.spec.routers import RouterSpec, RouteSpec
 from nuserve.spec.serving import ServingSpec
 
 if TYPE_CHECKING:
@@ -67,6 +68,8 @@ class GraphServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.tracker: Tracker | None = None
         self.max_body_size = spec.max_body_size
+        self.default_content_type = spec.default_content_type
+        """MLRun's: the content type of events that carry none (``None``: leave them)."""
         self.request_timeout = spec.request_timeout
         """Seconds a request may take (504 beyond); ``None``: untimed, the fast path."""
         self.lanes: Lanes | None = None
@@ -88,10 +91,13 @@ class GraphServer:
     def _build_router(self, graph: RouterSpec) -> ModelRouter:
         """A router and its models (the graph root, or a router step of a flow)."""
         router_class = resolve_class(graph.class_name or "ModelRouter", self.namespaces)
-        router = router_class(context=self.context, **graph.class_args)
+        router: ModelRouter = router_class(context=self.context, **graph.class_args)
         if not isinstance(router, ModelRouter):
             raise ConfigError(f"router class {router_class.__name__} is not a ModelRouter")
         for key, route in graph.routes.items():
+            if isinstance(router, ParallelRun) and self._is_step_child(route):
+                router.add_step_child(key, self._step_child(key, route))
+                continue
             class_args = dict(route.class_args)
             if route.model_url is not None:
                 class_args["model_url"] = route.model_url
@@ -117,6 +123,30 @@ class GraphServer:
             )
             router.add_route(key, model, default=route.default)
         return router
+
+    def _is_step_child(self, route: RouteSpec) -> bool:
+        """A ParallelRun child that is a step (MLRun): a handler, or a class that is no model."""
+        if route.class_name is None:
+            return "handler" in route.class_args or isinstance(getattr(route, "handler", None), str)
+        if route.model_url is not None:
+            return False
+        return not issubclass(resolve_class(route.class_name, self.namespaces), V2ModelServer)
+
+    def _step_child(self, key: str, route: RouteSpec) -> Callable[[Any], Any]:
+        from nuserve.graph.plain import build_plain  # noqa: PLC0415 - only for step children
+        from nuserve.graph.steps import resolve_handler  # noqa: PLC0415
+
+        args = dict(route.class_args)
+        handler = args.pop("handler", None) or getattr(route, "handler", None)
+        if route.model_path:
+            args["model_path"] = route.model_path
+        if route.class_name is None:
+            if not isinstance(handler, str) and not callable(handler):
+                raise ConfigError(f"ParallelRun child {key!r} needs class_name= or handler=")
+            return resolve_handler(handler, self.namespaces)
+        cls = resolve_class(route.class_name, self.namespaces)
+        _, call, _ = build_plain(cls, key, args, self.context, {}, handler)
+        return call
 
     def _local_path(self, path: str | None) -> str | None:
         """A relative model path is looked up in the cwd, then in the code directories."""
@@ -176,6 +206,8 @@ class GraphServer:
             body = event.body
             if body.__class__ in RAW_BODIES and len(body) > self.max_body_size:
                 raise self.too_large(len(body))
+            if self.default_content_type is not None and not event.content_type:
+                event.content_type = self.default_content_type
             if self.lanes is not None:
                 return self._run_timed(event, self.lanes)
             result = self.root.dispatch(event)
@@ -193,6 +225,8 @@ class GraphServer:
             body = event.body
             if body.__class__ in RAW_BODIES and len(body) > self.max_body_size:
                 raise self.too_large(len(body))
+            if self.default_content_type is not None and not event.content_type:
+                event.content_type = self.default_content_type
             if self.lanes is not None:
                 return await self._run_timed_async(event, self.lanes)
             result = self.root.dispatch(event)

@@ -33,9 +33,23 @@ class MockServer(GraphServer):
         namespaces: list[tuple[str, Mapping[str, Any]]] | None = None,
         code_dirs: list[Path] | None = None,
         context: ServingContext | None = None,
+        current_function: str = "*",
+        project: str = "",
+        default_content_type: str | None = None,
     ) -> None:
-        super().__init__(spec, context or ServingContext(is_mock=True), namespaces, code_dirs)
+        context = context or ServingContext(is_mock=True)
+        context.current_function = current_function
+        context.project = context.project or project
+        super().__init__(spec, context, namespaces, code_dirs)
+        self.default_content_type = default_content_type or self.default_content_type
         self.start()
+
+    def wait_for_completion(self) -> None:
+        """MLRun's call to end the asynchronous flow and wait for the events in flight.
+
+        ``test()`` answers once the whole flow ran (both engines), so nothing is left in
+        flight here; the call is kept so MLRun's tests and notebooks run unchanged.
+        """
 
     def test(
         self,
@@ -53,12 +67,17 @@ class MockServer(GraphServer):
     ) -> Any:
         """Send one request; returns the body, or the ``Response`` when ``get_body=False``.
 
-        A status of 300 or more raises ``MockResponseError`` unless ``silent`` is true. A
-        streamed answer (a generator ``predict`` with ``set_streaming``, ``"stream": true``
+        A status of 300 or more raises ``MockResponseError`` unless ``silent`` is true, when
+        the ``Response`` is returned (MLRun's rule; so is a bare answer with no body, such as
+        a model step's ``/ready``). Text sent as JSON is encoded, as a client would send it.
+        A streamed answer (a generator ``predict`` with ``set_streaming``, ``"stream": true``
         to an OpenAI endpoint) is an iterator of its chunks: text for a text or event stream,
         one object per line of JSON lines, bytes otherwise (``get_body=False``: the
         ``Response``, its body a ``Stream``).
         """
+        content_type = content_type or self.default_content_type
+        if isinstance(body, str) and content_type and "json" in content_type:
+            body = body.encode()  # text a client sends as JSON is bytes on the wire
         event = Event(
             body,
             path,
@@ -73,11 +92,13 @@ class MockServer(GraphServer):
         if offset is not None or time is not None:
             event.offset, event.time = offset, time
         response = self.run(event)
-        if response.status_code >= 300 and not silent:
-            raise MockResponseError(response)
+        if response.status_code >= 300:
+            if not silent:
+                raise MockResponseError(response)
+            return response
         if get_body and type(response.body) is Stream:
             return self.chunks(response.body)
-        return response.body if get_body else response
+        return response.body if get_body and response.body is not None else response
 
     def chunks(self, stream: Stream) -> Iterator[Any]:
         """A stream's chunks, read on this server's loop as the caller iterates."""

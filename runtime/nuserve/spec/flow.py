@@ -70,6 +70,10 @@ class StepSpec:
     ``memory://name``."""
     router: RouterSpec | None = None
     """A router step's class, class arguments and routes."""
+    full_event: bool = False
+    """The step gets the whole event (``body``, ``path``, ``id``, ...), not the body."""
+    on_error: str | None = None
+    """The error step (in ``FlowSpec.error_steps``) answering when this step raises."""
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"name": self.name, "kind": self.kind}
@@ -86,6 +90,10 @@ class StepSpec:
                 data[key] = getattr(self, key)
         if self.responder:
             data["responder"] = True
+        if self.full_event:
+            data["full_event"] = True
+        if self.on_error:
+            data["on_error"] = self.on_error
         if self.router is not None:
             data["router"] = self.router.to_dict()
         return data
@@ -113,6 +121,8 @@ class StepSpec:
             function=data.get("function"),
             path=data.get("path"),
             router=RouterSpec.from_dict(router) if router is not None else None,
+            full_event=bool(data.get("full_event", False)),
+            on_error=data.get("on_error"),
         )
 
     def copy(self) -> StepSpec:
@@ -136,6 +146,12 @@ class FlowSpec:
     on_error: StepSpec | None = None
     """The error handler, a task step called with ``(body, error)`` when a step raises."""
     kind: str = "flow"
+    default_error_step: str | None = None
+    """The error step for steps with none of their own (MLRun's graph error handler)."""
+    error_steps: dict[str, StepSpec] = field(default_factory=dict)
+    """Per-step error handlers (``step.error_handler(...)``, MLRun's): each gets the failing
+    step's input (the event with ``error`` and ``origin_state`` under ``full_event``) and
+    answers in its place."""
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -163,6 +179,8 @@ class FlowSpec:
             self.engine,
             {name: step.copy() for name, step in self.steps.items()},
             self.on_error.copy() if self.on_error is not None else None,
+            error_steps={name: step.copy() for name, step in self.error_steps.items()},
+            default_error_step=self.default_error_step,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -173,6 +191,10 @@ class FlowSpec:
         }
         if self.on_error is not None:
             data["on_error"] = self.on_error.to_dict()
+        if self.error_steps:
+            data["error_steps"] = [step.to_dict() for step in self.error_steps.values()]
+        if self.default_error_step:
+            data["default_error_step"] = self.default_error_step
         return data
 
     @classmethod
@@ -186,6 +208,8 @@ class FlowSpec:
             engine=data.get("engine", "sync"),
             steps={s.name: s for s in steps},
             on_error=StepSpec.from_dict(on_error) if on_error else None,
+            error_steps={s["name"]: StepSpec.from_dict(s) for s in data.get("error_steps") or []},
+            default_error_step=data.get("default_error_step"),
         )
         if len(spec.steps) != len(steps):
             names = [s.name for s in steps]

@@ -42,6 +42,8 @@ class ServingSpec:
     ack_triggers: list[str] = field(default_factory=list)
     """Stream triggers with explicit ack on (``to_yaml`` fills it from the triggers): the
     handler acks their events itself, once the answer is written to the output stream."""
+    default_content_type: str | None = None
+    """The content type assumed for events that carry none (MLRun's)."""
     request_timeout: float | None = None
     """Seconds an event may take before it is answered 504 (HTTP and stream events alike: a
     stream event's 504 goes to the error stream); ``None`` times nothing. Sync hooks then run
@@ -63,7 +65,14 @@ class ServingSpec:
         if self.tracking:
             data["tracking"] = self.tracking
         data["max_body_size"] = self.max_body_size
-        names = ("output_stream", "error_stream", "ack_triggers", "request_timeout", "streaming")
+        names = (
+            "output_stream",
+            "error_stream",
+            "ack_triggers",
+            "request_timeout",
+            "streaming",
+            "default_content_type",
+        )
         for name in names:
             if getattr(self, name):
                 data[name] = getattr(self, name)
@@ -73,6 +82,10 @@ class ServingSpec:
     def from_dict(cls, data: dict[str, Any]) -> ServingSpec:
         if not isinstance(data, dict):
             raise ConfigError(f"serving spec must be a JSON object (got {type(data).__name__})")
+        from nuserve.spec.mlrun_spec import convert, is_mlrun_spec  # noqa: PLC0415
+
+        if is_mlrun_spec(data):
+            data = convert(data)  # MLRun's SERVING_SPEC_ENV shape
         load_mode = data.get("load_mode", "sync")
         if load_mode not in ("sync", "async"):
             raise ConfigError(f"load_mode must be 'sync' or 'async' (got {load_mode!r})")
@@ -90,6 +103,7 @@ class ServingSpec:
             ack_triggers=list(data.get("ack_triggers") or []),
             request_timeout=check_timeout(data.get("request_timeout")),
             streaming=bool(data.get("streaming", False)),
+            default_content_type=data.get("default_content_type"),
         )
 
 

@@ -164,8 +164,14 @@ def test_raw_json_bodies_are_decoded_and_bad_json_is_400(graph):
     assert run(flow, b'{"x": 1}').body == {"x": 2}
     assert run(flow, b'{"x": 1}', content_type="application/json; charset=utf-8").body == {"x": 2}
     with pytest.raises(Exception, match="request body is not valid JSON") as info:
-        run(flow, b"{nope")
+        run(flow, b"{nope", content_type="application/json")
     assert info.value.status == 400
+
+
+def test_a_body_that_is_not_json_with_no_content_type_stays_as_it_came(graph):
+    """MLRun's rule: only a body said to be JSON must parse."""
+    graph.to(handler=lambda b: {"type": type(b).__name__}, name="look")
+    assert run(build(graph), b"{nope").body == {"type": "bytes"}
 
 
 def test_text_content_type_keeps_the_raw_body(graph):

@@ -131,8 +131,24 @@ def test_dot_and_mermaid_files_and_unknown_suffix(tmp_path):
     graph = sample()
     assert graph.plot(tmp_path / "f.dot").read_text() == graph.to_dot()
     assert graph.plot(tmp_path / "f.mmd").read_text() == graph.to_mermaid()
-    with pytest.raises(ConfigError, match="end it in .svg, .html, .dot or .mmd"):
-        graph.plot(tmp_path / "f.png")
+    with pytest.raises(ConfigError, match="end it in .svg, .html, .dot, .mmd or .png"):
+        graph.plot(tmp_path / "f.gif")
+
+
+def test_png_without_graphviz_is_a_valid_image_in_a_new_folder(tmp_path):
+    """MLRun's tests plot to results/serving/x.png, a folder that does not exist yet."""
+    import struct
+    import zlib
+
+    graph = sample()
+    data = graph.plot(tmp_path / "new" / "f.png", renderer="builtin").read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    idat = data.index(b"IDAT")
+    size = struct.unpack(">I", data[idat - 4 : idat])[0]
+    pixels = zlib.decompress(data[idat + 4 : idat + 4 + size])
+    assert len(pixels) == height * (1 + 3 * width) and width > 100 and height > 100
+    assert len(set(pixels)) > 3  # boxes in colour, not a blank page
 
 
 def function_yaml(tmp_path, graph_dict) -> str:

@@ -116,7 +116,7 @@ def test_the_parent_mock_server_publishes_and_skips_child_steps():
     graph = fn.set_topology("flow")
     graph.to(Add).to(">>", "q", path="memory://served").to(Double, function="child")
     fn.add_child_function("child")
-    assert fn.to_mock_server().test("/", {"x": 1}) == {"x": 2}
+    assert fn.to_mock_server(current_function="parent").test("/", {"x": 1}) == {"x": 2}
     assert [json.loads(m) for m in stream.messages] == [{"x": 2}]
     child = fn.functions()["child"].to_mock_server()
     message = stream.messages[0]

@@ -130,7 +130,7 @@ def test_get_model_sets_model_spec_and_width_check(tmp_path):
         {"name": "b", "datatype": "FP32", "shape": [-1]},
     ]
     assert meta["framework"] == "sklearn"
-    err = server.test("/v2/models/w/infer", {"inputs": [[1, 2], [1, 2, 3]]}, silent=True)
+    err = server.test("/v2/models/w/infer", {"inputs": [[1, 2], [1, 2, 3]]}, silent=True).body
     assert err["error"] == "model 'w' expects rows of 2 features (row 1 has 3)"
     assert server.test("/v2/models/w/infer", {"inputs": [[1, 2]]})["outputs"] == [[1, 2]]
     # a float (32 bits, as MLRun's ValueType.FLOAT) cannot hold 1e308: once a meaningless 200
@@ -220,7 +220,7 @@ def test_failed_async_load_answers_503_with_the_load_error():
     assert resp.status_code == 503
     expected = "model 'b' failed to load: FileNotFoundError: weights.bin is missing"
     assert resp.body["error"] == expected
-    health = server.test("/v2/health/ready", silent=True)
+    health = server.test("/v2/health/ready", silent=True).body
     assert health["error"] == f"models not ready: b ({expected})"
 
 

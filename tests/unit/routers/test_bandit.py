@@ -111,7 +111,7 @@ def test_an_answer_is_rewarded_once_and_old_ids_are_forgotten():
     assert forgotten.status_code == 404
     out = ask(server)
     other = "a" if out["model_name"] == "b" else "b"
-    wrong = feedback(server, {"id": out["id"], "model": other, "reward": 1}, silent=True)
+    wrong = feedback(server, {"id": out["id"], "model": other, "reward": 1}, silent=True).body
     assert (
         wrong["error"]
         == f"answer {out['id']!r} came from model {out['model_name']!r}, not {other!r}"

@@ -28,7 +28,8 @@ def test_get_body_false_returns_the_response(server):
 def test_raises_on_error_unless_silent(server):
     with pytest.raises(MockResponseError, match=r"request failed \(500\): model 'bad' raised"):
         server.test("/v2/models/bad/infer", {"inputs": [1]})
-    assert server.test("/v2/models/bad/infer", {"inputs": [1]}, silent=True)["error"]
+    answer = server.test("/v2/models/bad/infer", {"inputs": [1]}, silent=True)
+    assert answer.status_code == 500 and answer.body["error"]  # MLRun: the Response
 
 
 def test_string_and_bytes_bodies_are_decoded(server):
@@ -72,3 +73,35 @@ def test_event_id_trigger_offset_and_time_reach_the_event():
     server = fn.to_mock_server()
     server.test("/v2/models/s/spy", {}, event_id="e1", trigger={"kind": "kafka"}, offset=5, time=1.5)
     assert seen == {"id": "e1", "trigger": "kafka", "offset": 5, "time": 1.5}
+
+
+def _type_flow(default_content_type=None):
+    import nuserve as mlrun
+
+    fn = mlrun.new_function("types")
+    if default_content_type:
+        fn.spec.default_content_type = default_content_type
+    fn.set_topology("flow", engine="sync").to(name="t", handler=lambda b: type(b).__name__)
+    return fn.to_mock_server()
+
+
+def test_bodies_are_decoded_by_content_type_as_in_mlrun():
+    server = _type_flow()
+    assert server.test(body="[1,2]") == "list"  # no type: JSON if it parses
+    assert server.test(body="xx [1,2]") == "str"  # no type: kept when it does not
+    assert server.test(body="[1,2]", content_type="application/json") == "list"
+    assert server.test(body="[1,2]", content_type="text/plain") == "str"
+    bad = server.test(body="xx", content_type="application/json", silent=True)
+    assert bad.status_code == 400 and "not valid JSON" in bad.body["error"]
+
+
+def test_the_default_content_type_applies_to_events_without_one():
+    server = _type_flow("application/json")
+    assert server.test(body=b"[1]") == "list"
+    assert server.default_content_type == "application/json"
+
+
+def test_wait_for_completion_returns_at_once():
+    server = _type_flow()
+    server.test(body=1)
+    assert server.wait_for_completion() is None

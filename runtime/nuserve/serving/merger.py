@@ -1,0 +1,5 @@
+"""``mlrun.serving.merger``: joining branches into a list."""
+
+from nuserve.graph.merger import Merge
+
+__all__ = ["Merge"]
