@@ -32,7 +32,7 @@ from nuserve.model.input_checks import (
 )
 from nuserve.model.operations import call_operation, operation_methods, operation_names
 from nuserve.model.streaming import collect, collect_sync, is_chunks, stream_of, stream_of_sync
-from nuserve.protocols import OIP, ROWS, Protocol, decode_body, detect, event_body
+from nuserve.protocols import OIP, ROWS, Protocol, detect, event_body
 from nuserve.protocols.datatypes import oip_datatype
 
 

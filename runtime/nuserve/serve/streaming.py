@@ -1,6 +1,7 @@
 """Streamed answers over HTTP: chunked transfer, each chunk written as the model makes it.
 
-A response whose body is a ``Stream`` (its chunks an async generator) is sent head first, then chunk by chunk. The client leaving is watched for all along (ASGI's
+A response whose body is a ``Stream`` (its chunks an async generator) is sent head first,
+then chunk by chunk. The client leaving is watched for all along (ASGI's
 ``http.disconnect``) and looked at once per chunk: the generator is closed when the next chunk
 comes, which stops the generation behind it within one step (a decode step for ``LLModel``),
 and nothing is logged as a failure. (Waiting on both the chunk and the disconnect at once
