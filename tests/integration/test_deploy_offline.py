@@ -28,6 +28,8 @@ from nuserve.version import __version__
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = ROOT / "tests" / "nuclio_driver.py"
+WHEEL_CACHE = Path.home() / ".cache" / "nuserve" / "offline-wheels"
+"""Dependency wheels kept between runs (filled from the index the first time)."""
 NO_INDEX_ENV = {
     "PIP_NO_INDEX": "1",
     "PIP_INDEX_URL": "http://127.0.0.1:9/refused",
@@ -68,7 +70,7 @@ def built(tmp_path_factory):
         fn = load_function("examples/iris/function.py")
         fn.spec.runtime = f"python:{sys.version_info.major}.{sys.version_info.minor}"
         fn.spec.graph.routes["iris"].model_path = str(work / "model")
-        bundle = fn.build(work / "iris", with_deps=True)
+        bundle = fn.build(work / "iris", with_deps=True, wheel_cache=WHEEL_CACHE)
     finally:
         os.chdir(cwd)
     directory = Path(bundle.directory)

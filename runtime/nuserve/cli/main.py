@@ -193,6 +193,11 @@ def _add_bundle_arguments(parser: argparse.ArgumentParser) -> None:
         default="x86_64",
         help="with --with-deps: the image's CPU (x86_64 or aarch64; default x86_64)",
     )
+    parser.add_argument(
+        "--wheel-cache",
+        metavar="DIR",
+        help="with --with-deps: keep the dependency wheels here between builds",
+    )
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -325,7 +330,9 @@ def _defines_code(namespace: dict[str, Any]) -> bool:
 def _build(args: argparse.Namespace) -> int:
     fn = load_function(args.file)
     if args.dir is not None:
-        bundle = fn.build(args.dir, args.with_deps, args.include, arch=args.arch)
+        bundle = fn.build(
+            args.dir, args.with_deps, args.include, arch=args.arch, wheel_cache=args.wheel_cache
+        )
         source = "every package" if bundle.offline else "nuserve"
         print(
             f"wrote {bundle.directory} for function {fn.name!r}: {len(bundle.copied)} copied, "
@@ -382,7 +389,7 @@ def _deploy(args: argparse.Namespace) -> int:
         fn = load_function(args.file)
         result = deploy_function(
             fn, timeout=args.timeout, build_dir=args.build_dir, with_deps=args.with_deps,
-            include=args.include, **_deploy_options(args),
+            include=args.include, wheel_cache=args.wheel_cache, **_deploy_options(args),
         )  # fmt: skip
     elif Path(args.file).suffix in (".yaml", ".yml"):
         from nuserve.nuclio.deploy import deploy_file  # noqa: PLC0415

@@ -159,6 +159,7 @@ class ServingFunction:
         include: Sequence[str | Path] = (),
         project_dir: str | Path = ".",
         arch: str = "x86_64",
+        wheel_cache: str | Path | None = None,
     ) -> Bundle:
         """Write a deploy directory: function.yaml, handler.py, the code file, local models
         and a nuserve wheel packed from this installation, so that
@@ -166,13 +167,15 @@ class ServingFunction:
         any index. ``with_deps=True`` adds every dependency's wheel (for the image's Python on
         Linux ``arch``) and installs with ``--no-index``: no index at all. ``include`` copies
         more files or directories (modules the classes import) to the directory's root.
-        Relative paths are looked up in the current directory, then in ``project_dir``.
+        Relative paths are looked up in the current directory, then in ``project_dir``;
+        ``wheel_cache`` keeps the dependency wheels between builds.
         """
         from nuserve.nuclio.bundle import build_bundle  # noqa: PLC0415 - packing only here
 
         return build_bundle(
-            self.functions(), directory, [Path(project_dir)], with_deps, include, arch
-        )
+            self.functions(), directory, [Path(project_dir)], with_deps, include, arch,
+            wheel_cache=wheel_cache,
+        )  # fmt: skip
 
     def set_tracking(
         self,
@@ -354,6 +357,7 @@ class ServingFunction:
         build_dir: str | Path | None = None,
         with_deps: bool = False,
         include: Sequence[str | Path] = (),
+        wheel_cache: str | Path | None = None,
     ) -> DeployResult:
         """Deploy with ``nuctl deploy`` (see ``nuserve.nuclio.deploy.deploy_function``);
         ``build_dir`` deploys the directory ``build()`` writes there (no index needs nuserve)."""
@@ -361,7 +365,7 @@ class ServingFunction:
 
         return deploy_function(
             self, dry_run, platform, project_dir, nuctl, registry, namespace,
-            build_dir=build_dir, with_deps=with_deps, include=include,
+            build_dir=build_dir, with_deps=with_deps, include=include, wheel_cache=wheel_cache,
         )  # fmt: skip
 
 

@@ -83,6 +83,7 @@ def build_bundle(
     include: Sequence[str | Path] = (),
     arch: str = "x86_64",
     write: bool = True,
+    wheel_cache: str | Path | None = None,
 ) -> Bundle:
     """Write the deploy directory of ``functions`` (the main function first, then a flow's
     children) into ``directory``, which must be new or empty.
@@ -90,6 +91,7 @@ def build_bundle(
     Relative code files, model paths and ``include`` paths are looked up in the current
     directory, then in ``search_dirs``. ``with_deps`` also downloads every dependency's wheel
     for the image's Python (``spec.runtime``) on Linux ``arch``, so the build needs no index.
+    ``wheel_cache`` keeps those wheels between builds (no index asked once it holds them).
     ``write=False`` changes nothing on disk and returns what would be written.
     """
     target = Path(directory)
@@ -139,7 +141,9 @@ def build_bundle(
             {r for fn in built.values() for r in requirements_with_nuserve(fn.spec.requirements)}
             | set(requirements_of_nuserve())
         )
-        wheels += download_dependencies(requirements, wheel_dir, _python(first.runtime), arch)
+        cache = Path(wheel_cache) if wheel_cache is not None else None
+        python = _python(first.runtime)
+        wheels += download_dependencies(requirements, wheel_dir, python, arch, cache)
     bundle.wheels = sorted({p.name for p in wheels})
     for name, text in texts.items():
         (target / yaml_names[name]).write_text(text, encoding="utf-8")

@@ -112,6 +112,7 @@ def deploy_function(
     build_dir: str | Path | None = None,
     with_deps: bool = False,
     include: Sequence[str | Path] = (),
+    wheel_cache: str | Path | None = None,
 ) -> DeployResult:
     """Write ``fn``'s function.yaml and run ``nuctl deploy`` on it with ``project_dir`` as code.
 
@@ -125,7 +126,7 @@ def deploy_function(
     """
     if build_dir is not None:
         return _deploy_bundle(
-            fn, Path(build_dir), Path(project_dir), with_deps, include, dry_run,
+            fn, Path(build_dir), Path(project_dir), (with_deps, include, wheel_cache), dry_run,
             (platform, registry, namespace), nuctl, timeout,
         )  # fmt: skip
     code_dir = _code_dir(project_dir, fn.spec.handler)
@@ -144,8 +145,7 @@ def _deploy_bundle(
     fn: Deployable,
     build_dir: Path,
     project_dir: Path,
-    with_deps: bool,
-    include: Sequence[str | Path],
+    contents: tuple[bool, Sequence[str | Path], str | Path | None],
     dry_run: bool,
     options: tuple[str | None, str | None, str | None],
     nuctl: str,
@@ -156,13 +156,16 @@ def _deploy_bundle(
     if not project_dir.is_dir():
         raise ConfigError(f"project_dir {str(project_dir)!r} is not a directory")
     args = (fn.metadata_name, build_dir, build_dir / "function.yaml", *options)
+    with_deps, include, cache = contents
     if dry_run:
         planned = build_bundle(
             fn.functions(), build_dir, [project_dir], with_deps, include, write=False
         )
         return DeployResult(nuctl_command(nuctl, *args), planned.yaml, planned.yaml_path, True)
     command = nuctl_command(find_nuctl(nuctl), *args)
-    bundle = build_bundle(fn.functions(), build_dir, [project_dir], with_deps, include)
+    bundle = build_bundle(
+        fn.functions(), build_dir, [project_dir], with_deps, include, wheel_cache=cache
+    )
     return run_nuctl(command, bundle.yaml, Path(bundle.yaml_path), timeout)
 
 

@@ -81,28 +81,50 @@ def download_dependencies(
     wheel_dir: Path,
     python_version: str,
     arch: str = "x86_64",
+    cache: Path | None = None,
     timeout: float = PIP_TIMEOUT_S,
 ) -> list[Path]:
     """``pip download`` the wheels of ``requirements`` (and theirs) into ``wheel_dir`` for
     CPython ``python_version`` on Linux ``arch``; binary wheels only, since the build
-    installs them with ``--no-index`` and could not build an sdist. Returns the new files."""
+    installs them with ``--no-index`` and could not build an sdist. Returns the new files.
+
+    With ``cache`` (a directory), wheels come from it when it holds a complete set (no index
+    asked), else they are downloaded into it first and copied from it.
+    """
     before = set(wheel_dir.iterdir()) if wheel_dir.is_dir() else set()
     platforms = [arg for tag in MANYLINUX for arg in ("--platform", f"{tag}_{arch}")]
-    command = [
+    target = ["--implementation", "cp", "--python-version", python_version, *platforms]
+    base = [
         sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-        "--dest", str(wheel_dir), "--find-links", str(wheel_dir), "--only-binary=:all:",
-        "--implementation", "cp", "--python-version", python_version,
-        *platforms, "--platform", "any", *requirements,
+        "--find-links", str(wheel_dir), "--only-binary=:all:", *target, "--platform", "any",
     ]  # fmt: skip
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        offline = [*base, "--no-index", "--find-links", str(cache), "--dest", str(wheel_dir)]
+        if _pip(offline, requirements, timeout).returncode == 0:
+            return sorted(set(wheel_dir.iterdir()) - before)
+        _check(_pip([*base, "--dest", str(cache)], requirements, timeout), python_version, arch)
+        _check(_pip(offline, requirements, timeout), python_version, arch)
+    else:
+        _check(_pip([*base, "--dest", str(wheel_dir)], requirements, timeout), python_version, arch)
+    return sorted(set(wheel_dir.iterdir()) - before)
+
+
+def _pip(
+    command: list[str], requirements: Sequence[str], timeout: float
+) -> subprocess.CompletedProcess[str]:
     try:
-        done = subprocess.run(  # noqa: S603 - fixed arguments, no shell
-            command, capture_output=True, text=True, timeout=timeout, check=False
+        return subprocess.run(  # noqa: S603 - fixed arguments, no shell
+            [*command, *requirements], capture_output=True, text=True, timeout=timeout, check=False
         )
     except subprocess.TimeoutExpired:
         raise ConfigError(
             f"pip download of the dependencies took over {timeout:g}s; check the index is "
             "reachable, or build without with_deps (the image then installs them from the index)"
         ) from None
+
+
+def _check(done: subprocess.CompletedProcess[str], python_version: str, arch: str) -> None:
     if done.returncode != 0:
         tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-4:])
         raise ConfigError(
@@ -110,7 +132,6 @@ def download_dependencies(
             f"(exit status {done.returncode}): {tail}. Each must have a binary wheel for that "
             "platform; pin one that has, or build without with_deps"
         )
-    return sorted(set(wheel_dir.iterdir()) - before)
 
 
 def _installed_metadata() -> tuple[str, str]:
