@@ -40,12 +40,13 @@ from nuserve.spec.routers import RouteSpec
 WHEEL_DIR = "wheels"
 MODELS_DIR = "models"
 YAML_NAME = "function.yaml"
-HANDLER_PY = '''"""What Nuclio loads (``spec.handler: handler:handler``): nuserve's adapter."""
-
-from nuserve.nuclio.adapter import handler, handler_async, init_context
-
-__all__ = ["handler", "handler_async", "init_context"]
-'''
+HANDLER_PY = (
+    '"""What Nuclio loads (``spec.handler: handler:handler``): '
+    'nuserve\'s Nuclio adapter."""\n\n'
+    "from nuserve.nuclio.adapter import handler, handler_async, init_context\n\n"
+    '__all__ = ["handler", "handler_async", "init_context"]\n'
+)
+"""The checkout's ``handler.py``, written into the directory when the function has none."""
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
