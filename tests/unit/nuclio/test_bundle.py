@@ -191,3 +191,18 @@ def test_deploy_with_a_build_dir_hands_nuctl_the_directory(project, tmp_path, mo
     assert record["argv"] == dry.command[1:]
     assert "wheels/" + f"nuserve-{nuserve.__version__}-py3-none-any.whl" in record["files"]
     assert result.yaml == dry.yaml == (out / "function.yaml").read_text()
+
+
+def test_cli_deploy_with_a_build_dir_dry_run(project, tmp_path, capsys):
+    (project / "fn.py").write_text(
+        "import nuserve\n"
+        "fn = nuserve.code_to_function('scaled', filename='src/scaled_model.py', kind='serving')\n"
+        "fn.add_model('s', class_name='Scaled', model_path='artifacts/scaled')\n"
+    )
+    out = tmp_path / "out"
+    argv = ["deploy", "fn.py", "--build-dir", str(out), "--with-deps", "--dry-run"]
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["command"][:5] == ["nuctl", "deploy", "scaled", "--path", str(out)]
+    assert "pip install --no-index --find-links /opt/nuclio/wheels nuserve==" in result["yaml"]
+    assert not out.exists()
