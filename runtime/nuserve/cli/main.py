@@ -113,13 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("file", help="a Python file that creates a ServingFunction")
     build.add_argument("-o", "--output", default="function.yaml", help="where to write it")
-    build.add_argument(
-        "--dir",
-        metavar="DIR",
-        help="write a deploy directory instead: function.yaml, handler.py, code, models and "
-        "a nuserve wheel (nuctl deploy --path DIR builds with no nuserve on any index)",
-    )
-    _add_bundle_arguments(build)
+    _add_directory_arguments(build)
     build.set_defaults(run=_build)
 
     graph = sub.add_parser("graph", help="draw a function's graph (Mermaid text, or a file)")
@@ -172,6 +166,19 @@ def _parser() -> argparse.ArgumentParser:
     version = sub.add_parser("version", help="print the nuserve version")
     version.set_defaults(run=lambda _: print(f"nuserve {__version__}") or 0)
     return parser
+
+
+def _add_directory_arguments(build: argparse.ArgumentParser) -> None:
+    build.add_argument(
+        "--dir",
+        metavar="DIR",
+        help="write a deploy directory instead: function.yaml, handler.py, code, models and "
+        "a nuserve wheel (nuctl deploy --path DIR builds with no nuserve on any index)",
+    )
+    build.add_argument(
+        "--archive", action="store_true", help="with --dir: also write DIR.tar.gz of it"
+    )
+    _add_bundle_arguments(build)
 
 
 def _add_bundle_arguments(parser: argparse.ArgumentParser) -> None:
@@ -331,13 +338,16 @@ def _build(args: argparse.Namespace) -> int:
     fn = load_function(args.file)
     if args.dir is not None:
         bundle = fn.build(
-            args.dir, args.with_deps, args.include, arch=args.arch, wheel_cache=args.wheel_cache
-        )
+            args.dir, args.with_deps, args.include, arch=args.arch,
+            wheel_cache=args.wheel_cache, archive=args.archive,
+        )  # fmt: skip
         source = "every package" if bundle.offline else "nuserve"
         print(
             f"wrote {bundle.directory} for function {fn.name!r}: {len(bundle.copied)} copied, "
             f"{len(bundle.wheels)} wheels ({source} installed from {bundle.directory}/wheels)"
         )
+        if bundle.archive:
+            print(f"  and {bundle.archive} (nuctl deploy --path takes it as well)")
         for path in bundle.kept_paths:
             print(f"  model path {path} kept as it is (not a local file here)")
         deploy = f"nuctl deploy {fn.metadata_name} --path {args.dir} --file {bundle.yaml_path}"

@@ -160,6 +160,7 @@ class ServingFunction:
         project_dir: str | Path = ".",
         arch: str = "x86_64",
         wheel_cache: str | Path | None = None,
+        archive: bool = False,
     ) -> Bundle:
         """Write a deploy directory: function.yaml, handler.py, the code file, local models
         and a nuserve wheel packed from this installation, so that
@@ -168,13 +169,14 @@ class ServingFunction:
         Linux ``arch``) and installs with ``--no-index``: no index at all. ``include`` copies
         more files or directories (modules the classes import) to the directory's root.
         Relative paths are looked up in the current directory, then in ``project_dir``;
-        ``wheel_cache`` keeps the dependency wheels between builds.
+        ``wheel_cache`` keeps the dependency wheels between builds; ``archive`` also writes
+        ``DIR.tar.gz`` (``nuctl deploy --path`` takes either).
         """
         from nuserve.nuclio.bundle import build_bundle  # noqa: PLC0415 - packing only here
 
         return build_bundle(
             self.functions(), directory, [Path(project_dir)], with_deps, include, arch,
-            wheel_cache=wheel_cache,
+            wheel_cache=wheel_cache, archive=archive,
         )  # fmt: skip
 
     def set_tracking(

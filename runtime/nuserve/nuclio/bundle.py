@@ -16,9 +16,9 @@ finds through ``NUSERVE_CODE_DIR`` (``/opt/nuclio``) as it finds them in a check
 
 from __future__ import annotations
 
-import copy
 import re
 import shutil
+import tarfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +66,9 @@ class Bundle:
     kept_paths: list[str] = field(default_factory=list)
     """Model paths left as they are: URIs, and local paths not found here."""
     offline: bool = False
+    archive: str | None = None
+    """``DIR.tar.gz`` when asked for: the same files at its root (``nuctl deploy --path``
+    takes an archive as well as a directory)."""
 
 
 @dataclass
@@ -85,6 +88,7 @@ def build_bundle(
     arch: str = "x86_64",
     write: bool = True,
     wheel_cache: str | Path | None = None,
+    archive: bool = False,
 ) -> Bundle:
     """Write the deploy directory of ``functions`` (the main function first, then a flow's
     children) into ``directory``, which must be new or empty.
@@ -93,6 +97,7 @@ def build_bundle(
     directory, then in ``search_dirs``. ``with_deps`` also downloads every dependency's wheel
     for the image's Python (``spec.runtime``) on Linux ``arch``, so the build needs no index.
     ``wheel_cache`` keeps those wheels between builds (no index asked once it holds them).
+    ``archive`` also packs the directory into ``DIR.tar.gz``.
     ``write=False`` changes nothing on disk and returns what would be written.
     """
     target = Path(directory)
@@ -148,13 +153,24 @@ def build_bundle(
     bundle.wheels = sorted({p.name for p in wheels})
     for name, text in texts.items():
         (target / yaml_names[name]).write_text(text, encoding="utf-8")
+    if archive:
+        bundle.archive = str(_archive(target))
     return bundle
+
+
+def _archive(directory: Path) -> Path:
+    """``DIR.tar.gz`` holding the directory's files at its root, in sorted order."""
+    path = directory.with_name(directory.name + ".tar.gz")
+    with tarfile.open(path, "w:gz") as tar:
+        for item in sorted(directory.rglob("*")):
+            tar.add(item, arcname=item.relative_to(directory).as_posix(), recursive=False)
+    return path
 
 
 def _copy_spec(fn: Deployable) -> FunctionSpec:
     """A spec that can change freely: ``fn``'s config read back (class objects become their
     names, as in the function.yaml)."""
-    _, spec = read_function_config(copy.deepcopy(function_config(fn)))
+    _, spec = read_function_config(function_config(fn))
     return spec
 
 

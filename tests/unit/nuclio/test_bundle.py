@@ -206,3 +206,15 @@ def test_cli_deploy_with_a_build_dir_dry_run(project, tmp_path, capsys):
     assert result["command"][:5] == ["nuctl", "deploy", "scaled", "--path", str(out)]
     assert "pip install --no-index --find-links /opt/nuclio/wheels nuserve==" in result["yaml"]
     assert not out.exists()
+
+
+def test_the_archive_holds_the_same_files_at_its_root(project, tmp_path):
+    import tarfile
+
+    bundle = make_function().build(tmp_path / "out", archive=True)
+    assert bundle.archive == str(tmp_path / "out.tar.gz")
+    out = tmp_path / "out"
+    with tarfile.open(bundle.archive) as tar:
+        names = sorted(m.name for m in tar.getmembers() if m.isfile())
+        assert tar.extractfile("function.yaml").read().decode() == bundle.yaml
+    assert names == sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
