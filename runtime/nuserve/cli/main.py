@@ -28,6 +28,7 @@ nuserve: serve ML models with the Nuclio handler, locally or on Nuclio.
   nuserve invoke http://127.0.0.1:8080 /v2/models/iris/infer --body '{"inputs": [[5, 3, 1, 0]]}'
   nuserve invoke function.yaml /v2/models/iris/infer --body @request.json
   nuserve build examples/iris/function.py -o function.yaml
+  nuserve build examples/iris/function.py --dir build/iris --with-deps
   nuserve deploy function.yaml --dry-run
   nuserve graph function.yaml -o graph.html
   nuserve openapi function.yaml -o openapi.json
@@ -110,9 +111,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     invoke.set_defaults(run=_invoke)
 
-    build = sub.add_parser("build", help="write function.yaml from a Python file defining it")
+    build = sub.add_parser(
+        "build", help="write function.yaml (or a whole deploy directory) from a Python file"
+    )
     build.add_argument("file", help="a Python file that creates a ServingFunction")
     build.add_argument("-o", "--output", default="function.yaml", help="where to write it")
+    _add_directory_arguments(build)
     build.set_defaults(run=_build)
 
     graph = sub.add_parser("graph", help="draw a function's graph (Mermaid text, or a file)")
@@ -148,6 +152,13 @@ def _parser() -> argparse.ArgumentParser:
     deploy.add_argument(
         "--timeout", type=float, metavar="S", help="seconds to wait for nuctl (default: no limit)"
     )
+    deploy.add_argument(
+        "--build-dir",
+        metavar="DIR",
+        help="deploy the deploy directory written there (as `nuserve build --dir`) instead of "
+        "--project-dir as it is; its build needs no nuserve on any index",
+    )
+    _add_bundle_arguments(deploy)
     deploy.set_defaults(run=_deploy)
 
     monitor = sub.add_parser(
@@ -160,6 +171,45 @@ def _parser() -> argparse.ArgumentParser:
     version = sub.add_parser("version", help="print the nuserve version")
     version.set_defaults(run=lambda _: print(f"nuserve {__version__}") or 0)
     return parser
+
+
+def _add_directory_arguments(build: argparse.ArgumentParser) -> None:
+    build.add_argument(
+        "--dir",
+        metavar="DIR",
+        help="write a deploy directory instead: function.yaml, handler.py, code, models and "
+        "a nuserve wheel (nuctl deploy --path DIR builds with no nuserve on any index)",
+    )
+    build.add_argument(
+        "--archive", action="store_true", help="with --dir: also write DIR.tar.gz of it"
+    )
+    _add_bundle_arguments(build)
+
+
+def _add_bundle_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--with-deps",
+        action="store_true",
+        help="with --dir/--build-dir: add every dependency's wheel (pip download) and install "
+        "with --no-index, so the build needs no index at all",
+    )
+    parser.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="with --dir/--build-dir: copy this file or directory too (repeatable)",
+    )
+    parser.add_argument(
+        "--arch",
+        default="x86_64",
+        help="with --with-deps: the image's CPU (x86_64 or aarch64; default x86_64)",
+    )
+    parser.add_argument(
+        "--wheel-cache",
+        metavar="DIR",
+        help="with --with-deps: keep the dependency wheels here between builds",
+    )
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -304,6 +354,23 @@ def _defines_code(namespace: dict[str, Any]) -> bool:
 
 def _build(args: argparse.Namespace) -> int:
     fn = load_function(args.file)
+    if args.dir is not None:
+        bundle = fn.build(
+            args.dir, args.with_deps, args.include, arch=args.arch,
+            wheel_cache=args.wheel_cache, archive=args.archive,
+        )  # fmt: skip
+        source = "every package" if bundle.offline else "nuserve"
+        print(
+            f"wrote {bundle.directory} for function {fn.name!r}: {len(bundle.copied)} copied, "
+            f"{len(bundle.wheels)} wheels ({source} installed from {bundle.directory}/wheels)"
+        )
+        if bundle.archive:
+            print(f"  and {bundle.archive} (nuctl deploy --path takes it as well)")
+        for path in bundle.kept_paths:
+            print(f"  model path {path} kept as it is (not a local file here)")
+        deploy = f"nuctl deploy {fn.metadata_name} --path {args.dir} --file {bundle.yaml_path}"
+        print(f"deploy: {deploy}")
+        return 0
     fn.to_yaml(args.output)
     carries = f", code file {fn.spec.filename}" if fn.spec.filename else ""
     print(f"wrote {args.output} for function {fn.name!r}{carries}")
@@ -344,7 +411,15 @@ def _openapi(args: argparse.Namespace) -> int:
 
 
 def _deploy(args: argparse.Namespace) -> int:
-    if Path(args.file).suffix in (".yaml", ".yml"):
+    if args.build_dir is not None:
+        from nuserve.nuclio.deploy import deploy_function  # noqa: PLC0415
+
+        fn = load_function(args.file)
+        result = deploy_function(
+            fn, timeout=args.timeout, build_dir=args.build_dir, with_deps=args.with_deps,
+            include=args.include, wheel_cache=args.wheel_cache, **_deploy_options(args),
+        )  # fmt: skip
+    elif Path(args.file).suffix in (".yaml", ".yml"):
         from nuserve.nuclio.deploy import deploy_file  # noqa: PLC0415
 
         result = deploy_file(args.file, timeout=args.timeout, **_deploy_options(args))

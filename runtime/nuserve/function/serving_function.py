@@ -19,7 +19,10 @@ from nuserve.nuclio.function_spec import FunctionSpec
 from nuserve.spec.routers import ClassRef, RouterSpec, RouteSpec
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from nuserve.graph import FlowBuilder
+    from nuserve.nuclio.bundle import Bundle
     from nuserve.nuclio.deploy import DeployResult
     from nuserve.server.mock import MockServer
 
@@ -216,6 +219,33 @@ class ServingFunction:
                     break
         return path
 
+    def build(
+        self,
+        directory: str | Path,
+        with_deps: bool = False,
+        include: Sequence[str | Path] = (),
+        project_dir: str | Path = ".",
+        arch: str = "x86_64",
+        wheel_cache: str | Path | None = None,
+        archive: bool = False,
+    ) -> Bundle:
+        """Write a deploy directory: function.yaml, handler.py, the code file, local models
+        and a nuserve wheel packed from this installation, so that
+        ``nuctl deploy <name> --path DIR --file DIR/function.yaml`` builds without nuserve on
+        any index. ``with_deps=True`` adds every dependency's wheel (for the image's Python on
+        Linux ``arch``) and installs with ``--no-index``: no index at all. ``include`` copies
+        more files or directories (modules the classes import) to the directory's root.
+        Relative paths are looked up in the current directory, then in ``project_dir``;
+        ``wheel_cache`` keeps the dependency wheels between builds; ``archive`` also writes
+        ``DIR.tar.gz`` (``nuctl deploy --path`` takes either).
+        """
+        from nuserve.nuclio.bundle import build_bundle  # noqa: PLC0415 - packing only here
+
+        return build_bundle(
+            self.functions(), directory, [Path(project_dir)], with_deps, include, arch,
+            wheel_cache=wheel_cache, archive=archive,
+        )  # fmt: skip
+
     def set_tracking(
         self,
         stream_path: str | None = None,
@@ -401,11 +431,19 @@ class ServingFunction:
         nuctl: str = "nuctl",
         registry: str | None = None,
         namespace: str | None = None,
+        build_dir: str | Path | None = None,
+        with_deps: bool = False,
+        include: Sequence[str | Path] = (),
+        wheel_cache: str | Path | None = None,
     ) -> DeployResult:
-        """Deploy with ``nuctl deploy`` (see ``nuserve.nuclio.deploy.deploy_function``)."""
+        """Deploy with ``nuctl deploy`` (see ``nuserve.nuclio.deploy.deploy_function``);
+        ``build_dir`` deploys the directory ``build()`` writes there (no index needs nuserve)."""
         from nuserve.nuclio.deploy import deploy_function  # noqa: PLC0415 - subprocess only here
 
-        return deploy_function(self, dry_run, platform, project_dir, nuctl, registry, namespace)
+        return deploy_function(
+            self, dry_run, platform, project_dir, nuctl, registry, namespace,
+            build_dir=build_dir, with_deps=with_deps, include=include, wheel_cache=wheel_cache,
+        )  # fmt: skip
 
 
 def new_function(

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol as Interface
 
 from nuserve.errors import ConfigError
+from nuserve.nuclio import function_config
 from nuserve.nuclio.function_spec import FunctionSpec
 
 
@@ -25,6 +27,8 @@ class Deployable(Interface):
     metadata_name: str
 
     def to_yaml(self) -> str: ...
+
+    def functions(self) -> Mapping[str, function_config.Deployable]: ...
 
 
 NUCTL_DOCS = "https://docs.nuclio.io/en/stable/reference/nuctl/nuctl.html"
@@ -105,13 +109,26 @@ def deploy_function(
     registry: str | None = None,
     namespace: str | None = None,
     timeout: float | None = None,
+    build_dir: str | Path | None = None,
+    with_deps: bool = False,
+    include: Sequence[str | Path] = (),
+    wheel_cache: str | Path | None = None,
 ) -> DeployResult:
     """Write ``fn``'s function.yaml and run ``nuctl deploy`` on it with ``project_dir`` as code.
 
     ``project_dir`` is copied into the image (Nuclio's ``/opt/nuclio``); with the default
-    handler it must hold ``handler.py``. A nuctl failure raises ``DeployError`` with its
+    handler it must hold ``handler.py``, and the build installs nuserve by name, so the
+    image's package index must have it. With ``build_dir``, the deploy directory
+    (``nuserve.nuclio.bundle``: code, models, a nuserve wheel, with ``with_deps`` every
+    dependency's wheel) is written there from ``project_dir``'s files and deployed instead:
+    that build needs no nuserve on any index. A nuctl failure raises ``DeployError`` with its
     output's tail; ``dry_run=True`` only returns the command and the YAML.
     """
+    if build_dir is not None:
+        return _deploy_bundle(
+            fn, Path(build_dir), Path(project_dir), (with_deps, include, wheel_cache), dry_run,
+            (platform, registry, namespace), nuctl, timeout,
+        )  # fmt: skip
     code_dir = _code_dir(project_dir, fn.spec.handler)
     text = fn.to_yaml()
     yaml_path = code_dir / YAML_DIR / f"{fn.metadata_name}.yaml"
@@ -122,6 +139,34 @@ def deploy_function(
     yaml_path.parent.mkdir(exist_ok=True)
     yaml_path.write_text(text, encoding="utf-8")
     return run_nuctl(command, text, yaml_path, timeout)
+
+
+def _deploy_bundle(
+    fn: Deployable,
+    build_dir: Path,
+    project_dir: Path,
+    contents: tuple[bool, Sequence[str | Path], str | Path | None],
+    dry_run: bool,
+    options: tuple[str | None, str | None, str | None],
+    nuctl: str,
+    timeout: float | None,
+) -> DeployResult:
+    from nuserve.nuclio.bundle import build_bundle  # noqa: PLC0415 - packing only here
+
+    if not project_dir.is_dir():
+        raise ConfigError(f"project_dir {str(project_dir)!r} is not a directory")
+    args = (fn.metadata_name, build_dir, build_dir / "function.yaml", *options)
+    with_deps, include, cache = contents
+    if dry_run:
+        planned = build_bundle(
+            fn.functions(), build_dir, [project_dir], with_deps, include, write=False
+        )
+        return DeployResult(nuctl_command(nuctl, *args), planned.yaml, planned.yaml_path, True)
+    command = nuctl_command(find_nuctl(nuctl), *args)
+    bundle = build_bundle(
+        fn.functions(), build_dir, [project_dir], with_deps, include, wheel_cache=cache
+    )
+    return run_nuctl(command, bundle.yaml, Path(bundle.yaml_path), timeout)
 
 
 def deploy_file(

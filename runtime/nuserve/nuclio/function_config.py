@@ -48,9 +48,15 @@ CODE_DIR = "/opt/nuclio"
 KAFKA_ALLOCATION_ANNOTATION = "nuclio.io/kafka-worker-allocation-mode"
 ACK_ON = ACK_MODES
 PIP_INSTALL = "pip install "
+NO_INDEX = "--no-index --find-links "
+NO_DEPS = "--no-deps "
+POST_COPY = "@nuclio.postCopy"
+"""Nuclio runs build commands before it copies the code directory into the image, and those
+after this marker once it has: installing from a wheel directory needs the latter."""
 KEY_REF = {"name", "key"}
 
 _HANDLER = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
+_WHEEL_DIR = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_./-]*$")
 _NUSERVE_REQ = re.compile(r"^nuserve($|[^A-Za-z0-9_.-]|\[)", re.IGNORECASE)
 
 
@@ -164,7 +170,16 @@ def _build(spec: FunctionSpec) -> dict[str, Any]:
     if spec.image:
         build["baseImage"] = spec.image
     packages = " ".join(shlex.quote(r) for r in requirements_with_nuserve(spec.requirements))
-    build["commands"] = [PIP_INSTALL + packages, *spec.build_commands]
+    if spec.wheel_dir is None:
+        build["commands"] = [PIP_INSTALL + packages, *spec.build_commands]
+        return build
+    links = f"{NO_INDEX}{shlex.quote(wheel_links(spec.wheel_dir))} "
+    if spec.offline:
+        install = [PIP_INSTALL + links + packages]
+    else:  # nuserve from the directory alone; then its dependencies (and the rest) by name
+        nuserve = requirements_with_nuserve([])[0]
+        install = [PIP_INSTALL + NO_DEPS + links + nuserve, PIP_INSTALL + packages]
+    build["commands"] = [POST_COPY, *install, *spec.build_commands]
     return build
 
 
@@ -186,6 +201,17 @@ def streams(spec: FunctionSpec) -> bool:
         elif isinstance(name, str) and name.rsplit(".", 1)[-1] == "LLModel":
             return True
     return False
+
+
+def wheel_links(wheel_dir: str) -> str:
+    """Where the image holds ``wheel_dir`` (a directory in the code directory)."""
+    path = Path(wheel_dir)
+    if path.is_absolute() or ".." in path.parts or not _WHEEL_DIR.match(wheel_dir):
+        raise ConfigError(
+            f"wheel_dir {wheel_dir!r} must be a relative path inside the code directory "
+            "(letters, digits, '_', '-', '.', '/'), e.g. 'wheels'"
+        )
+    return f"{CODE_DIR}/{Path(wheel_dir).as_posix()}"
 
 
 def _http_trigger(spec: FunctionSpec) -> dict[str, Any]:
@@ -273,12 +299,7 @@ def read_function_config(doc: Any, source: str = "function.yaml") -> tuple[str, 
     build = nuclio.get("build") or {}
     _no_unknown(build, {"baseImage", "commands"}, "spec.build", source)
     spec.image = build.get("baseImage")
-    commands = list(build.get("commands") or [])
-    if commands and commands[0].startswith(PIP_INSTALL):
-        spec.requirements = shlex.split(commands.pop(0)[len(PIP_INSTALL) :])
-        if spec.requirements[:1] == requirements_with_nuserve([])[:1]:
-            spec.requirements.pop(0)
-    spec.build_commands = commands
+    _load_build_commands(spec, list(build.get("commands") or []))
     spec.min_replicas = nuclio.get("minReplicas", spec.min_replicas)
     spec.max_replicas = nuclio.get("maxReplicas", spec.max_replicas)
     spec.readiness_timeout = nuclio.get("readinessTimeoutSeconds", spec.readiness_timeout)
@@ -291,6 +312,28 @@ def read_function_config(doc: Any, source: str = "function.yaml") -> tuple[str, 
     _load_http(spec, triggers.pop("http", None), source)
     spec.triggers = triggers
     return function_name, spec
+
+
+def _load_build_commands(spec: FunctionSpec, commands: list[str]) -> None:
+    """The requirements and wheel directory back from the commands ``_build`` wrote; other
+    commands stay build commands."""
+    links_prefix = PIP_INSTALL + NO_INDEX
+    if commands[:1] == [POST_COPY] and len(commands) > 1:
+        first = commands[1]
+        no_deps = first.startswith(PIP_INSTALL + NO_DEPS + NO_INDEX)
+        tokens = shlex.split(first[len(PIP_INSTALL + (NO_DEPS if no_deps else "")) :])
+        location = tokens[2] if first.startswith(links_prefix) or no_deps else ""
+        if location.startswith(CODE_DIR + "/") and (not no_deps or len(tokens) == 4):
+            spec.wheel_dir = location[len(CODE_DIR) + 1 :]
+            spec.offline = not no_deps
+            commands = commands[2:]
+            if spec.offline:
+                commands.insert(0, PIP_INSTALL + shlex.join(tokens[3:]))
+    if commands and commands[0].startswith(PIP_INSTALL):
+        spec.requirements = shlex.split(commands.pop(0)[len(PIP_INSTALL) :])
+        if spec.requirements[:1] == requirements_with_nuserve([])[:1]:
+            spec.requirements.pop(0)
+    spec.build_commands = commands
 
 
 def _load_http(spec: FunctionSpec, trigger: Any, source: str) -> None:

@@ -40,6 +40,13 @@ class FunctionSpec(ServingSpec):
     """Environment variables: a value, or ``{"secretKeyRef": {"name", "key"}}``."""
     build_commands: list[str] = field(default_factory=list)
     """Extra build commands run after nuserve is installed."""
+    wheel_dir: str | None = None
+    """A directory of wheels in the code directory (``fn.build(dir)`` writes ``wheels``): the
+    build installs nuserve from it, never from an index; ``None`` installs nuserve by name."""
+    offline: bool = False
+    """With ``wheel_dir``: every package comes from it (``pip install --no-index``), so the
+    build needs no index at all; else only nuserve does and its dependencies come from the
+    index the image's pip uses."""
     min_replicas: int = 1
     max_replicas: int = 4
     readiness_timeout: int = 120

@@ -77,6 +77,17 @@ def everything(fn: ServingFunction) -> None:
     fn.add_trigger("tick", {"kind": "cron", "numWorkers": 1, "attributes": {"interval": "1m"}})
 
 
+def wheels(fn: ServingFunction) -> None:
+    fn.spec.wheel_dir = "wheels"
+    fn.spec.requirements = ["scikit-learn>=1.4,<2"]
+    fn.spec.build_commands = ["echo done"]
+
+
+def offline(fn: ServingFunction) -> None:
+    wheels(fn)
+    fn.spec.offline = True
+
+
 VARIATIONS: dict[str, Callable[[ServingFunction], None]] = {
     "plain": lambda fn: None,
     "kafka_sasl": kafka_sasl,
@@ -87,6 +98,8 @@ VARIATIONS: dict[str, Callable[[ServingFunction], None]] = {
     "secrets": secrets,
     "batch": batch,
     "everything": everything,
+    "wheels": wheels,
+    "offline": offline,
 }
 
 
@@ -288,3 +301,29 @@ def test_loader_keeps_a_hand_set_code_dir_and_body_limit(tmp_path):
     assert (
         function_config(fn)["spec"]["triggers"]["http"]["attributes"]["maxRequestBodySize"] == 1024
     )
+
+
+def test_a_wheel_dir_installs_nuserve_from_it_after_the_code_is_copied():
+    fn = base()
+    wheels(fn)
+    commands = function_config(fn)["spec"]["build"]["commands"]
+    assert commands == [
+        "@nuclio.postCopy",
+        f"pip install --no-deps --no-index --find-links {CODE_DIR}/wheels nuserve=={nuserve.__version__}",
+        f"pip install nuserve=={nuserve.__version__} 'scikit-learn>=1.4,<2'",
+        "echo done",
+    ]
+    fn.spec.offline = True
+    assert function_config(fn)["spec"]["build"]["commands"][1:] == [
+        f"pip install --no-index --find-links {CODE_DIR}/wheels nuserve=={nuserve.__version__} "
+        "'scikit-learn>=1.4,<2'",
+        "echo done",
+    ]
+
+
+@pytest.mark.parametrize("bad", ["/abs/wheels", "../wheels", "a/../../b", "w h"])
+def test_a_wheel_dir_must_stay_inside_the_code_directory(bad):
+    fn = base()
+    fn.spec.wheel_dir = bad
+    with pytest.raises(ConfigError, match=r"wheel_dir .* must be a relative path inside the code"):
+        function_config(fn)
