@@ -3,11 +3,15 @@
 The event looks like the one Nuclio's HTTP trigger hands to the Python runtime: header names
 in Go's canonical form (``X-Request-Id``), the path without its query string (the query goes
 to ``fields``), and a body decoded from JSON only when the content type is exactly
-``application/json`` (a body that is not JSON stays bytes, as the SDK leaves it).
+``application/json`` (a body that is not JSON stays bytes, as the SDK leaves it). It is
+decoded as Nuclio's wrapper decodes it: orjson first, and when orjson refuses it, Python's
+``json`` (which reads ``NaN`` and ``1e400``), so the adapter meets the same body under both
+and answers it the same (a non-finite number is a 400 naming where).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -69,7 +73,7 @@ def http_event(
         try:
             body = orjson.loads(raw)
         except ValueError:
-            body = raw  # the SDK keeps bytes it cannot decode; the handler answers 400
+            body = _as_nuclio_decodes(raw)
     query = scope["query_string"]
     return nuclio_sdk.Event(
         body=body,
@@ -82,6 +86,15 @@ def http_event(
         path=scope["path"],
         size=len(raw),
     )
+
+
+def _as_nuclio_decodes(raw: bytes) -> Any:
+    """Nuclio's SDK: ``json.loads(body.decode("utf-8"))``, the bytes kept when that fails
+    (the handler then answers 400)."""
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return raw
 
 
 def response_start(response: Any) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
