@@ -235,8 +235,9 @@ class ServingFunction:
         batch_timeout: str | float | None = None,
         request_timeout: str | float | None = None,
     ) -> ServingFunction:
-        """Configure the HTTP trigger. ``max_body_size`` sets Nuclio's limit and nuserve's
-        413 alike; ``batch_size >= 1`` turns on trigger batch mode, ``0`` turns it off.
+        """Configure the HTTP trigger. ``max_body_size`` is nuserve's limit (a JSON 413
+        beyond); Nuclio's ``maxRequestBodySize`` is set above it, so nuserve answers first;
+        ``batch_size >= 1`` turns on trigger batch mode, ``0`` turns it off.
 
         ``request_timeout`` (``"30s"`` or seconds; ``0`` removes it) answers 504 to an event
         that takes longer, stream events too, and sets Nuclio's ``eventTimeout`` a little
@@ -252,6 +253,7 @@ class ServingFunction:
             spec.http_workers = parts.positive_int(workers, "http workers")
         if max_body_size is not None:
             spec.max_body_size = parts.positive_int(max_body_size, "max_body_size")
+            spec.http_attributes.pop("maxRequestBodySize", None)
         if batch_size is not None:
             spec.http_batch_size = parts.positive_int(batch_size, "batch_size", 0) or None
             if not spec.http_batch_size:
