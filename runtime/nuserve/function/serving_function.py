@@ -140,8 +140,12 @@ class ServingFunction:
         with child functions also writes ``<stem>.<child><suffix>`` beside ``path`` for each.
         """
         from nuserve.nuclio.function_config import dump_yaml, function_config  # noqa: PLC0415
+        from nuserve.nuclio.kafka_compat import warn_replays  # noqa: PLC0415
 
-        texts = {name: dump_yaml(function_config(fn)) for name, fn in self.functions().items()}
+        configs = {name: function_config(fn) for name, fn in self.functions().items()}
+        for config in configs.values():
+            warn_replays(config)
+        texts = {name: dump_yaml(config) for name, config in configs.items()}
         if path is not None:
             target = Path(path)
             for name, text in texts.items():
@@ -190,15 +194,19 @@ class ServingFunction:
         sasl: dict[str, Any] | None = None,
         explicit_ack: bool = False,
         extra_attributes: dict[str, Any] | None = None,
+        kafka_version: str | None = None,
     ) -> ServingFunction:
         """Consume Kafka topics. ``explicit_ack=True`` sets static worker allocation (and the
         function annotation Nuclio reads it from), which explicit ack requires.
 
         ``sasl`` is ``{"user", "password", "mechanism"}`` (PLAIN, SCRAM-SHA-256/512).
+        ``kafka_version`` names the broker's version (``"3.9.0"``): ``to_yaml`` and
+        ``deploy`` warn when Nuclio would never commit offsets on it (Kafka 4.x with
+        Nuclio <= 1.14).
         """
         trigger = triggers.kafka_trigger(
             name, brokers, topics, consumer_group, initial_offset, workers,
-            worker_allocation_mode, sasl, explicit_ack, extra_attributes,
+            worker_allocation_mode, sasl, explicit_ack, extra_attributes, kafka_version,
         )  # fmt: skip
         return self.add_trigger(name, trigger)
 
@@ -328,11 +336,15 @@ class ServingFunction:
         nuctl: str = "nuctl",
         registry: str | None = None,
         namespace: str | None = None,
+        nuclio_version: str | None = None,
     ) -> DeployResult:
         """Deploy with ``nuctl deploy`` (see ``nuserve.nuclio.deploy.deploy_function``)."""
         from nuserve.nuclio.deploy import deploy_function  # noqa: PLC0415 - subprocess only here
 
-        return deploy_function(self, dry_run, platform, project_dir, nuctl, registry, namespace)
+        return deploy_function(
+            self, dry_run, platform, project_dir, nuctl, registry, namespace,
+            nuclio_version=nuclio_version,
+        )  # fmt: skip
 
 
 def new_function(

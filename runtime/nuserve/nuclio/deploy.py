@@ -16,6 +16,7 @@ from typing import Protocol as Interface
 
 from nuserve.errors import ConfigError
 from nuserve.nuclio.function_spec import FunctionSpec
+from nuserve.nuclio.kafka_compat import parse_version, warn_replays
 
 
 class Deployable(Interface):
@@ -49,6 +50,8 @@ class DeployResult:
     """nuctl's exit status; ``None`` in a dry run."""
     output_tail: list[str] = field(default_factory=list)
     """The last lines nuctl printed (stdout and stderr together)."""
+    warnings: list[str] = field(default_factory=list)
+    """Known trouble ahead (a kafka trigger on a Nuclio/Kafka pair that never commits)."""
 
 
 class DeployError(ConfigError):
@@ -96,6 +99,25 @@ def find_nuctl(nuctl: str = "nuctl") -> str:
     return found
 
 
+def nuctl_version(nuctl: str, timeout: float = 15.0) -> str | None:
+    """The Nuclio version ``nuctl version`` reports (``None`` when it cannot be told)."""
+    try:
+        done = subprocess.run(  # noqa: S603 - a fixed argument list
+            [nuctl, "version"], capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = parse_version(done.stdout + done.stderr)
+    return ".".join(map(str, found)) if found is not None and done.returncode == 0 else None
+
+
+def _warnings(text: str, nuclio_version: str | None) -> list[str]:
+    import yaml  # noqa: PLC0415 - keeps `import nuserve` light
+
+    doc = yaml.safe_load(text)
+    return warn_replays(doc, nuclio_version) if isinstance(doc, dict) else []
+
+
 def deploy_function(
     fn: Deployable,
     dry_run: bool = False,
@@ -105,23 +127,33 @@ def deploy_function(
     registry: str | None = None,
     namespace: str | None = None,
     timeout: float | None = None,
+    nuclio_version: str | None = None,
 ) -> DeployResult:
     """Write ``fn``'s function.yaml and run ``nuctl deploy`` on it with ``project_dir`` as code.
 
     ``project_dir`` is copied into the image (Nuclio's ``/opt/nuclio``); with the default
     handler it must hold ``handler.py``. A nuctl failure raises ``DeployError`` with its
     output's tail; ``dry_run=True`` only returns the command and the YAML.
+    ``nuclio_version`` (else what ``nuctl version`` says; else 1.14.1) is what the
+    warnings judge the kafka triggers against (``DeployResult.warnings``).
     """
     code_dir = _code_dir(project_dir, fn.spec.handler)
     text = fn.to_yaml()
     yaml_path = code_dir / YAML_DIR / f"{fn.metadata_name}.yaml"
     args = (fn.metadata_name, code_dir, yaml_path, platform, registry, namespace)
     if dry_run:
-        return DeployResult(nuctl_command(nuctl, *args), text, str(yaml_path), dry_run=True)
-    command = nuctl_command(find_nuctl(nuctl), *args)
+        notes = _warnings(text, nuclio_version)
+        return DeployResult(
+            nuctl_command(nuctl, *args), text, str(yaml_path), dry_run=True, warnings=notes
+        )
+    found = find_nuctl(nuctl)
+    notes = _warnings(text, nuclio_version or nuctl_version(found))
+    command = nuctl_command(found, *args)
     yaml_path.parent.mkdir(exist_ok=True)
     yaml_path.write_text(text, encoding="utf-8")
-    return run_nuctl(command, text, yaml_path, timeout)
+    result = run_nuctl(command, text, yaml_path, timeout)
+    result.warnings = notes
+    return result
 
 
 def deploy_file(
@@ -133,6 +165,7 @@ def deploy_file(
     registry: str | None = None,
     namespace: str | None = None,
     timeout: float | None = None,
+    nuclio_version: str | None = None,
 ) -> DeployResult:
     """Run ``nuctl deploy`` on an existing function.yaml as it is (nothing regenerated)."""
     import yaml  # noqa: PLC0415 - keeps `import nuserve` light
@@ -149,8 +182,15 @@ def deploy_file(
     code_dir = _code_dir(project_dir, str(handler))
     args = (name, code_dir, yaml_path, platform, registry, namespace)
     if dry_run:
-        return DeployResult(nuctl_command(nuctl, *args), text, str(yaml_path), dry_run=True)
-    return run_nuctl(nuctl_command(find_nuctl(nuctl), *args), text, yaml_path, timeout)
+        notes = _warnings(text, nuclio_version)
+        return DeployResult(
+            nuctl_command(nuctl, *args), text, str(yaml_path), dry_run=True, warnings=notes
+        )
+    found = find_nuctl(nuctl)
+    notes = _warnings(text, nuclio_version or nuctl_version(found))
+    result = run_nuctl(nuctl_command(found, *args), text, yaml_path, timeout)
+    result.warnings = notes
+    return result
 
 
 def run_nuctl(
