@@ -110,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="write function.yaml from a Python file defining it")
     build.add_argument("file", help="a Python file that creates a ServingFunction")
     build.add_argument("-o", "--output", default="function.yaml", help="where to write it")
+    _bundle_arguments(build)
     build.set_defaults(run=_build)
 
     graph = sub.add_parser("graph", help="draw a function's graph (Mermaid text, or a file)")
@@ -148,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
     deploy.add_argument(
         "--timeout", type=float, metavar="S", help="seconds to wait for nuctl (default: no limit)"
     )
+    _bundle_arguments(deploy)
     deploy.set_defaults(run=_deploy)
 
     monitor = sub.add_parser(
@@ -289,8 +291,37 @@ def _defines_code(namespace: dict[str, Any]) -> bool:
     )
 
 
+def _bundle_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--bundle",
+        metavar="DIR",
+        help="write an offline deploy directory instead: code, model files, wheels (nuserve's "
+        "own from this installation) and a function.yaml that installs from them",
+    )
+    parser.add_argument(
+        "--no-dependencies",
+        action="store_true",
+        help="with --bundle: leave out the dependencies' wheels (the base image has them)",
+    )
+
+
+def _write_bundle(args: argparse.Namespace, fn: ServingFunction) -> Any:
+    project = Path(args.file).resolve().parent
+    bundle = fn.to_bundle(args.bundle, project, dependencies=not args.no_dependencies)
+    print(
+        f"wrote {bundle.directory} for function {fn.name!r}: {len(bundle.wheels)} wheels, "
+        f"{len(bundle.models)} model paths; nuctl deploy {fn.metadata_name} --path "
+        f"{bundle.directory} --file {bundle.function_yaml}",
+        file=sys.stderr,
+    )
+    return bundle
+
+
 def _build(args: argparse.Namespace) -> int:
     fn = load_function(args.file)
+    if args.bundle:
+        _write_bundle(args, fn)
+        return 0
     fn.to_yaml(args.output)
     carries = f", code file {fn.spec.filename}" if fn.spec.filename else ""
     print(f"wrote {args.output} for function {fn.name!r}{carries}")
@@ -331,7 +362,13 @@ def _openapi(args: argparse.Namespace) -> int:
 
 
 def _deploy(args: argparse.Namespace) -> int:
-    if Path(args.file).suffix in (".yaml", ".yml"):
+    if args.bundle:
+        from nuserve.nuclio.deploy import deploy_file  # noqa: PLC0415
+
+        bundle = _write_bundle(args, load_function(args.file))
+        options = dict(_deploy_options(args), project_dir=bundle.directory)
+        result = deploy_file(bundle.function_yaml, timeout=args.timeout, **options)
+    elif Path(args.file).suffix in (".yaml", ".yml"):
         from nuserve.nuclio.deploy import deploy_file  # noqa: PLC0415
 
         result = deploy_file(args.file, timeout=args.timeout, **_deploy_options(args))

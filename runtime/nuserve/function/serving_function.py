@@ -20,6 +20,7 @@ from nuserve.spec.routers import ClassRef, RouterSpec, RouteSpec
 
 if TYPE_CHECKING:
     from nuserve.graph import FlowBuilder
+    from nuserve.nuclio.bundle import Bundle
     from nuserve.nuclio.deploy import DeployResult
     from nuserve.server.mock import MockServer
 
@@ -152,6 +153,22 @@ class ServingFunction:
                 child = target.with_name(f"{target.stem}.{name}{target.suffix}")
                 (target if name == self.name else child).write_text(text, encoding="utf-8")
         return texts[self.name]
+
+    def to_bundle(
+        self,
+        directory: str | Path,
+        project_dir: str | Path | None = None,
+        dependencies: bool = True,
+    ) -> Bundle:
+        """Write an offline deploy directory: code, model files, wheels and a function.yaml
+        whose build installs nuserve from them (``nuserve.nuclio.bundle``). Deploy it with
+        ``nuctl deploy <name> --path DIR --file DIR/function.yaml``."""
+        from nuserve.nuclio.bundle import write_bundle  # noqa: PLC0415 - pip and zip only here
+        from nuserve.nuclio.function_config import function_config  # noqa: PLC0415
+        from nuserve.nuclio.kafka_compat import warn_replays  # noqa: PLC0415
+
+        warn_replays(function_config(self))
+        return write_bundle(self, directory, project_dir, dependencies)
 
     def set_tracking(
         self,
