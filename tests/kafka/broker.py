@@ -49,8 +49,10 @@ from pathlib import Path
 from types import TracebackType
 
 __all__ = [
+    "KAFKA_39",
     "KAFKA_VERSION",
     "POM",
+    "POMS",
     "KafkaBroker",
     "KafkaBrokerError",
     "cache_root",
@@ -62,6 +64,7 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 POM = HERE / "pom.xml"
+POM_39 = HERE / "pom-3.9.xml"
 NODE_ID = 1
 _COMPLETE_MARKER = ".complete"
 _LOG4J2_PROPERTIES = """\
@@ -93,6 +96,17 @@ def _pom_kafka_version(pom: Path = POM) -> str:
 
 #: The Kafka version the pom names (the single place to change it).
 KAFKA_VERSION = _pom_kafka_version()
+#: Kafka 3.9 (MLRun CE's; the last line whose OffsetCommit versions Nuclio 1.14's Sarama speaks).
+KAFKA_39 = _pom_kafka_version(POM_39)
+#: Each broker version the tests run against, and the pom that resolves its jars.
+POMS: dict[str, Path] = {KAFKA_VERSION: POM, KAFKA_39: POM_39}
+
+
+def _pom(version: str) -> Path:
+    try:
+        return POMS[version]
+    except KeyError:
+        raise KafkaBrokerError(f"no pom for Kafka {version}; known: {sorted(POMS)}") from None
 
 
 def cache_root() -> Path:
@@ -107,8 +121,8 @@ def libs_dir(version: str = KAFKA_VERSION) -> Path:
     return cache_root() / version / "libs"
 
 
-def _pom_digest() -> str:
-    return hashlib.sha256(POM.read_bytes()).hexdigest()
+def _pom_digest(version: str = KAFKA_VERSION) -> str:
+    return hashlib.sha256(_pom(version).read_bytes()).hexdigest()
 
 
 def _jars_complete(libs: Path, digest: str) -> bool:
@@ -141,20 +155,20 @@ def _file_lock(path: Path, timeout: float) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def jars_cached() -> bool:
+def jars_cached(version: str = KAFKA_VERSION) -> bool:
     """Whether the cache holds the broker's jars for the current pom (no fetch needed)."""
-    return _jars_complete(libs_dir(), _pom_digest())
+    return _jars_complete(libs_dir(version), _pom_digest(version))
 
 
-def fetch_jars(timeout: float = 900.0) -> Path:
+def fetch_jars(timeout: float = 900.0, version: str = KAFKA_VERSION) -> Path:
     """Make sure the broker's jars are in the cache; return the ``libs`` folder.
 
     Runs Maven only when the cache lacks a complete copy for the current pom. The copy
     goes to a scratch folder that is renamed into place once complete, under a file lock,
     so concurrent test runs neither fetch twice nor see half a folder.
     """
-    libs = libs_dir()
-    digest = _pom_digest()
+    libs = libs_dir(version)
+    digest = _pom_digest(version)
     if _jars_complete(libs, digest):
         return libs
     version_dir = libs.parent
@@ -172,7 +186,7 @@ def fetch_jars(timeout: float = 900.0) -> Path:
             "-q",
             "-B",
             "-f",
-            str(POM),
+            str(_pom(version)),
             "dependency:copy-dependencies",
             "-DincludeScope=runtime",
             f"-DoutputDirectory={scratch}",
@@ -195,7 +209,7 @@ def fetch_jars(timeout: float = 900.0) -> Path:
             raise KafkaBrokerError(
                 f"mvn failed (exit {result.returncode}): {' '.join(cmd)}\n{tail}"
             )
-        main_jar = scratch / f"kafka_2.13-{KAFKA_VERSION}.jar"
+        main_jar = scratch / f"kafka_2.13-{version}.jar"
         if not main_jar.is_file():
             shutil.rmtree(scratch, ignore_errors=True)
             raise KafkaBrokerError(f"mvn succeeded but {main_jar.name} is missing in {scratch}")
@@ -278,8 +292,10 @@ class KafkaBroker:
         stop_timeout: float = 20.0,
         fetch_timeout: float = 900.0,
         extra_properties: Mapping[str, str] | None = None,
+        version: str = KAFKA_VERSION,
     ) -> None:
-        self.version = KAFKA_VERSION
+        _pom(version)
+        self.version = version
         self.heap = heap
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
@@ -336,7 +352,7 @@ class KafkaBroker:
 
     # ------------------------------------------------------------------ lifecycle
     def fetch_jars(self) -> Path:
-        self.libs = fetch_jars(timeout=self.fetch_timeout)
+        self.libs = fetch_jars(timeout=self.fetch_timeout, version=self.version)
         return self.libs
 
     def start(self) -> KafkaBroker:
@@ -618,16 +634,19 @@ def _main(argv: list[str] | None = None) -> int:
     start.add_argument(
         "--for", dest="seconds", type=float, default=None, help="stop after S seconds"
     )
+    parser.add_argument(
+        "--kafka", default=KAFKA_VERSION, choices=sorted(POMS), help="the broker's version"
+    )
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.command == "fetch":
         began = time.monotonic()
-        libs = fetch_jars()
-        print(f"Kafka {KAFKA_VERSION} jars in {libs} ({time.monotonic() - began:.1f}s)")
+        libs = fetch_jars(version=args.kafka)
+        print(f"Kafka {args.kafka} jars in {libs} ({time.monotonic() - began:.1f}s)")
         return 0
 
-    broker = KafkaBroker()
+    broker = KafkaBroker(version=args.kafka)
     broker.fetch_jars()
     began = time.monotonic()
     with broker:

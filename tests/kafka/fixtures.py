@@ -16,35 +16,58 @@ import pytest
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
-from tests.kafka.broker import KafkaBroker, jars_cached, libs_dir
+from tests.kafka.broker import KAFKA_39, KafkaBroker, jars_cached, libs_dir
 from tests.progress import say
 
-__all__ = ["kafka_broker", "new_topic"]
+__all__ = ["kafka_broker", "kafka_broker_39", "kafka_brokers", "new_topic"]
 
 
-@pytest.fixture(scope="session")
-def kafka_broker(pytestconfig: pytest.Config) -> Iterator[KafkaBroker]:
-    """One running broker for the whole session; ``.bootstrap`` is ``"127.0.0.1:<port>"``."""
-    broker = KafkaBroker()
+def _running_broker(pytestconfig: pytest.Config, broker: KafkaBroker) -> Iterator[KafkaBroker]:
     began = time.monotonic()
-    if not jars_cached():
+    version = broker.version
+    if not jars_cached(version):
         say(
             pytestconfig,
-            f"fetching Kafka's jars with mvn into {libs_dir()} (once; a few minutes)...",
+            f"fetching Kafka {version}'s jars with mvn into {libs_dir(version)} (once; a few "
+            "minutes)...",
         )
         broker.fetch_jars()
         say(pytestconfig, f"Kafka's jars fetched in {time.monotonic() - began:.0f} s")
-    say(pytestconfig, "starting a Kafka broker (KRaft) for the integration tests...")
+    say(pytestconfig, f"starting a Kafka {version} broker (KRaft) for the integration tests...")
     began = time.monotonic()
     try:
         broker.start()
         say(
             pytestconfig,
-            f"Kafka broker on {broker.bootstrap}, up in {time.monotonic() - began:.1f} s",
+            f"Kafka {version} broker on {broker.bootstrap}, up in "
+            f"{time.monotonic() - began:.1f} s",
         )
         yield broker
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(pytestconfig: pytest.Config) -> Iterator[KafkaBroker]:
+    """One running broker (the newest Kafka) for the whole session; ``.bootstrap`` is
+    ``"127.0.0.1:<port>"``."""
+    yield from _running_broker(pytestconfig, KafkaBroker())
+
+
+@pytest.fixture(scope="session")
+def kafka_broker_39(pytestconfig: pytest.Config) -> Iterator[KafkaBroker]:
+    """A Kafka 3.9 broker (MLRun CE's; Nuclio 1.14's Sarama commits offsets on it), started
+    only when a test asks for it."""
+    yield from _running_broker(pytestconfig, KafkaBroker(version=KAFKA_39, heap="384m"))
+
+
+@pytest.fixture(params=["4.1", "3.9"])
+def kafka_brokers(request: pytest.FixtureRequest) -> KafkaBroker:
+    """Each broker version in turn: for the core trigger and tracking tests, which run on
+    both (the rest run on the newest only, to keep CI short)."""
+    name = "kafka_broker" if request.param == "4.1" else "kafka_broker_39"
+    broker: KafkaBroker = request.getfixturevalue(name)
+    return broker
 
 
 def new_topic(

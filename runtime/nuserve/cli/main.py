@@ -145,6 +145,11 @@ def _parser() -> argparse.ArgumentParser:
     deploy.add_argument("--registry", help="container registry for the image (nuctl --registry)")
     deploy.add_argument("--namespace", help="Kubernetes namespace (nuctl --namespace)")
     deploy.add_argument(
+        "--nuclio-version",
+        help="the Nuclio the function goes to (default: what `nuctl version` says), for the "
+        "kafka offset-commit warnings",
+    )
+    deploy.add_argument(
         "--project-dir",
         default=".",
         help="the directory copied into the image as the function's code (default: .)",
@@ -428,6 +433,8 @@ def _deploy(args: argparse.Namespace) -> int:
 
         fn = load_function(args.file)
         result = deploy_function(fn, timeout=args.timeout, **_deploy_options(args))
+    for line in result.warnings:
+        print(f"warning: {line}", file=sys.stderr)
     print(orjson.dumps(result, default=vars, option=orjson.OPT_INDENT_2).decode())
     return 0
 
@@ -441,6 +448,7 @@ def _deploy_options(args: argparse.Namespace) -> dict[str, Any]:
         "nuctl": args.nuctl,
         "registry": args.registry,
         "namespace": args.namespace,
+        "nuclio_version": args.nuclio_version,
     }
 
 

@@ -188,8 +188,12 @@ class ServingFunction:
         with child functions also writes ``<stem>.<child><suffix>`` beside ``path`` for each.
         """
         from nuserve.nuclio.function_config import dump_yaml, function_config  # noqa: PLC0415
+        from nuserve.nuclio.kafka_compat import warn_replays  # noqa: PLC0415
 
-        texts = {name: dump_yaml(function_config(fn)) for name, fn in self.functions().items()}
+        configs = {name: function_config(fn) for name, fn in self.functions().items()}
+        for config in configs.values():
+            warn_replays(config)
+        texts = {name: dump_yaml(config) for name, config in configs.items()}
         if path is not None:
             target = Path(path)
             for name, text in texts.items():
@@ -287,15 +291,19 @@ class ServingFunction:
         sasl: dict[str, Any] | None = None,
         explicit_ack: bool = False,
         extra_attributes: dict[str, Any] | None = None,
+        kafka_version: str | None = None,
     ) -> ServingFunction:
         """Consume Kafka topics. ``explicit_ack=True`` sets static worker allocation (and the
         function annotation Nuclio reads it from), which explicit ack requires.
 
         ``sasl`` is ``{"user", "password", "mechanism"}`` (PLAIN, SCRAM-SHA-256/512).
+        ``kafka_version`` names the broker's version (``"3.9.0"``): ``to_yaml`` and
+        ``deploy`` warn when Nuclio would never commit offsets on it (Kafka 4.x with
+        Nuclio <= 1.14).
         """
         trigger = triggers.kafka_trigger(
             name, brokers, topics, consumer_group, initial_offset, workers,
-            worker_allocation_mode, sasl, explicit_ack, extra_attributes,
+            worker_allocation_mode, sasl, explicit_ack, extra_attributes, kafka_version,
         )  # fmt: skip
         return self.add_trigger(name, trigger)
 
@@ -332,8 +340,9 @@ class ServingFunction:
         batch_timeout: str | float | None = None,
         request_timeout: str | float | None = None,
     ) -> ServingFunction:
-        """Configure the HTTP trigger. ``max_body_size`` sets Nuclio's limit and nuserve's
-        413 alike; ``batch_size >= 1`` turns on trigger batch mode, ``0`` turns it off.
+        """Configure the HTTP trigger. ``max_body_size`` is nuserve's limit (a JSON 413
+        beyond); Nuclio's ``maxRequestBodySize`` is set above it, so nuserve answers first;
+        ``batch_size >= 1`` turns on trigger batch mode, ``0`` turns it off.
 
         ``request_timeout`` (``"30s"`` or seconds; ``0`` removes it) answers 504 to an event
         that takes longer, stream events too, and sets Nuclio's ``eventTimeout`` a little
@@ -349,6 +358,7 @@ class ServingFunction:
             spec.http_workers = parts.positive_int(workers, "http workers")
         if max_body_size is not None:
             spec.max_body_size = parts.positive_int(max_body_size, "max_body_size")
+            spec.http_attributes.pop("maxRequestBodySize", None)
         if batch_size is not None:
             spec.http_batch_size = parts.positive_int(batch_size, "batch_size", 0) or None
             if not spec.http_batch_size:
@@ -435,6 +445,7 @@ class ServingFunction:
         with_deps: bool = False,
         include: Sequence[str | Path] = (),
         wheel_cache: str | Path | None = None,
+        nuclio_version: str | None = None,
     ) -> DeployResult:
         """Deploy with ``nuctl deploy`` (see ``nuserve.nuclio.deploy.deploy_function``);
         ``build_dir`` deploys the directory ``build()`` writes there (no index needs nuserve)."""
@@ -443,6 +454,7 @@ class ServingFunction:
         return deploy_function(
             self, dry_run, platform, project_dir, nuctl, registry, namespace,
             build_dir=build_dir, with_deps=with_deps, include=include, wheel_cache=wheel_cache,
+            nuclio_version=nuclio_version,
         )  # fmt: skip
 
 

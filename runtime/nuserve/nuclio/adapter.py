@@ -8,6 +8,12 @@ trigger batch mode) and always answers a ``context.Response`` with a JSON body: 
 does may raise, since Nuclio would send the traceback to the client. The answers to stream
 events go on to ``nuserve.nuclio.stream_output`` (output and dead-letter streams, explicit ack);
 HTTP events pay one set lookup for that.
+
+Whatever the trigger hands over, the same rules apply as under ``nuserve serve``: a body
+Nuclio's wrapper already decoded from JSON (Python's ``json`` reads ``NaN`` and ``1e400``)
+is checked for non-finite numbers (a 400 naming where, ``nuserve.protocols.finite``) and
+for size (``event.size``, the raw body's length, against ``max_body_size``: a 413), and a
+request id that the trigger repeats is replaced (``nuserve.nuclio.request_ids``).
 """
 
 from __future__ import annotations
@@ -23,14 +29,17 @@ import orjson
 
 from nuserve.codec import encode_response
 from nuserve.context import ServingContext
+from nuserve.errors import NuserveError
 from nuserve.event import Event, Response, Stream
 from nuserve.nuclio.redact import redact_error_body, redact_paths
+from nuserve.nuclio.request_ids import RequestIds
 from nuserve.nuclio.spec_env import (
     CODE_DIR_ENV,
     SPEC_PATH_ENV,
     read_spec,
 )
 from nuserve.nuclio.stream_output import STREAM_KINDS, StreamOutput, finish, finish_async
+from nuserve.protocols.finite import check_finite
 from nuserve.server.graph_server import GraphServer
 
 HTTP_KINDS = frozenset({"http", "", None})
@@ -80,6 +89,7 @@ def init_context(context: Any, environ: Mapping[str, str] | None = None) -> None
         code_dirs.append(Path(env[SPEC_PATH_ENV]).resolve().parent)
     server = GraphServer(spec, serving_context, code_dirs=code_dirs).start()
     context.user_data.server = server
+    context.user_data.request_ids = RequestIds()
     output = StreamOutput.from_spec(spec)
     context.user_data.stream_output = output
     on_termination = getattr(getattr(context, "platform", None), "set_termination_callback", None)
@@ -87,15 +97,22 @@ def init_context(context: Any, environ: Mapping[str, str] | None = None) -> None
         on_termination(output.close)  # flush the producers when Nuclio stops the worker
 
 
-def to_event(nuclio_event: Any) -> Event:
-    """A nuserve Event from a Nuclio one; stream events are routed by body, not path."""
+def to_event(nuclio_event: Any, ids: RequestIds | None = None) -> Event:
+    """A nuserve Event from a Nuclio one; stream events are routed by body, not path.
+
+    The id is the client's ``X-Request-Id``, else the trigger's event id as ``ids`` (this
+    worker's memory) lets it through: a missing or repeated one becomes a fresh id.
+    """
     trigger = nuclio_event.trigger
     kind = getattr(trigger, "kind", "http") or "http"
     headers = nuclio_event.headers or {}
     request_id = headers.get("X-Request-Id") or headers.get("x-request-id") if headers else None
-    event_id = request_id or nuclio_event.id
-    if type(event_id) is not str:
-        event_id = _text(event_id)
+    if request_id:
+        event_id = request_id if type(request_id) is str else _text(request_id)
+    elif ids is not None:
+        event_id = ids.pick(nuclio_event.id)
+    else:
+        event_id = _text(nuclio_event.id)
     if kind in HTTP_KINDS:
         return Event(
             nuclio_event.body,
@@ -183,6 +200,39 @@ def _server_or_error(context: Any) -> GraphServer | None:
     return getattr(context.user_data, "server", None)
 
 
+def _ids(context: Any) -> RequestIds | None:
+    return getattr(context.user_data, "request_ids", None)
+
+
+def _refused(server: GraphServer, event: Event, size: Any) -> Response | None:
+    """The answer to a body the wrapper decoded that nuserve would not accept raw: one
+    over ``max_body_size`` (``size``: the raw body's length; a 413) or holding a non-finite
+    number (400); else ``None``."""
+    body = event.body
+    cls = body.__class__
+    if cls is not dict and cls is not list and cls is not float:
+        return None  # raw bodies are checked by the core, as under ``nuserve serve``
+    try:
+        if type(size) is int and size > server.max_body_size:
+            raise server.too_large(size)
+        check_finite(body)
+    except NuserveError as exc:
+        return server.error_response(exc, event)
+    return None
+
+
+def _answer(server: GraphServer, event: Event, size: Any) -> Response:
+    refused = _refused(server, event, size)
+    return refused if refused is not None else server.run(event)
+
+
+async def answer_async(server: GraphServer, event: Event, size: Any = None) -> Response:
+    """The answer to one event whose raw body had ``size`` bytes, as ``handler_async`` gives
+    it (``nuserve serve`` calls it for HTTP requests: the same rules, no Nuclio objects)."""
+    refused = _refused(server, event, size)
+    return refused if refused is not None else await server.run_async(event)
+
+
 def _unreadable(context: Any, exc: Exception) -> Any:
     """The answer to an event that cannot be converted (a malformed event still gets JSON)."""
     return _failure(context, f"cannot read the event: {type(exc).__name__}: {exc}", 400)
@@ -198,12 +248,12 @@ def handler(context: Any, event: Any) -> Any:
         return _handle_batch(context, event)
     server = _server_or_error(context)
     try:
-        ours = to_event(event)
+        ours = to_event(event, _ids(context))
     except Exception as exc:  # noqa: BLE001 - a malformed event still gets a JSON answer
         return _unreadable(context, exc)
     if server is None:
         return _not_initialised(context, ours)
-    response = server.run(ours)
+    response = _answer(server, ours, getattr(event, "size", None))
     if type(response.body) is Stream:
         if ours.trigger in STREAM_KINDS or not SDK_STREAMS:  # one message, or an old SDK
             response = server.collected(response)
@@ -222,16 +272,24 @@ def _handle_batch(context: Any, events: list[Any]) -> list[Any]:
         return _matched(events, [handler(context, e) for e in events])
     ours: list[Event] = []
     answers: dict[int, Any] = {}
+    refused: dict[int, Response] = {}
+    ids = _ids(context)
     for i, nuclio_event in enumerate(events):
         try:
-            ours.append(to_event(nuclio_event))
+            ours.append(to_event(nuclio_event, ids))
         except Exception as exc:  # noqa: BLE001 - a malformed event still gets a JSON answer
             answers[i] = _failure(context, f"cannot read the event: {exc}", 400)
             ours.append(Event(None))
-    responses = iter(server.run_batch([e for i, e in enumerate(ours) if i not in answers]))
+            continue
+        answer = _refused(server, ours[i], getattr(nuclio_event, "size", None))
+        if answer is not None:
+            refused[i] = answer
+    skipped = answers.keys() | refused.keys()
+    responses = iter(server.run_batch([e for i, e in enumerate(ours) if i not in skipped]))
     for i, event in enumerate(ours):
         if i not in answers:
-            reply = to_nuclio_response(context, next(responses), event.id)
+            response = refused[i] if i in refused else next(responses)
+            reply = to_nuclio_response(context, response, event.id)
             stream = event.trigger in STREAM_KINDS
             answers[i] = finish(context, events[i], event, reply) if stream else reply
     return _matched(events, [answers[i] for i in range(len(events))])
@@ -250,12 +308,12 @@ async def handler_async(context: Any, event: Any) -> Any:
         return _matched(event, [await handler_async(context, e) for e in event])
     server = _server_or_error(context)
     try:
-        ours = to_event(event)
+        ours = to_event(event, _ids(context))
     except Exception as exc:  # noqa: BLE001 - a malformed event still gets a JSON answer
         return _unreadable(context, exc)
     if server is None:
         return _not_initialised(context, ours)
-    response = await server.run_async(ours)
+    response = await answer_async(server, ours, getattr(event, "size", None))
     if type(response.body) is Stream and (ours.trigger in STREAM_KINDS or not SDK_STREAMS):
         response = await server.collected_async(response)
     reply = to_nuclio_response(context, response, ours.id)

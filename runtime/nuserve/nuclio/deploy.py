@@ -18,6 +18,7 @@ from typing import Protocol as Interface
 from nuserve.errors import ConfigError
 from nuserve.nuclio import function_config
 from nuserve.nuclio.function_spec import FunctionSpec
+from nuserve.nuclio.kafka_compat import parse_version, warn_replays
 
 
 class Deployable(Interface):
@@ -53,6 +54,8 @@ class DeployResult:
     """nuctl's exit status; ``None`` in a dry run."""
     output_tail: list[str] = field(default_factory=list)
     """The last lines nuctl printed (stdout and stderr together)."""
+    warnings: list[str] = field(default_factory=list)
+    """Known trouble ahead (a kafka trigger on a Nuclio/Kafka pair that never commits)."""
 
 
 class DeployError(ConfigError):
@@ -100,6 +103,25 @@ def find_nuctl(nuctl: str = "nuctl") -> str:
     return found
 
 
+def nuctl_version(nuctl: str, timeout: float = 15.0) -> str | None:
+    """The Nuclio version ``nuctl version`` reports (``None`` when it cannot be told)."""
+    try:
+        done = subprocess.run(  # noqa: S603 - a fixed argument list
+            [nuctl, "version"], capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = parse_version(done.stdout + done.stderr)
+    return ".".join(map(str, found)) if found is not None and done.returncode == 0 else None
+
+
+def _warnings(text: str, nuclio_version: str | None) -> list[str]:
+    import yaml  # noqa: PLC0415 - keeps `import nuserve` light
+
+    doc = yaml.safe_load(text)
+    return warn_replays(doc, nuclio_version) if isinstance(doc, dict) else []
+
+
 def deploy_function(
     fn: Deployable,
     dry_run: bool = False,
@@ -113,6 +135,7 @@ def deploy_function(
     with_deps: bool = False,
     include: Sequence[str | Path] = (),
     wheel_cache: str | Path | None = None,
+    nuclio_version: str | None = None,
 ) -> DeployResult:
     """Write ``fn``'s function.yaml and run ``nuctl deploy`` on it with ``project_dir`` as code.
 
@@ -123,22 +146,31 @@ def deploy_function(
     dependency's wheel) is written there from ``project_dir``'s files and deployed instead:
     that build needs no nuserve on any index. A nuctl failure raises ``DeployError`` with its
     output's tail; ``dry_run=True`` only returns the command and the YAML.
+    ``nuclio_version`` (else what ``nuctl version`` says; else 1.14.1) is what the
+    warnings judge the kafka triggers against (``DeployResult.warnings``).
     """
     if build_dir is not None:
         return _deploy_bundle(
             fn, Path(build_dir), Path(project_dir), (with_deps, include, wheel_cache), dry_run,
-            (platform, registry, namespace), nuctl, timeout,
+            (platform, registry, namespace), nuctl, timeout, nuclio_version,
         )  # fmt: skip
     code_dir = _code_dir(project_dir, fn.spec.handler)
     text = fn.to_yaml()
     yaml_path = code_dir / YAML_DIR / f"{fn.metadata_name}.yaml"
     args = (fn.metadata_name, code_dir, yaml_path, platform, registry, namespace)
     if dry_run:
-        return DeployResult(nuctl_command(nuctl, *args), text, str(yaml_path), dry_run=True)
-    command = nuctl_command(find_nuctl(nuctl), *args)
+        notes = _warnings(text, nuclio_version)
+        return DeployResult(
+            nuctl_command(nuctl, *args), text, str(yaml_path), dry_run=True, warnings=notes
+        )
+    found = find_nuctl(nuctl)
+    notes = _warnings(text, nuclio_version or nuctl_version(found))
+    command = nuctl_command(found, *args)
     yaml_path.parent.mkdir(exist_ok=True)
     yaml_path.write_text(text, encoding="utf-8")
-    return run_nuctl(command, text, yaml_path, timeout)
+    result = run_nuctl(command, text, yaml_path, timeout)
+    result.warnings = notes
+    return result
 
 
 def _deploy_bundle(
@@ -150,6 +182,7 @@ def _deploy_bundle(
     options: tuple[str | None, str | None, str | None],
     nuctl: str,
     timeout: float | None,
+    nuclio_version: str | None,
 ) -> DeployResult:
     from nuserve.nuclio.bundle import build_bundle  # noqa: PLC0415 - packing only here
 
@@ -161,12 +194,19 @@ def _deploy_bundle(
         planned = build_bundle(
             fn.functions(), build_dir, [project_dir], with_deps, include, write=False
         )
-        return DeployResult(nuctl_command(nuctl, *args), planned.yaml, planned.yaml_path, True)
-    command = nuctl_command(find_nuctl(nuctl), *args)
+        notes = _warnings(planned.yaml, nuclio_version)
+        return DeployResult(
+            nuctl_command(nuctl, *args), planned.yaml, planned.yaml_path, True, warnings=notes
+        )
+    found = find_nuctl(nuctl)
+    command = nuctl_command(found, *args)
     bundle = build_bundle(
         fn.functions(), build_dir, [project_dir], with_deps, include, wheel_cache=cache
     )
-    return run_nuctl(command, bundle.yaml, Path(bundle.yaml_path), timeout)
+    notes = _warnings(bundle.yaml, nuclio_version or nuctl_version(found))
+    result = run_nuctl(command, bundle.yaml, Path(bundle.yaml_path), timeout)
+    result.warnings = notes
+    return result
 
 
 def deploy_file(
@@ -178,6 +218,7 @@ def deploy_file(
     registry: str | None = None,
     namespace: str | None = None,
     timeout: float | None = None,
+    nuclio_version: str | None = None,
 ) -> DeployResult:
     """Run ``nuctl deploy`` on an existing function.yaml as it is (nothing regenerated)."""
     import yaml  # noqa: PLC0415 - keeps `import nuserve` light
@@ -194,8 +235,15 @@ def deploy_file(
     code_dir = _code_dir(project_dir, str(handler))
     args = (name, code_dir, yaml_path, platform, registry, namespace)
     if dry_run:
-        return DeployResult(nuctl_command(nuctl, *args), text, str(yaml_path), dry_run=True)
-    return run_nuctl(nuctl_command(find_nuctl(nuctl), *args), text, yaml_path, timeout)
+        notes = _warnings(text, nuclio_version)
+        return DeployResult(
+            nuctl_command(nuctl, *args), text, str(yaml_path), dry_run=True, warnings=notes
+        )
+    found = find_nuctl(nuctl)
+    notes = _warnings(text, nuclio_version or nuctl_version(found))
+    result = run_nuctl(nuctl_command(found, *args), text, yaml_path, timeout)
+    result.warnings = notes
+    return result
 
 
 def run_nuctl(

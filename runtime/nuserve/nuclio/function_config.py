@@ -55,6 +55,12 @@ POST_COPY = "@nuclio.postCopy"
 after this marker once it has: installing from a wheel directory needs the latter."""
 KEY_REF = {"name", "key"}
 
+BODY_HEADROOM_MIN = 1024 * 1024
+"""The least room the HTTP trigger's limit leaves above nuserve's ``max_body_size``."""
+NUCLIO_TOO_LARGE = (400, "text/plain", "Error when parsing request")
+"""What Nuclio 1.14's HTTP trigger (fasthttp) answers to a body over ``maxRequestBodySize``:
+the handler never sees it, so the answer is neither JSON nor a 413."""
+
 _HANDLER = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
 _WHEEL_DIR = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_./-]*$")
 _NUSERVE_REQ = re.compile(r"^nuserve($|[^A-Za-z0-9_.-]|\[)", re.IGNORECASE)
@@ -214,13 +220,29 @@ def wheel_links(wheel_dir: str) -> str:
     return f"{CODE_DIR}/{Path(wheel_dir).as_posix()}"
 
 
+def trigger_body_limit(max_body_size: int) -> int:
+    """The HTTP trigger's ``maxRequestBodySize`` for nuserve's ``max_body_size``.
+
+    Twice the limit, and at least ``BODY_HEADROOM_MIN`` more: a body a little over nuserve's
+    limit reaches the handler, which answers its JSON 413 (``{"error", "id"}``); only one
+    far over it meets Nuclio's own answer (``NUCLIO_TOO_LARGE``).
+    """
+    size = positive_int(max_body_size, "max_body_size")
+    return size + max(size, BODY_HEADROOM_MIN)
+
+
 def _http_trigger(spec: FunctionSpec) -> dict[str, Any]:
     attributes = {k: v for k, v in spec.http_attributes.items() if k != "maxRequestBodySize"}
+    limit = spec.http_attributes.get("maxRequestBodySize")  # one set by hand is kept
     trigger: dict[str, Any] = {
         "kind": "http",
         "numWorkers": positive_int(spec.http_workers, "http workers"),
         "attributes": {
-            "maxRequestBodySize": positive_int(spec.max_body_size, "max_body_size"),
+            "maxRequestBodySize": (
+                trigger_body_limit(spec.max_body_size)
+                if limit is None
+                else positive_int(limit, "http_attributes maxRequestBodySize")
+            ),
             **copy.deepcopy(attributes),
         },
     }
@@ -342,7 +364,12 @@ def _load_http(spec: FunctionSpec, trigger: Any, source: str) -> None:
     _no_unknown(trigger, {"kind", "numWorkers", "attributes", "batch"}, "the http trigger", source)
     spec.http_workers = trigger.get("numWorkers", spec.http_workers)
     attributes = dict(trigger.get("attributes") or {})
-    spec.max_body_size = attributes.pop("maxRequestBodySize", spec.max_body_size)
+    limit = attributes.pop("maxRequestBodySize", None)
+    if limit is not None and limit != trigger_body_limit(spec.max_body_size):
+        # set by hand: Nuclio's limit stays as it is, and nuserve's is no larger
+        attributes["maxRequestBodySize"] = limit
+        if isinstance(limit, int) and limit < spec.max_body_size:
+            spec.max_body_size = limit
     if streams(spec) and attributes.get("streamingFlushPeriod") == STREAMING_FLUSH_PERIOD:
         del attributes["streamingFlushPeriod"]  # it follows set_streaming, as when written
     spec.http_attributes = attributes

@@ -10,6 +10,7 @@ from typing import Any
 
 from nuserve.errors import ConfigError
 from nuserve.nuclio.function_spec import one_of, positive_int, text
+from nuserve.nuclio.kafka_compat import parse_version
 
 DEFAULT_WEBAPI = "http://v3io-webapi:8081"
 """The v3io web API service inside an Iguazio cluster."""
@@ -46,8 +47,13 @@ def kafka_trigger(
     sasl: dict[str, Any] | None = None,
     explicit_ack: bool = False,
     extra_attributes: dict[str, Any] | None = None,
+    kafka_version: str | None = None,
 ) -> dict[str, Any]:
-    """A ``kafka-cluster`` trigger; explicit ack switches to static worker allocation."""
+    """A ``kafka-cluster`` trigger; explicit ack switches to static worker allocation.
+
+    ``kafka_version`` (the broker's, e.g. ``"3.9.0"``) goes in the ``version`` attribute;
+    ``nuserve deploy`` reads it to warn of a Nuclio/Kafka pair that never commits offsets
+    (``nuserve.nuclio.kafka_compat``)."""
     what = f"kafka trigger {name!r}"
     mode = one_of(worker_allocation_mode, ALLOCATION_MODES, f"{what} worker_allocation_mode")
     attributes: dict[str, Any] = {
@@ -57,6 +63,10 @@ def kafka_trigger(
         "initialOffset": one_of(initial_offset, OFFSETS, f"{what} initial_offset"),
         "workerAllocationMode": "static" if explicit_ack else mode,
     }
+    if kafka_version is not None:
+        if parse_version(kafka_version) is None:
+            raise ConfigError(f"{what} kafka_version must be like '3.9.0' (got {kafka_version!r})")
+        attributes["version"] = str(kafka_version)
     if sasl is not None:
         attributes["sasl"] = _sasl(sasl, what)
     _merge(attributes, extra_attributes, what)

@@ -9,6 +9,7 @@ import orjson
 from nuserve.errors import BadRequest
 from nuserve.event import Event, Response
 from nuserve.protocols.binary_header import header_length, is_binary
+from nuserve.protocols.finite import lenient_non_finite
 
 _TEXT = (bytes, str)
 JSON_CONTENT_TYPE = "application/json"
@@ -17,11 +18,17 @@ JSON_CONTENT_TYPE = "application/json"
 
 
 def decode_json(data: bytes | bytearray | memoryview | str) -> Any:
-    """Parse a JSON body; a parse error is a 400 that quotes the parser's complaint."""
+    """Parse a JSON body; a parse error is a 400 that quotes the parser's complaint (or,
+    for a non-finite number, names where it is: ``nuserve.protocols.finite``)."""
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise BadRequest(f"request body is not valid JSON: {exc}") from None
+        raise invalid_json(data, exc) from None
+
+
+def invalid_json(data: bytes | bytearray | memoryview | str, exc: Exception) -> BadRequest:
+    """The 400 for a body orjson refused."""
+    return lenient_non_finite(data) or BadRequest(f"request body is not valid JSON: {exc}")
 
 
 def is_raw(body: Any, content_type: str | None) -> bool:
@@ -49,7 +56,7 @@ def decode_body(raw: Any, need_dict: bool = True, content_type: str | None = Non
         try:
             value = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            raise BadRequest(f"request body is not valid JSON: {exc}") from None
+            raise invalid_json(raw, exc) from None
     elif raw.__class__ is str and content_type == JSON_CONTENT_TYPE:
         value = raw  # a JSON string, decoded by Nuclio
     elif raw is None or (raw.__class__ in _TEXT and not raw):  # not ``in``: arrays compare

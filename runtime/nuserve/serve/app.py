@@ -38,7 +38,13 @@ import nuclio_sdk
 import orjson
 
 from nuserve.event import Stream, new_event_id
-from nuserve.nuclio.adapter import encoded, handler_async, init_context, stream_head
+from nuserve.nuclio.adapter import (
+    answer_async,
+    encoded,
+    handler_async,
+    init_context,
+    stream_head,
+)
 from nuserve.nuclio.redact import redact_paths
 from nuserve.openapi import OPENAPI_PATH, document_json
 from nuserve.openapi.document import METRICS_PATH
@@ -144,7 +150,7 @@ class App:
         if len(raw) > limit:
             return await self.too_large(send)
         event = request_event(scope, raw, headers)
-        response = await context.user_data.server.run_async(event)
+        response = await answer_async(context.user_data.server, event, len(raw))
         if type(response.body) is Stream:
             stream_headers, media_type = stream_head(response, event.id)
             head = streamed_head(stream_headers, media_type)

@@ -1,8 +1,7 @@
 """kafka-cluster triggers for ``nuserve serve``: one consumer thread per trigger and worker.
 
-Each message becomes a real ``nuclio_sdk.Event`` shaped like the one Nuclio's kafka-cluster
-trigger sends (raw value bytes, empty content type, ``path`` and ``topic`` = the topic,
-``shard_id`` = the partition, ``offset``, headers ``{str: bytes}``). It runs on the worker's
+Each message becomes a real ``nuclio_sdk.Event`` with exactly the fields and types Nuclio's
+wrapper hands the handler for it (``kafka_event``). It runs on the worker's
 event loop, the same handler as HTTP requests, and its offset is stored and committed only
 after the handler answered (at-least-once: a crash replays unanswered messages).
 
@@ -89,20 +88,46 @@ class Acks:
             return found
 
 
+NO_TIMESTAMP = datetime(1, 1, 1)
+"""The timestamp of a message without one (Sarama's zero ``time.Time``)."""
+
+
 def kafka_event(message: Any, trigger: Any) -> nuclio_sdk.Event:
-    """A Nuclio kafka-cluster event from a confluent_kafka ``Message``."""
-    topic, value = message.topic(), message.value() or b""
+    """The ``nuclio_sdk.Event`` Nuclio 1.14's wrapper hands the handler for a Kafka message.
+
+    Field by field as the processor encodes it (``pkg/processor/trigger/kafka/event.go`` and
+    ``rpc/encoder``) and ``nuclio_sdk.Event.deserialize`` reads it: the value as bytes, never
+    decoded (``None`` for a null value, a tombstone), ``size`` its length, ``path`` and
+    ``topic`` the topic, headers ``{str: bytes}`` (``None`` for a null header value),
+    ``content_type``, ``method``, ``url``, ``type``, ``type_version`` and ``version`` all
+    ``''``, ``num_shards`` 0, a naive UTC timestamp in whole seconds, no ``fields``; the
+    message key is not exposed. Only the id differs: Nuclio's is one per worker, this one is
+    new per message (the adapter replaces a repeated one anyway).
+    """
+    topic, value = message.topic(), message.value()
     stamp_type, stamp = message.timestamp()
+    timestamp = (
+        datetime.fromtimestamp(stamp // 1000, UTC).replace(tzinfo=None)
+        if stamp_type
+        else NO_TIMESTAMP
+    )
     return nuclio_sdk.Event(
         body=value,
         content_type="",
         trigger=trigger,
-        headers={k: v if v is not None else b"" for k, v in message.headers() or ()},
+        fields=None,
+        headers=dict(message.headers() or ()),
         _id=new_event_id(),
+        method="",
         path=topic,
-        size=len(value),
-        timestamp=datetime.fromtimestamp(stamp / 1000, UTC) if stamp_type else None,
+        size=len(value) if value is not None else 0,
+        timestamp=timestamp,
+        url="",
         shard_id=message.partition(),
+        num_shards=0,
+        _type="",
+        type_version="",
+        version="",
         offset=message.offset(),
         topic=topic,
     )

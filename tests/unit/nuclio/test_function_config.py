@@ -149,7 +149,7 @@ def test_top_level_shape():
     )
     assert "eventTimeout" not in spec
     assert spec["triggers"] == {
-        "http": {"kind": "http", "numWorkers": 1, "attributes": {"maxRequestBodySize": 4194304}}
+        "http": {"kind": "http", "numWorkers": 1, "attributes": {"maxRequestBodySize": 8388608}}
     }
 
 
@@ -231,10 +231,11 @@ def test_base_image_and_extra_build_commands():
     }
 
 
-def test_max_body_size_sets_nuclio_and_nuserve_limits_alike():
+def test_nuclios_body_limit_leaves_room_above_nuserves():
     fn = built("batch")
     http = function_config(fn)["spec"]["triggers"]["http"]
-    assert http["attributes"]["maxRequestBodySize"] == fn.spec.serving_spec().max_body_size
+    limit = fn.spec.serving_spec().max_body_size
+    assert http["attributes"]["maxRequestBodySize"] == limit + max(limit, 1024 * 1024)
     assert http["batch"] == {"mode": "enable", "batchSize": 16, "timeout": "10ms"}
     assert http["numWorkers"] == 8
 
