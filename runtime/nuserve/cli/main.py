@@ -157,13 +157,7 @@ def _parser() -> argparse.ArgumentParser:
     deploy.add_argument(
         "--timeout", type=float, metavar="S", help="seconds to wait for nuctl (default: no limit)"
     )
-    deploy.add_argument(
-        "--build-dir",
-        metavar="DIR",
-        help="deploy the deploy directory written there (as `nuserve build --dir`) instead of "
-        "--project-dir as it is; its build needs no nuserve on any index",
-    )
-    _add_bundle_arguments(deploy)
+    _add_build_dir_arguments(deploy)
     deploy.set_defaults(run=_deploy)
 
     monitor = sub.add_parser(
@@ -189,6 +183,16 @@ def _add_directory_arguments(build: argparse.ArgumentParser) -> None:
         "--archive", action="store_true", help="with --dir: also write DIR.tar.gz of it"
     )
     _add_bundle_arguments(build)
+
+
+def _add_build_dir_arguments(deploy: argparse.ArgumentParser) -> None:
+    deploy.add_argument(
+        "--build-dir",
+        metavar="DIR",
+        help="deploy the deploy directory written there (as `nuserve build --dir`) instead of "
+        "--project-dir as it is; its build needs no nuserve on any index",
+    )
+    _add_bundle_arguments(deploy)
 
 
 def _add_bundle_arguments(parser: argparse.ArgumentParser) -> None:

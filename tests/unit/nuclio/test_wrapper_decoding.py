@@ -6,6 +6,7 @@ nuclio_sdk deserializer, as ``_nuclio_wrapper.py`` reads it) and go through ``ha
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import nuclio_sdk
@@ -15,8 +16,9 @@ from nuclio_sdk.test import Platform
 
 import handler as root_handler
 import nuserve
+from nuserve.nuclio.adapter import answer_async, encoded
 from nuserve.nuclio.spec_env import encode_spec
-from nuserve.serve.events import http_event as serve_http_event
+from nuserve.serve.events import request_event
 from tests import nuclio_wrapper as wrapper
 
 NON_FINITE = [
@@ -30,11 +32,16 @@ NON_FINITE = [
 ]  # fmt: skip
 
 
-@pytest.fixture
-def platform(monkeypatch):
+def dec_function():
     fn = nuserve.new_function("dec")
     fn.add_model("s", class_name="tests.models.Summer")
     fn.spec.max_body_size = 1000
+    return fn
+
+
+@pytest.fixture
+def platform(monkeypatch):
+    fn = dec_function()
     monkeypatch.setenv("NUSERVE_SPEC", encode_spec(fn.spec.serving_spec().to_dict()))
     monkeypatch.delenv("NUSERVE_SPEC_PATH", raising=False)
     yield Platform()
@@ -85,10 +92,12 @@ def test_a_kafka_message_gets_the_same_400(platform, raw, spelled, where):
 def test_nuserve_serve_hands_the_adapter_what_the_wrapper_does(platform, raw, spelled, where):
     """``nuserve serve``'s event for the same request decodes alike and answers alike."""
     scope = {"query_string": b"", "method": "POST", "path": "/v2/models/s/infer"}
-    local = serve_http_event(scope, raw, {"X-Request-Id": "r"}, "application/json")
+    local = request_event(scope, raw, {"X-Request-Id": "r", "Content-Type": "application/json"})
     nuclio = wrapper.http_event(raw, "/v2/models/s/infer", headers={"X-Request-Id": "r"})
     assert repr(local.body) == repr(nuclio.body)
-    assert answer(platform, local) == answer(platform, nuclio)
+    server = dec_function().to_mock_server()
+    status, body, _ = encoded(asyncio.run(answer_async(server, local, len(raw))), local.id)
+    assert (status, orjson.loads(body)) == answer(platform, nuclio)
 
 
 def test_a_string_the_wrapper_decoded_is_a_json_string_not_decoded_again(platform):
