@@ -28,7 +28,6 @@ from tests.docs.site import DOCS, ROOT, Block, blocks, pages
 
 FRAGMENTS = {
     "deploy.md": "deploy/README.md deploys to Kubernetes with nuctl, a registry and secrets",
-    "mlrun-migration.md": "MLRun's side of each comparison (MLRun is not installed)",
     "protocols/openai.md": "the openai client needs a running server with a GGUF model "
     "(tests/integration/test_llm_openai_client.py makes the same calls)",
 }

@@ -25,7 +25,7 @@ def fails_on_b(chunk):
 
 def flow(streaming: bool, *steps):
     fn = nuserve.new_function("flow-stream")
-    graph = fn.set_topology("flow")
+    graph = fn.set_topology("flow", engine="sync")  # chunks pass through a sync chain
     last = None
     for step in steps:
         last = graph.to(handler=step) if last is None else last.to(handler=step)
