@@ -134,21 +134,21 @@ class App:
         if self.config.strict_content_type:
             refused = not_json(headers, length)
             if refused is not None:
-                return await _json(send, 415, refused)
+                return await _json(send, 415, refused, request_id=headers.get("X-Request-Id"))
         if length is not None and length.isdigit() and int(length) > limit:
-            return await self.too_large(send)
+            return await self.too_large(send, headers.get("X-Request-Id"))
         expected = int(length) if length is not None and length.isdigit() else None
         if getattr(getattr(receive, "__self__", None), "more_body", True):
             try:
                 raw = await self.deadlines.run(_read_body(receive, limit, expected))
             except TimeoutError:
-                return await self.too_slow(send)
+                return await self.too_slow(send, headers.get("X-Request-Id"))
         else:  # uvicorn's cycle has the whole body already: nothing to wait for
             raw = await _read_body(receive, limit, expected)
         if raw is None:
             return CLIENT_GONE
         if len(raw) > limit:
-            return await self.too_large(send)
+            return await self.too_large(send, headers.get("X-Request-Id"))
         event = request_event(scope, raw, headers)
         response = await answer_async(context.user_data.server, event, len(raw))
         if type(response.body) is Stream:
@@ -169,13 +169,13 @@ class App:
             log.error("%s %s failed%s", scope["method"], scope["path"], note, exc_info=exc)
         await _failure(send, redact_paths(f"internal error: {type(exc).__name__}: {exc}"))
 
-    async def too_large(self, send: Send) -> int:
+    async def too_large(self, send: Send, request_id: str | None = None) -> int:
         """413 without reading the rest of the body; the connection is closed after it."""
         message = (
             f"request body is over the limit of {self.max_body_size} bytes; send less, "
             "or raise max_body_size in the serving spec"
         )
-        return await _json(send, 413, message, close=True)
+        return await _json(send, 413, message, close=True, request_id=request_id)
 
     async def overloaded(self, send: Send) -> int:
         """503 with ``Retry-After`` when this worker answers ``max_in_flight`` requests."""
@@ -185,13 +185,13 @@ class App:
         )
         return await _json(send, 503, message, extra=RETRY_AFTER)
 
-    async def too_slow(self, send: Send) -> int:
+    async def too_slow(self, send: Send, request_id: str | None = None) -> int:
         """408 when the body did not arrive in time; the connection is closed after it."""
         message = (
             f"request body not received within {self.config.body_timeout:g} s (body_timeout); "
             "send the whole body promptly, and a Content-Length that matches it"
         )
-        return await _json(send, 408, message, close=True)
+        return await _json(send, 408, message, close=True, request_id=request_id)
 
     async def unauthorized(self, send: Send, reason: str) -> None:
         """401 with the Bearer challenge; the connection is closed after it."""
@@ -434,9 +434,14 @@ async def _json(
     error: str,
     close: bool = False,
     extra: tuple[bytes, bytes] | None = None,
+    request_id: str | None = None,
 ) -> int:
-    body = orjson.dumps({"error": error, "id": new_event_id()})
+    """An error answered by the server itself; it carries the client's ``X-Request-Id`` when
+    the head had one (as every answer of the graph does), else a new id."""
+    event_id = request_id or new_event_id()
+    body = orjson.dumps({"error": error, "id": event_id})
     headers = [*JSON_HEADERS, (b"content-length", str(len(body)).encode())]
+    headers.append((b"x-request-id", event_id.encode("latin-1", "replace")))
     if close:
         headers.append((b"connection", b"close"))
     if extra is not None:

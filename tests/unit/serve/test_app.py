@@ -229,6 +229,24 @@ def test_declared_length_over_the_limit_is_413_before_reading(config: ServeConfi
     assert answer.receives == 0
 
 
+def test_the_servers_own_refusals_carry_the_clients_request_id(config: ServeConfig) -> None:
+    """A 413 once answered a new id where the client had sent X-Request-Id (the graph's
+    answers always carried it)."""
+
+    async def main() -> tuple[Answer, Answer]:
+        async with running(App(config)) as app:
+            headers = {**JSON, "Content-Length": str(LIMIT + 1), "X-Request-Id": "fixed-id"}
+            large = await call(app, "POST", "/v2/models/e/infer", b"x" * (LIMIT + 1), headers)
+            headers = {**JSON, "Content-Length": str(LIMIT + 1)}
+            anonymous = await call(app, "POST", "/v2/models/e/infer", b"x" * (LIMIT + 1), headers)
+            return large, anonymous
+
+    large, anonymous = asyncio.run(main())
+    assert large.status == 413 and large.json()["id"] == "fixed-id"
+    assert large.headers["x-request-id"] == "fixed-id"
+    assert anonymous.json()["id"] and anonymous.json()["id"] == anonymous.headers["x-request-id"]
+
+
 def test_body_at_the_limit_in_chunks_is_served(config: ServeConfig) -> None:
     async def main() -> Answer:
         async with running(App(config)) as app:
