@@ -29,6 +29,7 @@ ALLOWED = {
     ("graph/pictures.py", "subprocess.run"),
     # nuctl, with an argument list built from the function.yaml path (no shell)
     ("nuclio/deploy.py", "subprocess.run"),
+    ("nuclio/bundle.py", "subprocess.run"),
     # `nuserve build FILE`: runs the Python file the user named on the command line
     ("cli/main.py", "runpy.run_path"),
     # the spec's class names ("pkg.mod.Class"); the spec is configuration, never a request

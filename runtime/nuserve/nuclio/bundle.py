@@ -90,9 +90,7 @@ def _record_hash(data: bytes) -> str:
 
 def build_wheel(dest: Path) -> Path:
     """A wheel of the nuserve this process runs (its package files, its metadata)."""
-    import nuserve  # noqa: PLC0415 - the package itself, to find its files
-
-    package = Path(nuserve.__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # nuserve/, this file is nuserve/nuclio/
     dist = importlib.metadata.distribution("nuserve")
     info = f"nuserve-{__version__}.dist-info"
     metadata = [
