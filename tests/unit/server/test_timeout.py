@@ -311,15 +311,19 @@ def test_nuclio_handlers_answer_504_json(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.delenv("NUSERVE_SPEC_PATH", raising=False)
     context = Platform()._context
     init_context(context)
-    event = nuclio_sdk.Event(
-        body=b'{"inputs": ["hang"]}', content_type="application/json", method="POST",
-        path="/v2/models/hang/infer", trigger=nuclio_sdk.TriggerInfo("http", "http"), _id="n-1",
-    )  # fmt: skip
+    def event(event_id: str) -> nuclio_sdk.Event:
+        return nuclio_sdk.Event(
+            body=b'{"inputs": ["hang"]}', content_type="application/json", method="POST",
+            path="/v2/models/hang/infer", trigger=nuclio_sdk.TriggerInfo("http", "http"),
+            _id=event_id,
+        )  # fmt: skip
+
     try:
-        for answer in (handler(context, event), asyncio.run(handler_async(context, event))):
+        answers = (handler(context, event("n-1")), asyncio.run(handler_async(context, event("n-2"))))
+        for answer, event_id in zip(answers, ("n-1", "n-2"), strict=True):
             assert answer.status_code == 504
             body = orjson.loads(answer.body)
-            assert set(body) == {"error", "id"} and body["id"] == "n-1"
+            assert set(body) == {"error", "id"} and body["id"] == event_id
             assert "model 'hang' did not answer within 0.3s" in body["error"]
     finally:
         context.user_data.server.close()
