@@ -149,8 +149,12 @@ class App:
             return CLIENT_GONE
         if len(raw) > limit:
             return await self.too_large(send, headers.get("X-Request-Id"))
-        event = request_event(scope, raw, headers)
-        response = await answer_async(context.user_data.server, event, len(raw))
+        event, lenient = request_event(scope, raw, headers)
+        server = context.user_data.server
+        if lenient:  # decoded as Nuclio's wrapper would: the adapter's checks apply
+            response = await answer_async(server, event, len(raw))
+        else:
+            response = await server.run_async(event)
         if type(response.body) is Stream:
             stream_headers, media_type = stream_head(response, event.id)
             head = streamed_head(stream_headers, media_type)

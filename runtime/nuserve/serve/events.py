@@ -64,7 +64,9 @@ def read_headers(raw_headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return headers
 
 
-def request_event(scope: Scope, raw: bytes | bytearray, headers: dict[str, str]) -> Event:
+def request_event(
+    scope: Scope, raw: bytes | bytearray, headers: dict[str, str]
+) -> tuple[Event, bool]:
     """The event of one HTTP request whose whole body is ``raw``: what Nuclio's HTTP trigger
     and ``nuserve.nuclio.adapter.to_event`` make of it, without the ``nuclio_sdk.Event`` in
     between (tests/unit/serve/test_events.py checks the two agree).
@@ -72,15 +74,21 @@ def request_event(scope: Scope, raw: bytes | bytearray, headers: dict[str, str])
     The body is decoded from JSON only when the content type is exactly ``application/json``,
     as Nuclio's Python wrapper does; a body that does not parse stays bytes (the graph
     answers 400). The query string is not part of the event, as in ``to_event``.
+
+    With it, whether Python's ``json`` decoded the body (orjson refused it): only such a body
+    can hold a non-finite number, so only it needs ``adapter.answer_async``'s check (walking
+    every body cost more than the rest of the request's own work).
     """
     content_type = headers.get("Content-Type", "")
     body: Any = raw
+    lenient = False
     if content_type == JSON and BINARY_HEADER not in headers:  # binary tensors follow JSON
         try:
             body = orjson.loads(raw)
         except ValueError:
             body = _as_nuclio_decodes(raw)
-    return Event(
+            lenient = body is not raw
+    event = Event(
         body,
         scope["path"] or "/",
         scope["method"],
@@ -89,6 +97,7 @@ def request_event(scope: Scope, raw: bytes | bytearray, headers: dict[str, str])
         headers.get("X-Request-Id") or new_event_id(),
         "http",
     )
+    return event, lenient
 
 
 def _as_nuclio_decodes(raw: bytes | bytearray) -> Any:
