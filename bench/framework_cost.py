@@ -74,8 +74,8 @@ def zero_yaml(path: Path) -> Path:
 
 
 def worker_rss_mb() -> dict[int, float]:
-    """VmRSS (MB) of every ``nuserve`` worker process of this user (uvicorn's spawned
-    children: their command line names ``multiprocessing``'s spawn entry)."""
+    """VmRSS (MB) of every ``nuserve serve`` worker process: a ``--workers 1`` server is its
+    own worker; with more, uvicorn's spawned children (``multiprocessing``'s spawn entry)."""
     found: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -85,7 +85,9 @@ def worker_rss_mb() -> dict[int, float]:
             status = (entry / "status").read_text()
         except OSError:
             continue
-        if b"multiprocessing" not in cmdline or b"spawn" not in cmdline:
+        spawned = b"multiprocessing" in cmdline and b"spawn" in cmdline
+        single = b"nuserve" in cmdline and b" serve " in cmdline and b"--workers 1 " in cmdline
+        if not (spawned or single):
             continue
         for line in status.splitlines():
             if line.startswith("VmRSS:"):
