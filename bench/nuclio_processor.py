@@ -45,7 +45,7 @@ from http_bench import generator, load
 from servers import HOST, INFER, ROOT, free_port, nuserve_command, start, stop, wait_for_200
 
 import nuserve
-from nuserve.nuclio.function_config import CODE_DIR, POST_COPY
+from nuserve.nuclio.function_config import CODE_DIR, POST_COPY, read_function_yaml
 
 DEFAULT_CACHE = Path.home() / ".cache" / "nuserve" / "nuclio"
 WRAPPER = Path("pkg/processor/runtime/python/py/_nuclio_wrapper.py")
@@ -195,8 +195,12 @@ def _ready(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
 # --------------------------------------------------------------------------- exchanges
 
 
-def exchanges(limit: int) -> list[tuple[str, str, bytes, dict[str, str]]]:
-    """(label, path, body, headers): every case with a fixed X-Request-Id but the last three."""
+def exchanges(limit: int, nuserve_limit: int) -> list[tuple[str, str, bytes, dict[str, str]]]:
+    """(label, path, body, headers): every case with a fixed X-Request-Id but the last three.
+
+    Two bodies too large: one over nuserve's ``max_body_size`` but within the trigger's
+    ``maxRequestBodySize`` (nuserve answers both: the same 413), one over the trigger's (Nuclio
+    answers it itself, as deploy/README.md says)."""
     rid = {"X-Request-Id": "fixed-id"}
     return [
         ("good", INFER, GOOD, rid),
@@ -205,7 +209,8 @@ def exchanges(limit: int) -> list[tuple[str, str, bytes, dict[str, str]]]:
         ("Infinity", INFER, b'{"inputs": [[Infinity, 1, 2, 3]]}', rid),
         ("1e400", INFER, b'{"inputs": [[1e400, 1, 2, 3]]}', rid),
         ("unknown model", "/v2/models/nope/infer", GOOD, rid),
-        ("body over limit", INFER, b" " * (limit + 1), rid),
+        ("body over max_body_size", INFER, b" " * (nuserve_limit + 1), rid),
+        ("body over the trigger's limit", INFER, b" " * (limit + 1), rid),
         ("no X-Request-Id #1", INFER, GOOD, {}),
         ("no X-Request-Id #2", INFER, GOOD, {}),
         ("no X-Request-Id #3", INFER, GOOD, {}),
@@ -242,9 +247,11 @@ def exchange(port: int, path: str, body: bytes, headers: dict[str, str]) -> dict
     }
 
 
-def compare_exchanges(ports: dict[str, int], limit: int) -> list[dict[str, Any]]:
+def compare_exchanges(
+    ports: dict[str, int], limit: int, nuserve_limit: int
+) -> list[dict[str, Any]]:
     rows = []
-    for label, path, body, headers in exchanges(limit):
+    for label, path, body, headers in exchanges(limit, nuserve_limit):
         answers = {name: exchange(port, path, body, headers) for name, port in ports.items()}
         first, second = answers.values()
         same = {k: first[k] == second[k] for k in ("status", "content_type", "body")}
@@ -305,11 +312,13 @@ def main() -> None:
         limit = yaml.safe_load((directory / "function.yaml").read_text())["spec"]["triggers"][
             "http"
         ]["attributes"]["maxRequestBodySize"]
+        nuserve_limit = read_function_yaml(directory / "function.yaml")[1].max_body_size
         with (
             real_processor(binary, tree, env_dir, directory, work, 1) as nuclio_port,
             nuserve_serve(directory, work, 1) as nuserve_port,
         ):
-            rows = compare_exchanges({"nuclio": nuclio_port, "nuserve": nuserve_port}, limit)
+            ports = {"nuclio": nuclio_port, "nuserve": nuserve_port}
+            rows = compare_exchanges(ports, limit, nuserve_limit)
         print_exchanges(rows)
         results: dict[str, Any] = {"exchanges": rows, "throughput": []}
         if not args.no_bench:

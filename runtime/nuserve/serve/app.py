@@ -136,7 +136,7 @@ class App:
             if refused is not None:
                 return await _json(send, 415, refused, request_id=headers.get("X-Request-Id"))
         if length is not None and length.isdigit() and int(length) > limit:
-            return await self.too_large(send, headers.get("X-Request-Id"))
+            return await self.too_large(send, headers.get("X-Request-Id"), int(length))
         expected = int(length) if length is not None and length.isdigit() else None
         if getattr(getattr(receive, "__self__", None), "more_body", True):
             try:
@@ -148,7 +148,7 @@ class App:
         if raw is None:
             return CLIENT_GONE
         if len(raw) > limit:
-            return await self.too_large(send, headers.get("X-Request-Id"))
+            return await self.too_large(send, headers.get("X-Request-Id"), None, len(raw))
         event, lenient = request_event(scope, raw, headers)
         server = context.user_data.server
         if lenient:  # decoded as Nuclio's wrapper would: the adapter's checks apply
@@ -173,12 +173,20 @@ class App:
             log.error("%s %s failed%s", scope["method"], scope["path"], note, exc_info=exc)
         await _failure(send, redact_paths(f"internal error: {type(exc).__name__}: {exc}"))
 
-    async def too_large(self, send: Send, request_id: str | None = None) -> int:
-        """413 without reading the rest of the body; the connection is closed after it."""
-        message = (
-            f"request body is over the limit of {self.max_body_size} bytes; send less, "
-            "or raise max_body_size in the serving spec"
-        )
+    async def too_large(
+        self, send: Send, request_id: str | None, size: int | None, read: int = 0
+    ) -> int:
+        """413 without reading the rest of the body; the connection is closed after it. The
+        message is the graph's own (``GraphServer.too_large``, what the Nuclio handler answers
+        for the same body) when the size was declared; else it says how much was read."""
+        server = self.context.user_data.server
+        if size is not None:
+            message = server.too_large(size).message
+        else:
+            message = (
+                f"request body is more than {read} bytes (read so far), over the limit of "
+                f"{self.max_body_size} bytes (max_body_size in the serving spec)"
+            )
         return await _json(send, 413, message, close=True, request_id=request_id)
 
     async def overloaded(self, send: Send) -> int:
