@@ -79,18 +79,22 @@ def build_processor(tree: Path, tag: str, cache: Path) -> Path:
     return binary
 
 
-def deploy_directory(work: Path) -> Path:
-    """The iris example's deploy directory, its model trained fresh into ``work``."""
+def deploy_directory(work: Path, batched: bool = False) -> Path:
+    """The iris example's deploy directory, its model trained fresh into ``work``; with
+    ``batched``, the model batches (``max_batch_size=16``), so the generated trigger is in
+    Nuclio's batch mode."""
     model = work / "model"
-    train = [sys.executable, str(ROOT / "examples/iris/train.py"), str(model)]
-    run(train, cwd=ROOT, capture_output=True)
+    if not model.exists():
+        train = [sys.executable, str(ROOT / "examples/iris/train.py"), str(model)]
+        run(train, cwd=ROOT, capture_output=True)
     fn = nuserve.code_to_function(
         "iris", filename=str(ROOT / "examples/iris/iris_model.py"), kind="serving",
         requirements=["scikit-learn>=1.4,<2"],
     )  # fmt: skip
     fn.set_topology("router")
-    fn.add_model("iris", class_name="IrisClassifier", model_path=str(model))
-    return Path(fn.build(work / "iris").directory)
+    batching = {"max_batch_size": 16, "max_batch_time_ms": 2} if batched else {}
+    fn.add_model("iris", class_name="IrisClassifier", model_path=str(model), **batching)
+    return Path(fn.build(work / ("iris-batched" if batched else "iris")).directory)
 
 
 def processor_venv(tree: Path, cache: Path, directory: Path) -> Path:
@@ -111,17 +115,21 @@ def processor_venv(tree: Path, cache: Path, directory: Path) -> Path:
     return env_dir
 
 
-def processor_files(directory: Path, work: Path, port: int, workers: int) -> tuple[Path, Path]:
-    """processor.yaml (the function config as the local platform hands it to the processor)
-    and platform.yaml."""
+def processor_files(
+    directory: Path, work: Path, port: int, workers: int, handler: str | None = None
+) -> tuple[Path, Path]:
+    """processor.yaml (the function config as the local platform hands it to the processor;
+    ``handler`` in place of the generated one) and platform.yaml."""
     config = yaml.safe_load((directory / "function.yaml").read_text())
+    if handler is not None:
+        config["spec"]["handler"] = handler
     config["metadata"]["namespace"] = "nuclio"
     for entry in config["spec"]["env"]:
         entry["value"] = str(entry["value"]).replace(CODE_DIR, str(directory))
     trigger = config["spec"]["triggers"]["http"]
     trigger["numWorkers"] = workers
     trigger["url"] = f"{HOST}:{port}"
-    processor = work / f"processor-{workers}.yaml"
+    processor = work / f"processor-{directory.name}-{workers}-{handler or 'generated'}.yaml"
     processor.write_text(yaml.safe_dump(config, sort_keys=False))
     binding = [{"level": "info", "sink": "stdout"}]
     platform = {
@@ -143,10 +151,11 @@ def processor_files(directory: Path, work: Path, port: int, workers: int) -> tup
 
 @contextlib.contextmanager
 def real_processor(
-    binary: Path, tree: Path, env_dir: Path, directory: Path, work: Path, workers: int
-) -> Iterator[int]:
+    binary: Path, tree: Path, env_dir: Path, directory: Path, work: Path, workers: int,
+    handler: str | None = None,
+) -> Iterator[int]:  # fmt: skip
     port = free_port()
-    config, platform = processor_files(directory, work, port, workers)
+    config, platform = processor_files(directory, work, port, workers, handler)
     function_env = {  # the local platform hands spec.env to the container, not to the processor
         e["name"]: e["value"] for e in yaml.safe_load(config.read_text())["spec"]["env"]
     }
@@ -158,7 +167,7 @@ def real_processor(
         "NUCLIO_PYTHON_PATH": str(directory),
     }
     env.pop("VIRTUAL_ENV", None)
-    log = work / f"processor-{workers}.log"
+    log = work / f"processor-{directory.name}-{workers}-{handler or 'generated'}.log"
     command = [str(binary), "--config", str(config), "--platform-config", str(platform)]
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -176,7 +185,7 @@ def real_processor(
 def nuserve_serve(directory: Path, work: Path, workers: int) -> Iterator[int]:
     port = free_port()
     command = [*nuserve_command(directory / "function.yaml")[:-1], str(workers)]
-    log = work / f"nuserve-{workers}.log"
+    log = work / f"nuserve-{directory.name}-{workers}.log"
     process = start([*command, "--port", str(port)], log)
     try:
         _ready(port, process, log)
@@ -284,6 +293,42 @@ def print_exchanges(rows: list[dict[str, Any]]) -> None:
     print(f"- ids of the three answers without X-Request-Id: {ids}")
 
 
+# --------------------------------------------------------------------------- async graphs
+
+ASYNC_STEP = """import asyncio
+
+
+async def double(body):
+    await asyncio.sleep(0)
+    return {"doubled": [x * 2 for x in body["inputs"]]}
+"""
+
+
+def async_flow_directory(work: Path) -> Path:
+    """A deploy directory whose graph is async: a flow (MLRun's default engine) of one async
+    step; the generated function.yaml names ``handler:handler_async``."""
+    code = work / "aflow.py"
+    code.write_text(ASYNC_STEP)
+    fn = nuserve.code_to_function("aflow", filename=str(code), kind="serving")
+    fn.set_topology("flow").to(name="double", handler="double").respond()
+    return Path(fn.build(work / "aflow").directory)
+
+
+def async_check(binary: Path, tree: Path, env_dir: Path, work: Path) -> list[dict[str, Any]]:
+    """The async flow under the real processor through both handlers: the generated one and
+    the sync ``handler:handler`` (which Nuclio's wrapper also calls from its own loop)."""
+    directory = async_flow_directory(work)
+    generated = yaml.safe_load((directory / "function.yaml").read_text())["spec"]["handler"]
+    print(f"\n== async flow under the real processor (generated handler: {generated})")
+    rows = []
+    for handler in (None, "handler:handler"):
+        with real_processor(binary, tree, env_dir, directory, work, 1, handler) as port:
+            answer = exchange(port, "/", b'{"inputs": [1, 2, 3]}', {"X-Request-Id": "a"})
+        rows.append({"handler": handler or generated, **answer})
+        print(f"- {handler or generated}: {answer['status']} {answer['body'][:200]}")
+    return rows
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -300,6 +345,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--no-bench", action="store_true", help="the exchange comparison only")
+    parser.add_argument(
+        "--batched", action="store_true",
+        help="also measure iris with max_batch_size=16 (the trigger in Nuclio's batch mode)",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
@@ -321,8 +370,13 @@ def main() -> None:
             rows = compare_exchanges(ports, limit, nuserve_limit)
         print_exchanges(rows)
         results: dict[str, Any] = {"exchanges": rows, "throughput": []}
+        results["async"] = async_check(binary, tree, env_dir, work)
         if not args.no_bench:
-            results["throughput"] = throughput(args, binary, tree, env_dir, directory, work)
+            variants = [directory] + (
+                [deploy_directory(work, batched=True)] if args.batched else []
+            )
+            for variant in variants:
+                results["throughput"] += throughput(args, binary, tree, env_dir, variant, work)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 
@@ -331,8 +385,10 @@ def throughput(
     args: argparse.Namespace, binary: Path, tree: Path, env_dir: Path, directory: Path, work: Path
 ) -> list[dict[str, Any]]:
     wrk = generator()
+    batch = yaml.safe_load((directory / "function.yaml").read_text())["spec"]["triggers"]
     print(
-        f"\n== req/s, POST {INFER}, {args.concurrency} connections, {args.seconds} s x "
+        f"\n== {directory.name} (http trigger batch: {batch['http'].get('batch')}): "
+        f"req/s, POST {INFER}, {args.concurrency} connections, {args.seconds} s x "
         f"{args.rounds} rounds, load generator {'wrk' if wrk else 'loadgen.py'}"
     )
     points = []
@@ -352,7 +408,7 @@ def throughput(
                     runs[name].append(result["rps"])
                     p99[name].append(result["p99_ms"])
                     errors[name] += result["errors"] + result["non2xx"]
-        row = {"workers": workers}
+        row: dict[str, Any] = {"function": directory.name, "workers": workers}
         for name in ports:
             row[name] = {
                 "rps": statistics.median(runs[name]), "runs": runs[name],

@@ -99,3 +99,9 @@ class Params(nuserve.V2ModelServer):
 
     def predict(self, request: dict[str, Any]) -> Any:
         return [self.get_param(k, "missing") for k in request["inputs"]]
+
+
+async def async_double(body: Any) -> Any:
+    """An async flow step: each input doubled."""
+    await asyncio.sleep(0)
+    return {"doubled": [x * 2 for x in body["inputs"]]}

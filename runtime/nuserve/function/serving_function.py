@@ -360,7 +360,7 @@ class ServingFunction:
             spec.max_body_size = parts.positive_int(max_body_size, "max_body_size")
             spec.http_attributes.pop("maxRequestBodySize", None)
         if batch_size is not None:
-            spec.http_batch_size = parts.positive_int(batch_size, "batch_size", 0) or None
+            spec.http_batch_size = parts.positive_int(batch_size, "batch_size", 0)
             if not spec.http_batch_size:
                 spec.http_batch_timeout = None
         if batch_timeout is not None:

@@ -8,14 +8,13 @@ so the request path never inspects signatures. Custom operations are methods nam
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import threading
 from collections.abc import Awaitable
 from typing import Any, ClassVar, Self
 from typing import Protocol as Interface
 
-from nuserve.aio import awaited, maybe_await
+from nuserve.aio import maybe_await, run_sync
 from nuserve.context import ServingContext
 from nuserve.errors import BadRequest, ConfigError, ModelError, NotFound, NotReady, NuserveError
 from nuserve.event import Event, Response, utc_timestamp
@@ -242,7 +241,7 @@ class V2ModelServer:
         try:
             result: Any = self.load()  # type: ignore[func-returns-value]
             if inspect.isawaitable(result):
-                asyncio.run(awaited(result))
+                run_sync(result)
         except Exception as exc:
             self.load_error = f"model '{self.name}' failed to load: {type(exc).__name__}: {exc}"
             self.context.logger.exception("model %s failed to load", self.name)

@@ -185,15 +185,14 @@ def streamed_response(context: Any, response: Response, event_id: str, body: Any
 def sync_chunks(server: GraphServer, stream: Stream) -> Any:
     """A stream's chunks as a sync generator (Nuclio's sync handler), on the server's loop."""
     chunks = stream.chunks
-    loop = server.event_loop()
     try:
         while True:
             try:
-                yield loop.run_until_complete(anext(chunks))
+                yield server.complete(anext(chunks))
             except StopAsyncIteration:
                 return
     finally:
-        loop.run_until_complete(stream.aclose())
+        server.complete(stream.aclose())
 
 
 def _server_or_error(context: Any) -> GraphServer | None:

@@ -33,6 +33,7 @@ from nuserve.nuclio.function_config import (
     requirements_with_nuserve,
 )
 from nuserve.nuclio.function_spec import FunctionSpec
+from nuserve.nuclio.trigger_defaults import handler_name
 from nuserve.nuclio.wheel import download_dependencies, pack_wheel, requirements_of_nuserve
 from nuserve.spec.flow import FlowSpec
 from nuserve.spec.routers import RouteSpec
@@ -123,7 +124,9 @@ def build_bundle(
     texts = {name: dump_yaml(function_config(fn)) for name, fn in built.items()}
     main = next(iter(texts))
     yaml_names = {n: YAML_NAME if n == main else f"function.{n}.yaml" for n in texts}
-    needs_handler = any(fn.spec.handler.partition(":")[0] == "handler" for fn in built.values())
+    needs_handler = any(
+        handler_name(fn.spec).partition(":")[0] == "handler" for fn in built.values()
+    )
     bundle = Bundle(
         str(target),
         str(target / YAML_NAME),

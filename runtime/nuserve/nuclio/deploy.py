@@ -19,6 +19,7 @@ from nuserve.errors import ConfigError
 from nuserve.nuclio import function_config
 from nuserve.nuclio.function_spec import FunctionSpec
 from nuserve.nuclio.kafka_compat import parse_version, warn_replays
+from nuserve.nuclio.trigger_defaults import handler_name
 
 
 class Deployable(Interface):
@@ -154,7 +155,7 @@ def deploy_function(
             fn, Path(build_dir), Path(project_dir), (with_deps, include, wheel_cache), dry_run,
             (platform, registry, namespace), nuctl, timeout, nuclio_version,
         )  # fmt: skip
-    code_dir = _code_dir(project_dir, fn.spec.handler)
+    code_dir = _code_dir(project_dir, handler_name(fn.spec))
     text = fn.to_yaml()
     yaml_path = code_dir / YAML_DIR / f"{fn.metadata_name}.yaml"
     args = (fn.metadata_name, code_dir, yaml_path, platform, registry, namespace)
@@ -290,7 +291,8 @@ def _code_dir(project_dir: str | Path, handler: str) -> Path:
         return code_dir
     raise ConfigError(
         f"{code_dir / (module + '.py')} not found: Nuclio loads handler {handler!r} from the code "
-        f"directory. Create it with `from nuserve.nuclio import handler, init_context`, or set "
+        "directory. Create it with "
+        "`from nuserve.nuclio import handler, handler_async, init_context`, or set "
         "fn.spec.handler = 'nuserve.nuclio:handler'"
     )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import re
 import shlex
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from typing import Protocol as Interface
@@ -30,6 +31,7 @@ from nuserve.nuclio.function_spec import (
 )
 from nuserve.nuclio.spec_env import CODE_DIR_ENV, SPEC_ENV, decode_spec, encode_spec
 from nuserve.nuclio.stream_output import check_stream_path
+from nuserve.nuclio.trigger_defaults import batch_mode, handler_name, routes, worker_count
 from nuserve.spec.serving import ServingSpec
 from nuserve.version import __version__
 
@@ -80,7 +82,7 @@ def function_config(fn: Deployable) -> dict[str, Any]:
         metadata["annotations"] = annotations
     nuclio: dict[str, Any] = {
         "runtime": one_of(spec.runtime, RUNTIMES, "spec.runtime"),
-        "handler": _handler(spec.handler),
+        "handler": _handler(handler_name(spec)),
         "env": _env(spec),
         "build": _build(spec),
         "minReplicas": positive_int(spec.min_replicas, "min_replicas", 0),
@@ -199,7 +201,7 @@ def streams(spec: FunctionSpec) -> bool:
     (``LLModel``), whose OpenAI endpoints stream when asked."""
     if spec.streaming:
         return True
-    for route in getattr(spec.graph, "routes", {}).values():
+    for route in routes(spec.graph):
         name = route.class_name
         if isinstance(name, type):
             if getattr(name, "generative", False):
@@ -236,7 +238,7 @@ def _http_trigger(spec: FunctionSpec) -> dict[str, Any]:
     limit = spec.http_attributes.get("maxRequestBodySize")  # one set by hand is kept
     trigger: dict[str, Any] = {
         "kind": "http",
-        "numWorkers": positive_int(spec.http_workers, "http workers"),
+        "numWorkers": positive_int(worker_count(spec), "http workers"),
         "attributes": {
             "maxRequestBodySize": (
                 trigger_body_limit(spec.max_body_size)
@@ -248,10 +250,11 @@ def _http_trigger(spec: FunctionSpec) -> dict[str, Any]:
     }
     if streams(spec):
         trigger["attributes"].setdefault("streamingFlushPeriod", STREAMING_FLUSH_PERIOD)
-    if spec.http_batch_size:
-        batch: dict[str, Any] = {"mode": "enable", "batchSize": spec.http_batch_size}
-        if spec.http_batch_timeout:
-            batch["timeout"] = spec.http_batch_timeout
+    mode = batch_mode(spec)
+    if mode is not None:
+        batch: dict[str, Any] = {"mode": "enable", "batchSize": mode[0]}
+        if mode[1]:
+            batch["timeout"] = mode[1]
         trigger["batch"] = batch
     return trigger
 
@@ -312,7 +315,9 @@ def read_function_config(doc: Any, source: str = "function.yaml") -> tuple[str, 
     function_name = str(metadata.get("name") or serving.name)
     spec.annotations = dict(metadata.get("annotations") or {})
     spec.runtime = nuclio.get("runtime", spec.runtime)
-    spec.handler = nuclio.get("handler", spec.handler)
+    spec.handler = nuclio.get("handler")
+    if spec.handler == handler_name(replace(spec, handler=None)):
+        spec.handler = None  # it follows the graph, as when it was written
     for name, entry in env.items():
         if name != SPEC_ENV:
             spec.env[name] = entry["valueFrom"] if "valueFrom" in entry else entry.get("value")
@@ -362,7 +367,9 @@ def _load_http(spec: FunctionSpec, trigger: Any, source: str) -> None:
     if trigger is None:
         return
     _no_unknown(trigger, {"kind", "numWorkers", "attributes", "batch"}, "the http trigger", source)
-    spec.http_workers = trigger.get("numWorkers", spec.http_workers)
+    spec.http_workers = trigger.get("numWorkers")
+    if spec.http_workers == worker_count(replace(spec, http_workers=None)):
+        spec.http_workers = None  # it follows the resources, as when it was written
     attributes = dict(trigger.get("attributes") or {})
     limit = attributes.pop("maxRequestBodySize", None)
     if limit is not None and limit != trigger_body_limit(spec.max_body_size):
@@ -374,9 +381,11 @@ def _load_http(spec: FunctionSpec, trigger: Any, source: str) -> None:
         del attributes["streamingFlushPeriod"]  # it follows set_streaming, as when written
     spec.http_attributes = attributes
     batch = trigger.get("batch") or {}
-    if batch.get("mode") == "enable":
-        spec.http_batch_size = batch.get("batchSize", 1)
-        spec.http_batch_timeout = batch.get("timeout")
+    written = (
+        (batch.get("batchSize", 1), batch.get("timeout")) if batch.get("mode") == "enable" else None
+    )
+    if written != batch_mode(replace(spec, http_batch_size=None, http_batch_timeout=None)):
+        spec.http_batch_size, spec.http_batch_timeout = written or (0, None)
 
 
 def _no_unknown(data: Any, known: set[str] | frozenset[str], where: str, source: str) -> None:

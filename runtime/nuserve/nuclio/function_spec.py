@@ -54,7 +54,9 @@ class FunctionSpec(ServingSpec):
     event_timeout: str | None = None
     """Nuclio's per-event timeout, a duration such as ``"30s"``; ``None`` follows
     ``request_timeout`` (plus ``EVENT_TIMEOUT_MARGIN_S``), or sets none."""
-    http_workers: int = 1
+    http_workers: int | None = None
+    """``numWorkers`` of the HTTP trigger; ``None``: one per CPU of ``resources``
+    (``nuserve.nuclio.trigger_defaults``)."""
     resources: dict[str, dict[str, str]] = field(default_factory=dict)
     triggers: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Triggers besides the HTTP one, in Nuclio's form (``add_kafka_trigger`` builds them)."""
@@ -62,12 +64,14 @@ class FunctionSpec(ServingSpec):
     requirements: list[str] = field(default_factory=list)
     """Packages pip installs in the image; one naming nuserve replaces ``nuserve==<version>``."""
     runtime: str = "python:3.11"
-    handler: str = "handler:handler"
-    """What Nuclio calls: ``handler.py`` at the code root (or ``nuserve.nuclio:handler``)."""
+    handler: str | None = None
+    """What Nuclio calls: ``handler.py`` at the code root (or ``nuserve.nuclio:handler``);
+    ``None``: ``handler:handler_async`` for an async graph, else ``handler:handler``."""
     annotations: dict[str, str] = field(default_factory=dict)
     """``metadata.annotations`` (kafka explicit ack adds the static-allocation one itself)."""
     http_batch_size: int | None = None
-    """Nuclio trigger batch mode on the HTTP trigger: the handler gets up to this many events."""
+    """Nuclio trigger batch mode on the HTTP trigger: the handler gets up to this many events;
+    ``0``: off; ``None``: on when a model batches (its ``max_batch_size``)."""
     http_batch_timeout: str | None = None
     """How long a batch waits to fill (a Go duration)."""
     http_attributes: dict[str, Any] = field(default_factory=dict)

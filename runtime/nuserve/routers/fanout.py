@@ -15,6 +15,7 @@ from collections.abc import Awaitable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from nuserve.aio import run_sync
 from nuserve.event import Event, Response
 from nuserve.model.v2_model_server import V2ModelServer
 from nuserve.protocols import ROWS
@@ -67,7 +68,7 @@ def call_sync(model: V2ModelServer, event: Event, operation: str) -> Response:
         return model.infer(event, operation, ROWS)
     if isinstance(result, Response):
         return result
-    return asyncio.run(_await(result))  # an async child called from a thread
+    return run_sync(result)  # an async child called from sync code
 
 
 def run_all(
@@ -113,10 +114,6 @@ async def call_async(model: V2ModelServer, event: Event, operation: str, offload
         return call_sync(model, event, operation)
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(shared_pool(), call_sync, model, event, operation)
-
-
-async def _await(result: Awaitable[Response]) -> Response:
-    return await result
 
 
 def outputs_of(response: Response) -> Any:

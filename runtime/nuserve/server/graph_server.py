@@ -17,10 +17,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from nuserve.context import ServingContext
 from nuserve.errors import ConfigError, NuserveError, PayloadTooLarge, RequestTimeout
@@ -33,6 +33,7 @@ from nuserve.routers.parallel import ParallelRun
 from nuserve.routers.router import ModelRouter, Target
 from nuserve.server.builtins import BUILTINS
 from nuserve.server.lanes import Lanes, expire
+from nuserve.server.private_loop import PrivateLoop
 from nuserve.spec.routers import RouterSpec, RouteSpec
 from nuserve.spec.serving import ServingSpec
 
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from nuserve.tracking import Tracker
 
 RAW_BODIES = frozenset({bytes, bytearray, str, memoryview})
+
+T = TypeVar("T")
 
 
 class GraphServer:
@@ -65,7 +68,8 @@ class GraphServer:
             self.namespaces.append((f"code file {spec.filename}", vars(self.code_module)))
         self.namespaces.append(("nuserve built-ins", BUILTINS))
         self.root: ModelRouter | Flow = self._build_root()
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._private = PrivateLoop()
+        weakref.finalize(self, self._private.close)
         self.tracker: Tracker | None = None
         self.max_body_size = spec.max_body_size
         self.default_content_type = spec.default_content_type
@@ -213,7 +217,7 @@ class GraphServer:
             result = self.root.dispatch(event)
             if type(result) is Response:
                 return result
-            return self._event_loop().run_until_complete(_resolve(result))
+            return self.complete(_resolve(result))
         except NuserveError as exc:
             return self.error_response(exc, event)
         except Exception as exc:  # noqa: BLE001 - the server must keep serving
@@ -254,9 +258,8 @@ class GraphServer:
                 raise self.timed_out(what, "abandoned (left to end in its thread)") from None
         if type(result) is Response:
             return result
-        loop = self._event_loop()
         try:
-            return loop.run_until_complete(asyncio.wait_for(_resolve(result), timeout))
+            return self.complete(asyncio.wait_for(_resolve(result), timeout))
         except TimeoutError:
             lanes.cancelled += 1
             raise self.timed_out(what, "cancelled") from None
@@ -371,7 +374,7 @@ class GraphServer:
         """A streamed response joined into one body (a caller that cannot stream)."""
         if type(response.body) is not Stream:
             return response
-        return self.event_loop().run_until_complete(self.collected_async(response))
+        return self.complete(self.collected_async(response))
 
     async def collected_async(self, response: Response) -> Response:
         stream = response.body
@@ -383,15 +386,10 @@ class GraphServer:
             await stream.aclose()
         return Response(body, response.status_code, response.headers, stream.media_type)
 
-    def event_loop(self) -> asyncio.AbstractEventLoop:
-        """The private loop ``run`` answers async models on (and streams are read on)."""
-        return self._event_loop()
-
-    def _event_loop(self) -> asyncio.AbstractEventLoop:
-        if self._loop is None:
-            self._loop = asyncio.new_event_loop()
-            weakref.finalize(self, self._loop.close)
-        return self._loop
+    def complete(self, awaitable: Awaitable[T]) -> T:
+        """Run ``awaitable`` from sync code on the server's private loop (``run`` answers async
+        models there, and sync callers read streams there)."""
+        return self._private.complete(awaitable)
 
     def close(self) -> None:
         """Flush tracking and release the private event loop."""
@@ -404,9 +402,7 @@ class GraphServer:
             model.close()
         if not isinstance(self.root, ModelRouter):
             self.root.close()
-        if self._loop is not None:
-            self._loop.close()
-            self._loop = None
+        self._private.close()
 
 
 async def _resolve(result: Any) -> Response:

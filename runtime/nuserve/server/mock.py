@@ -107,13 +107,12 @@ class MockServer(GraphServer):
             decode = bytes.decode
         elif stream.media_type == "application/x-ndjson":
             decode = orjson.loads
-        loop = self.event_loop()
         try:
             while True:
                 try:
-                    chunk = loop.run_until_complete(anext(stream.chunks))
+                    chunk = self.complete(anext(stream.chunks))
                 except StopAsyncIteration:
                     return
                 yield decode(chunk)
         finally:
-            loop.run_until_complete(stream.aclose())
+            self.complete(stream.aclose())

@@ -79,7 +79,7 @@ def test_http_batch_mode(fn):
     fn.with_http(batch_size=8, batch_timeout=0.25)
     assert (fn.spec.http_batch_size, fn.spec.http_batch_timeout) == (8, "0.25s")
     fn.with_http(batch_size=0)
-    assert (fn.spec.http_batch_size, fn.spec.http_batch_timeout) == (None, None)
+    assert (fn.spec.http_batch_size, fn.spec.http_batch_timeout) == (0, None)
 
 
 def test_kafka_defaults(fn):
