@@ -29,8 +29,8 @@ from nuserve.nuclio.function_config import (
     Deployable,
     dump_yaml,
     function_config,
+    function_requirements,
     read_function_config,
-    requirements_with_nuserve,
 )
 from nuserve.nuclio.function_spec import FunctionSpec
 from nuserve.nuclio.trigger_defaults import handler_name
@@ -147,7 +147,7 @@ def build_bundle(
     if with_deps:
         first = next(iter(built.values())).spec
         requirements = sorted(
-            {r for fn in built.values() for r in requirements_with_nuserve(fn.spec.requirements)}
+            {r for fn in built.values() for r in function_requirements(fn.spec)}
             | set(requirements_of_nuserve())
         )
         cache = Path(wheel_cache) if wheel_cache is not None else None

@@ -10,6 +10,7 @@ builds dicts in a fixed order so that regenerating a file gives identical bytes.
 from __future__ import annotations
 
 import copy
+import json
 import re
 import shlex
 from dataclasses import replace
@@ -66,6 +67,10 @@ the handler never sees it, so the answer is neither JSON nor a 413."""
 _HANDLER = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
 _WHEEL_DIR = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_./-]*$")
 _NUSERVE_REQ = re.compile(r"^nuserve($|[^A-Za-z0-9_.-]|\[)", re.IGNORECASE)
+KAFKA_CLIENT = "confluent-kafka>=2.3,<3"
+"""The Kafka client a function writing ``kafka://`` streams installs: the pin of nuserve's
+``serve`` extra (``tests/unit/nuclio`` keeps the two equal)."""
+_KAFKA_CLIENT_REQ = re.compile(r"^\s*confluent[-_.]kafka($|[^A-Za-z0-9_.-])", re.IGNORECASE)
 
 
 # --------------------------------------------------------------------------- function config
@@ -173,11 +178,30 @@ def requirements_with_nuserve(requirements: list[str]) -> list[str]:
     return [f"nuserve=={__version__}", *requirements]
 
 
+def uses_kafka_streams(spec: ServingSpec) -> bool:
+    """Whether the serving spec names a ``kafka://`` stream (output, error or tracking stream,
+    a queue step): the handler then produces to Kafka itself."""
+    return "kafka://" in json.dumps(spec.to_dict(), default=str)
+
+
+def function_requirements(spec: FunctionSpec) -> list[str]:
+    """What the image installs: ``requirements_with_nuserve``, plus ``KAFKA_CLIENT`` when the
+    function writes ``kafka://`` streams and no requirement names a Kafka client (nuserve
+    itself does not depend on one; Nuclio's processor consumes the kafka triggers, but
+    nuserve's own producers write the answers, dead letters and tracking records)."""
+    requirements = requirements_with_nuserve(spec.requirements)
+    if uses_kafka_streams(spec.serving_spec()) and not any(
+        _KAFKA_CLIENT_REQ.match(r) for r in requirements
+    ):
+        requirements.append(KAFKA_CLIENT)
+    return requirements
+
+
 def _build(spec: FunctionSpec) -> dict[str, Any]:
     build: dict[str, Any] = {}
     if spec.image:
         build["baseImage"] = spec.image
-    packages = " ".join(shlex.quote(r) for r in requirements_with_nuserve(spec.requirements))
+    packages = " ".join(shlex.quote(r) for r in function_requirements(spec))
     if spec.wheel_dir is None:
         build["commands"] = [PIP_INSTALL + packages, *spec.build_commands]
         return build

@@ -4,7 +4,10 @@ No web framework: a request becomes the event ``nuserve.nuclio.adapter`` makes o
 HTTP event (``events.request_event``), runs on the same ``GraphServer``, and is answered by
 the adapter's own rules (``encoded``), so local answers are Nuclio's answers; stream events go
 through ``handler_async`` itself. ``init_context`` runs once per worker process at lifespan
-startup; kafka-cluster triggers of the function.yaml start then too. Nothing here raises to
+startup, with the function.yaml's directory first on ``sys.path`` as Nuclio puts the code
+directory (``/opt/nuclio``) first on ``PYTHONPATH`` (``code_on_path``: a model class in a
+module beside the code file imports the same under both); kafka-cluster triggers of the
+function.yaml start then too. Nothing here raises to
 the server: any failure is a JSON ``{"error", "id"}`` answer, never a traceback, and a 5xx
 message has this machine's paths redacted (``nuserve.nuclio.redact``).
 
@@ -70,6 +73,16 @@ METRICS_HEADERS = [(b"content-type", metrics.CONTENT_TYPE.encode())]
 CLIENT_GONE = 499
 """Status recorded (never sent) for a request whose client left before the answer."""
 log = logging.getLogger("nuserve.serve")
+
+
+def code_on_path(config: ServeConfig) -> str:
+    """Put the function.yaml's directory (the code root of a deploy directory) first on
+    ``sys.path``, as Nuclio's processor puts its code directory first on ``PYTHONPATH``;
+    returns it."""
+    root = str(Path(config.spec_path).resolve().parent)
+    if sys.path[:1] != [root]:
+        sys.path.insert(0, root)
+    return root
 
 
 class App:
@@ -288,6 +301,7 @@ class App:
     async def startup(self) -> None:
         """Build the graph (``init_context``, in a thread: models may run their own loop)."""
         config = self.config
+        code_on_path(config)
         context = new_context(config.log_level)
         began = perf_counter()
         loading = asyncio.ensure_future(

@@ -4,7 +4,9 @@ round-trips through NUSERVE_SPEC, and function_from_yaml gives back the same tex
 from __future__ import annotations
 
 import copy
+import tomllib
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import yaml
@@ -12,7 +14,12 @@ import yaml
 import nuserve
 from nuserve.errors import ConfigError
 from nuserve.function.serving_function import ServingFunction, function_from_yaml
-from nuserve.nuclio.function_config import CODE_DIR, KAFKA_ALLOCATION_ANNOTATION, function_config
+from nuserve.nuclio.function_config import (
+    CODE_DIR,
+    KAFKA_ALLOCATION_ANNOTATION,
+    KAFKA_CLIENT,
+    function_config,
+)
 from nuserve.nuclio.spec_env import CODE_DIR_ENV, GZIP_PREFIX, SPEC_ENV, decode_spec
 from tests.models import Echo
 from tests.nuclio_schema import check_function_config
@@ -88,6 +95,12 @@ def offline(fn: ServingFunction) -> None:
     fn.spec.offline = True
 
 
+def kafka_streams(fn: ServingFunction) -> None:
+    fn.spec.output_stream = "kafka://kafka:9092?topic=answers"
+    fn.spec.error_stream = "v3io:///users/admin/dead-letters"
+    kafka_explicit_ack(fn)
+
+
 VARIATIONS: dict[str, Callable[[ServingFunction], None]] = {
     "plain": lambda fn: None,
     "kafka_sasl": kafka_sasl,
@@ -100,6 +113,7 @@ VARIATIONS: dict[str, Callable[[ServingFunction], None]] = {
     "everything": everything,
     "wheels": wheels,
     "offline": offline,
+    "kafka_streams": kafka_streams,
 }
 
 
@@ -218,6 +232,28 @@ def test_requirements_naming_nuserve_replace_the_default_pin():
     assert commands == [
         "pip install 'nuserve[serve] @ git+https://example.com/nuserve.git' 'numpy<3'"
     ]
+
+
+def test_a_function_writing_kafka_streams_installs_the_kafka_client():
+    """Nuclio's processor consumes a kafka trigger itself, but the answers, dead letters and
+    tracking records are written by nuserve's own producers: without confluent-kafka in the
+    image, init_context failed under the real processor (bench/nuclio_kafka.py)."""
+    commands = function_config(built("kafka_streams"))["spec"]["build"]["commands"]
+    assert commands == [f"pip install nuserve=={nuserve.__version__} '{KAFKA_CLIENT}'"]
+    tracked = base().set_tracking("kafka://kafka:9092?topic=tracking")
+    assert KAFKA_CLIENT in function_config(tracked)["spec"]["build"]["commands"][0]
+    own = built("kafka_streams")
+    own.spec.requirements = ["confluent_kafka==2.6.0"]
+    assert function_config(own)["spec"]["build"]["commands"] == [
+        f"pip install nuserve=={nuserve.__version__} confluent_kafka==2.6.0"
+    ]
+    for name in ("plain", "kafka_sasl", "v3io"):  # a kafka trigger alone needs no client
+        assert "confluent" not in function_config(built(name))["spec"]["build"]["commands"][0]
+
+
+def test_the_kafka_client_pin_is_the_serve_extras():
+    project = tomllib.loads((Path(__file__).parents[3] / "pyproject.toml").read_text())
+    assert KAFKA_CLIENT in project["project"]["optional-dependencies"]["serve"]
 
 
 def test_base_image_and_extra_build_commands():

@@ -7,7 +7,9 @@ import contextlib
 import dataclasses
 import os
 import re
+import sys
 import threading
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -639,3 +641,31 @@ def test_a_worker_started_without_an_address_prints_nothing(
 
     asyncio.run(main())
     assert "nuserve serve:" not in capsys.readouterr().err
+
+
+def test_a_model_class_in_a_module_beside_the_function_yaml_imports(tmp_path: Path) -> None:
+    """Nuclio puts the code directory first on PYTHONPATH, so ``class_name="mod.Cls"`` with
+    ``mod.py`` in a deploy directory imports there; ``nuserve serve`` of that directory's
+    function.yaml does the same (its directory first on ``sys.path``), whatever the cwd."""
+    module = f"beside_{uuid.uuid4().hex[:8]}"
+    deploy = tmp_path / "deploy"
+    deploy.mkdir()
+    (deploy / f"{module}.py").write_text(
+        "import nuserve\n\n\nclass Doubler(nuserve.V2ModelServer):\n"
+        "    def load(self):\n        pass\n\n"
+        "    def predict(self, request):\n        return [2 * x for x in request['inputs']]\n"
+    )
+    path = write_function_yaml(deploy / "function.yaml", {"d": f"{module}.Doubler"})
+    saved = list(sys.path)
+
+    async def main() -> Answer:
+        async with running(App(ServeConfig(spec_path=str(path)))) as app:
+            return await call(app, "POST", "/v2/models/d/infer", b'{"inputs": [1, 2]}', JSON)
+
+    try:
+        answer = asyncio.run(main())
+        assert sys.path[0] == str(deploy.resolve())
+    finally:
+        sys.path[:] = saved
+        sys.modules.pop(module, None)
+    assert (answer.status, answer.json()["outputs"]) == (200, [2, 4]), answer.body
