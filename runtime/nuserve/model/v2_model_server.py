@@ -409,12 +409,14 @@ class V2ModelServer:
     ) -> Response:
         """The same flow, awaiting the hooks that are ``async def``; batched when configured."""
         body, proto = self.decode(event, protocol)
-        request = self.decode_request(body, proto)
+        request = body if proto is ROWS else self.decode_request(body, proto)
         stage = "preprocess"
-        try:
-            request = await maybe_await(self.preprocess(request, operation))
+        try:  # as in ``infer``: hooks the class did not override are not called
+            if self._custom_preprocess:
+                request = await maybe_await(self.preprocess(request, operation))
             stage = "validate"
-            request = await maybe_await(self.validate(request, operation))
+            if self._custom_validate or self._feature_count is not None or "inputs" not in request:
+                request = await maybe_await(self.validate(request, operation))
             stage = operation
             if self.batcher is not None and operation != "explain":
                 outputs = await self.batcher.submit(request)
@@ -426,12 +428,16 @@ class V2ModelServer:
                         stream = await stream_of(outputs)
                         return Response(stream, content_type=stream.media_type)
                     outputs = await collect(outputs)
-            stage = "postprocess"
-            response = await maybe_await(self.postprocess(self._response(event, body, outputs)))
+            response = self._response(event, body, outputs)
+            if self._custom_postprocess:
+                stage = "postprocess"
+                response = await maybe_await(self.postprocess(response))
         except NuserveError:
             raise
         except Exception as exc:
             raise self._user_error(stage, exc) from exc
+        if proto is ROWS:
+            return Response(response)
         return proto.respond(response, request, self.output_name())
 
     def predict_batch(self, requests: list[dict[str, Any]]) -> list[Any]:
