@@ -26,10 +26,10 @@ if TYPE_CHECKING:
 
 def row_count(inputs: Any) -> int | None:
     """Rows in one request's inputs, or ``None`` when they cannot be merged with others."""
-    import numpy as np  # noqa: PLC0415 - only when used, so `import nuserve` stays light
-
     if type(inputs) is list:
         return len(inputs)
+    import numpy as np  # noqa: PLC0415 - only when used, so `import nuserve` stays light
+
     if isinstance(inputs, np.ndarray):
         return int(inputs.shape[0]) if inputs.ndim else None
     if isinstance(inputs, dict) and inputs:
@@ -44,14 +44,16 @@ def row_count(inputs: Any) -> int | None:
 def merge_key(inputs: Any) -> tuple[Any, ...]:
     """Requests merge only with others of the same kind, dtype and trailing shape; named
     tensors also in the same order (a model's outputs may follow it, as an echo's do)."""
+    if type(inputs) is list:
+        return _ROWS_KEY
     import numpy as np  # noqa: PLC0415 - only when used, so `import nuserve` stays light
 
-    if type(inputs) is list:
-        return ("rows",)
     if isinstance(inputs, np.ndarray):
         return ("array", inputs.dtype.str, inputs.shape[1:])
     return ("dict", tuple((k, v.dtype.str, v.shape[1:]) for k, v in inputs.items()))
 
+
+_ROWS_KEY = ("rows",)
 
 NOT_KEYED = frozenset({"inputs", "id", "model", "version", "operation"})
 """Request fields that do not keep requests apart (``batch_key``)."""
@@ -97,14 +99,14 @@ def mergeable_groups(requests: list[dict[str, Any] | None]) -> list[list[int]]:
 
 def merge_inputs(batch: list[Any]) -> Any:
     """One input holding every request's rows, in order."""
-    import numpy as np  # noqa: PLC0415 - only when used, so `import nuserve` stays light
-
     first = batch[0]
     if type(first) is list:
         merged: list[Any] = []
         for inputs in batch:
             merged.extend(inputs)
         return merged
+    import numpy as np  # noqa: PLC0415 - only when used, so `import nuserve` stays light
+
     if isinstance(first, np.ndarray):
         return np.concatenate(batch)
     return {name: np.concatenate([inputs[name] for inputs in batch]) for name in first}
