@@ -415,8 +415,10 @@ class V2ModelServer:
             if self._custom_preprocess:
                 request = await maybe_await(self.preprocess(request, operation))
             stage = "validate"
-            if self._custom_validate or self._feature_count is not None or "inputs" not in request:
+            if self._custom_validate:
                 request = await maybe_await(self.validate(request, operation))
+            elif self._feature_count is not None or "inputs" not in request:
+                request = self.validate(request, operation)  # nuserve's own: sync
             stage = operation
             if self.batcher is not None and operation != "explain":
                 outputs = await self.batcher.submit(request)
