@@ -22,7 +22,7 @@ from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from nuserve.errors import ConfigError
-from nuserve.llm.engine import Done, Prompt
+from nuserve.llm.engine import STARTED, Done, Item, Prompt
 from nuserve.llm.errors import OpenAIError
 from nuserve.llm.params import GenerationParams
 from nuserve.llm.stops import StopScanner
@@ -114,7 +114,7 @@ class LlamaEngine:
 
     async def generate(
         self, prompt: Prompt, params: GenerationParams, deadline: float | None
-    ) -> AsyncGenerator[str | Done, None]:
+    ) -> AsyncGenerator[Item, None]:
         if not self._slots:
             raise OpenAIError("no free llama.cpp slot (more generations than slots)", 503)
         llama = self._slots.pop()
@@ -135,6 +135,7 @@ class LlamaEngine:
                     "context_length_exceeded",
                 )
             max_tokens = min(params.max_tokens, limit - len(tokens)) if limit else params.max_tokens
+            grammar = self._grammar(params.json_schema)  # a schema it cannot take: a 400, here
             put = _putter(loop, queue)
             job = loop.run_in_executor(
                 self._threads,
@@ -142,12 +143,15 @@ class LlamaEngine:
                 llama,
                 tokens,
                 params,
+                grammar,
                 max_tokens,
                 [*params.stop, *template_stops],
                 put,
                 stop,
                 deadline,
             )
+            # the prompt is decoding: a stream's head goes out now, while the client waits
+            yield STARTED
             while True:
                 item = await queue.get()
                 if item is _END:
@@ -167,6 +171,7 @@ class LlamaEngine:
         llama: Any,
         tokens: list[int],
         params: GenerationParams,
+        grammar: Any,
         max_tokens: int,
         stops: list[str],
         put: Callable[[Any], None],
@@ -189,7 +194,7 @@ class LlamaEngine:
                 min_p=0.0,
                 temp=params.temperature,
                 repeat_penalty=1.0,
-                grammar=self._grammar(params.json_schema),
+                grammar=grammar,
                 reset=True,
             )
             if max_tokens > 0:
