@@ -10,7 +10,8 @@ stream, a generator around ``Llama.generate``); bench/llm.py ``--stages`` reads 
 Marks, in order: ``accept`` (``connection_made``), ``recv`` (the request's first bytes read),
 ``app`` (the ASGI app called: head parsed), ``body`` (body read), ``event`` (the event made),
 ``graph`` (``GraphServer.run_async``), ``handler`` (the completions handler parses the JSON),
-``engine`` (``LlamaEngine.generate`` entered), ``thread`` (the worker thread runs),
+``engine`` (``LlamaEngine.generate`` entered), ``started`` (its ``STARTED``: the decode is
+submitted), ``thread`` (the worker thread runs),
 ``generate`` (``Llama.generate`` entered), ``eval0``/``eval1`` (the prompt's decode),
 ``token`` (the first token sampled), ``put`` (the first piece handed to the loop), ``item``
 (the loop has it), ``stream_out`` (the response's chunks start), ``head_sent``,
@@ -55,8 +56,10 @@ def install() -> None:
     _installed = True
     import llama_cpp  # noqa: PLC0415
 
+    import nuserve.llm.llama as llama_mod  # noqa: PLC0415
     import nuserve.llm.openai as openai_mod  # noqa: PLC0415
     import nuserve.serve.app as app_mod  # noqa: PLC0415
+    from nuserve.llm.engine import STARTED  # noqa: PLC0415
     from nuserve.llm.llama import LlamaEngine  # noqa: PLC0415
     from nuserve.serve.connection import HeadLimitedProtocol  # noqa: PLC0415
     from nuserve.server.graph_server import GraphServer  # noqa: PLC0415
@@ -126,7 +129,7 @@ def install() -> None:
         pieces = generate(self, *args)
         try:
             async for item in pieces:
-                mark("item")
+                mark("started" if item is STARTED else "item")
                 yield item
         finally:
             await pieces.aclose()
@@ -136,15 +139,21 @@ def install() -> None:
 
     def worker(self: Any, *args: Any) -> None:
         mark("thread")
-        put: Callable[[Any], None] = args[5]
+        run(self, *args)
+
+    LlamaEngine._run = worker  # type: ignore[method-assign]
+    putter = llama_mod._putter
+
+    def first_putter(*args: Any) -> Callable[[Any], None]:
+        put = putter(*args)
 
         def first_put(item: Any) -> None:
             mark("put")
             put(item)
 
-        run(self, *args[:5], first_put, *args[6:])
+        return first_put
 
-    LlamaEngine._run = worker  # type: ignore[method-assign]
+    llama_mod._putter = first_putter
     llama_generate = llama_cpp.Llama.generate
 
     @functools.wraps(llama_generate)

@@ -28,6 +28,8 @@ from nuserve.llm.params import GenerationParams
 from nuserve.llm.stops import StopScanner
 
 _END = object()
+FIRST_PIECE_WAIT_S = 0.005
+"""The longest a generation waits for its first piece to be passed on before decoding on."""
 
 
 def _llama_cpp() -> Any:
@@ -121,6 +123,7 @@ class LlamaEngine:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         stop = threading.Event()
+        sent = threading.Event()
         job: asyncio.Future[None] | None = None
         try:
             text, template_stops = self.prompt_text(prompt)
@@ -148,6 +151,7 @@ class LlamaEngine:
                 [*params.stop, *template_stops],
                 put,
                 stop,
+                sent,
                 deadline,
             )
             # the prompt is decoding: a stream's head goes out now, while the client waits
@@ -159,7 +163,9 @@ class LlamaEngine:
                 if isinstance(item, BaseException):
                     raise item
                 yield item
+                sent.set()  # the consumer is back for more: the first piece has gone on
         finally:
+            sent.set()
             stop.set()
             if job is not None:
                 with contextlib.suppress(BaseException):
@@ -176,9 +182,16 @@ class LlamaEngine:
         stops: list[str],
         put: Callable[[Any], None],
         stop: threading.Event,
+        sent: threading.Event,
         deadline: float | None,
     ) -> None:
-        """One generation, in a worker thread; pieces go to the loop through ``put``."""
+        """One generation, in a worker thread; pieces go to the loop through ``put``.
+
+        After the first piece it waits (``FIRST_PIECE_WAIT_S`` at most) until the loop has
+        passed that piece on (``sent``) before it decodes the next token: the next decode
+        would otherwise take a core and the GIL from the event loop (and, on a busy machine,
+        from the client) just when the first token is on its way: time to first token.
+        """
         try:
             if params.seed is not None:
                 llama.set_seed(params.seed & 0xFFFFFFFF)
@@ -211,6 +224,8 @@ class LlamaEngine:
                     text = scanner.feed(piece)
                     if text:
                         put(text)
+                        if not sent.is_set():
+                            sent.wait(FIRST_PIECE_WAIT_S)
                     if scanner.stopped:
                         finish = "stop"
                         break
