@@ -198,6 +198,7 @@ class LlamaEngine:
             decoder = codecs.getincrementaldecoder("utf-8")("replace")
             scanner = StopScanner(stops)
             written, finish = 0, "length"
+            waiting = True
             history = list(tokens)
             vocab, is_eog = llama._model.vocab, self._llama_cpp.llama_vocab_is_eog
             steps = llama.generate(
@@ -224,7 +225,8 @@ class LlamaEngine:
                     text = scanner.feed(piece)
                     if text:
                         put(text)
-                        if not sent.is_set():
+                        if waiting:  # once: the first piece
+                            waiting = False
                             sent.wait(FIRST_PIECE_WAIT_S)
                     if scanner.stopped:
                         finish = "stop"
