@@ -3,8 +3,11 @@ stream of text carries at the end (``Done``).
 
 An engine's ``generate`` is an async generator of text pieces that ends with one ``Done``.
 It checks the prompt before the first piece (a prompt over the context is a 400 there), so a
-front end that takes the first item before it answers can still answer with a status. Closing
-the generator (the client left) stops the generation within one decode step.
+front end that takes the first item before it answers can still answer with a status. An
+engine may yield ``STARTED`` first, once the prompt is checked and nothing but generating is
+left: a streaming front end answers its head then, so the client reads it while the first
+token is decoded, and every other consumer skips it. Closing the generator (the client left)
+stops the generation within one decode step.
 """
 
 from __future__ import annotations
@@ -30,6 +33,16 @@ class Prompt:
         return "prompt" if self.messages is None else "messages"
 
 
+class Started:
+    """The one ``STARTED``: the engine checked the prompt, the generation is under way."""
+
+    def __repr__(self) -> str:
+        return "STARTED"
+
+
+STARTED = Started()
+
+
 @dataclass
 class Done:
     """The end of one generation: why it stopped, and the tokens it read and wrote."""
@@ -38,6 +51,10 @@ class Done:
     """``stop`` (end of text or a stop string) or ``length`` (``max_tokens``)."""
     prompt_tokens: int
     completion_tokens: int
+
+
+Item = str | Done | Started
+"""What an engine's ``generate`` yields (``Done`` last, ``STARTED`` first if at all)."""
 
 
 class Engine(Interface):
@@ -49,7 +66,7 @@ class Engine(Interface):
 
     def generate(
         self, prompt: Prompt, params: GenerationParams, deadline: float | None
-    ) -> AsyncGenerator[str | Done, None]: ...
+    ) -> AsyncGenerator[Item, None]: ...
 
     async def embed(self, texts: list[str]) -> tuple[list[list[float]], int]:
         """One vector per text, and the tokens read."""

@@ -16,7 +16,7 @@ from typing import Any
 from nuserve.errors import BadRequest, NuserveError
 from nuserve.event import Event, Response, Stream
 from nuserve.llm import sse
-from nuserve.llm.engine import Done, Prompt
+from nuserve.llm.engine import Done, Item, Prompt, Started
 from nuserve.llm.model import LLModel, usage
 from nuserve.llm.requests import json_body
 from nuserve.routers.router import ModelRouter
@@ -97,7 +97,7 @@ def generate_stream_handler(model: LLModel) -> Handler:
 
 
 async def _events(
-    model: LLModel, first: str | Done, rest: AsyncGenerator[str | Done, None], event_id: str
+    model: LLModel, first: Item, rest: AsyncGenerator[Item, None], event_id: str
 ) -> AsyncGenerator[bytes, None]:
     async with contextlib.aclosing(rest):
         item = first
@@ -112,7 +112,7 @@ async def _events(
                             usage=usage(item.prompt_tokens, item.completion_tokens),
                         )
                     )
-                else:
+                elif not isinstance(item, Started):
                     yield sse.data(_answer(model, text_output=item))
                 item = await anext(rest)
         except StopAsyncIteration:

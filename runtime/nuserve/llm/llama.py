@@ -22,12 +22,14 @@ from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from nuserve.errors import ConfigError
-from nuserve.llm.engine import Done, Prompt
+from nuserve.llm.engine import STARTED, Done, Item, Prompt
 from nuserve.llm.errors import OpenAIError
 from nuserve.llm.params import GenerationParams
 from nuserve.llm.stops import StopScanner
 
 _END = object()
+FIRST_PIECE_WAIT_S = 0.005
+"""The longest a generation waits for its first piece to be passed on before decoding on."""
 
 
 def _llama_cpp() -> Any:
@@ -114,13 +116,14 @@ class LlamaEngine:
 
     async def generate(
         self, prompt: Prompt, params: GenerationParams, deadline: float | None
-    ) -> AsyncGenerator[str | Done, None]:
+    ) -> AsyncGenerator[Item, None]:
         if not self._slots:
             raise OpenAIError("no free llama.cpp slot (more generations than slots)", 503)
         llama = self._slots.pop()
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         stop = threading.Event()
+        sent = threading.Event()
         job: asyncio.Future[None] | None = None
         try:
             text, template_stops = self.prompt_text(prompt)
@@ -135,6 +138,7 @@ class LlamaEngine:
                     "context_length_exceeded",
                 )
             max_tokens = min(params.max_tokens, limit - len(tokens)) if limit else params.max_tokens
+            grammar = self._grammar(params.json_schema)  # a schema it cannot take: a 400, here
             put = _putter(loop, queue)
             job = loop.run_in_executor(
                 self._threads,
@@ -142,12 +146,16 @@ class LlamaEngine:
                 llama,
                 tokens,
                 params,
+                grammar,
                 max_tokens,
                 [*params.stop, *template_stops],
                 put,
                 stop,
+                sent,
                 deadline,
             )
+            # the prompt is decoding: a stream's head goes out now, while the client waits
+            yield STARTED
             while True:
                 item = await queue.get()
                 if item is _END:
@@ -155,7 +163,9 @@ class LlamaEngine:
                 if isinstance(item, BaseException):
                     raise item
                 yield item
+                sent.set()  # the consumer is back for more: the first piece has gone on
         finally:
+            sent.set()
             stop.set()
             if job is not None:
                 with contextlib.suppress(BaseException):
@@ -167,19 +177,28 @@ class LlamaEngine:
         llama: Any,
         tokens: list[int],
         params: GenerationParams,
+        grammar: Any,
         max_tokens: int,
         stops: list[str],
         put: Callable[[Any], None],
         stop: threading.Event,
+        sent: threading.Event,
         deadline: float | None,
     ) -> None:
-        """One generation, in a worker thread; pieces go to the loop through ``put``."""
+        """One generation, in a worker thread; pieces go to the loop through ``put``.
+
+        After the first piece it waits (``FIRST_PIECE_WAIT_S`` at most) until the loop has
+        passed that piece on (``sent``) before it decodes the next token: the next decode
+        would otherwise take a core and the GIL from the event loop (and, on a busy machine,
+        from the client) just when the first token is on its way: time to first token.
+        """
         try:
             if params.seed is not None:
                 llama.set_seed(params.seed & 0xFFFFFFFF)
             decoder = codecs.getincrementaldecoder("utf-8")("replace")
             scanner = StopScanner(stops)
             written, finish = 0, "length"
+            waiting = True
             history = list(tokens)
             vocab, is_eog = llama._model.vocab, self._llama_cpp.llama_vocab_is_eog
             steps = llama.generate(
@@ -189,7 +208,7 @@ class LlamaEngine:
                 min_p=0.0,
                 temp=params.temperature,
                 repeat_penalty=1.0,
-                grammar=self._grammar(params.json_schema),
+                grammar=grammar,
                 reset=True,
             )
             if max_tokens > 0:
@@ -206,6 +225,9 @@ class LlamaEngine:
                     text = scanner.feed(piece)
                     if text:
                         put(text)
+                        if waiting:  # once: the first piece
+                            waiting = False
+                            sent.wait(FIRST_PIECE_WAIT_S)
                     if scanner.stopped:
                         finish = "stop"
                         break

@@ -22,7 +22,7 @@ from typing import Any
 from nuserve.context import ServingContext
 from nuserve.errors import BadRequest, ConfigError
 from nuserve.llm.admission import Admission
-from nuserve.llm.engine import Done, Engine, Prompt
+from nuserve.llm.engine import Done, Engine, Item, Prompt, Started
 from nuserve.llm.params import GenerationParams
 from nuserve.llm.templates import PromptTemplate
 from nuserve.model.v2_model_server import V2ModelServer
@@ -127,10 +127,9 @@ class LLModel(V2ModelServer):
 
     # ----- generation ---------------------------------------------------------------------
 
-    async def stream(
-        self, prompt: Prompt, params: GenerationParams
-    ) -> AsyncGenerator[str | Done, None]:
-        """Text pieces, then one ``Done``; waits for a slot (503 when the line is full)."""
+    async def stream(self, prompt: Prompt, params: GenerationParams) -> AsyncGenerator[Item, None]:
+        """Text pieces, then one ``Done``, maybe after a ``STARTED`` (the engine's: the prompt
+        is checked); waits for a slot (503 when the line is full)."""
         engine = self.engine
         if engine is None:
             self.check_ready()
@@ -153,7 +152,7 @@ class LLModel(V2ModelServer):
             async for item in pieces:
                 if isinstance(item, Done):
                     done = item
-                else:
+                elif not isinstance(item, Started):
                     if first is None:
                         first = time.perf_counter() - started
                     parts.append(item)

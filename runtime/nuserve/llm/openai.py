@@ -23,7 +23,7 @@ from typing import Any
 from nuserve.errors import NuserveError
 from nuserve.event import Event, Response, Stream
 from nuserve.llm import sse
-from nuserve.llm.engine import Done, Prompt
+from nuserve.llm.engine import Done, Item, Prompt, Started
 from nuserve.llm.errors import OpenAIError, bad_field, error_body, error_response
 from nuserve.llm.meter import Meter
 from nuserve.llm.model import LLModel, usage
@@ -158,8 +158,8 @@ class OpenAIFrontend:
         meter = Meter(model.name, "chat.completions" if chat else "completions")
         meter.stream = flag(body, "stream")
         pieces = choices(model, prompt, params)
-        try:
-            first = await anext(pieces)  # a bad prompt fails here, with its status
+        try:  # a bad prompt fails here, with its status; a stream answers its head after
+            first = await anext(pieces)
         except BaseException:
             await pieces.aclose()
             raise
@@ -275,15 +275,18 @@ class OpenAIFrontend:
 
 async def choices(
     model: LLModel, prompt: Prompt, params: GenerationParams
-) -> AsyncGenerator[tuple[int, str | Done], None]:
-    """``n`` generations one after the other, as ``(choice index, piece or Done)``; choice
-    ``i`` samples with ``seed + i`` when a seed is given."""
+) -> AsyncGenerator[tuple[int, Item], None]:
+    """``n`` generations one after the other, as ``(choice index, piece or Done)``, after
+    the first one's ``STARTED`` if its engine says it; choice ``i`` samples with ``seed + i``
+    when a seed is given."""
     for index in range(params.n):
         choice_params = params
         if index and params.seed is not None:
             choice_params = params.merged({"seed": params.seed + index})
         async with contextlib.aclosing(model.stream(prompt, choice_params)) as pieces:
             async for item in pieces:
+                if index and isinstance(item, Started):
+                    continue
                 yield index, item
 
 
@@ -321,27 +324,28 @@ class ChunkWriter:
 
     async def stream(
         self,
-        first: tuple[int, str | Done],
-        rest: AsyncGenerator[tuple[int, str | Done], None],
+        first: tuple[int, Item],
+        rest: AsyncGenerator[tuple[int, Item], None],
         meter: Meter,
     ) -> AsyncGenerator[bytes, None]:
         prompt_tokens = completion_tokens = 0
         started: set[int] = set()
         try:
-            async for index, item in _chain(first, rest):
-                if self.chat and index not in started:
-                    started.add(index)
-                    yield self._chunk([self._choice(index, "", None, role=True)])
-                if isinstance(item, Done):
-                    prompt_tokens = item.prompt_tokens
-                    completion_tokens += item.completion_tokens
-                    meter.finish_reason = item.finish_reason
-                    yield self._chunk(
-                        [self._choice(index, "" if not self.chat else None, item.finish_reason)]
-                    )
-                else:
-                    meter.piece()
-                    yield self._chunk([self._choice(index, item, None)])
+            async with contextlib.aclosing(_chain(first, rest)) as items:
+                async for index, item in items:
+                    if self.chat and index not in started:
+                        started.add(index)
+                        yield self._chunk([self._choice(index, "", None, role=True)])
+                    if isinstance(item, Done):
+                        prompt_tokens = item.prompt_tokens
+                        completion_tokens += item.completion_tokens
+                        meter.finish_reason = item.finish_reason
+                        yield self._chunk(
+                            [self._choice(index, "" if not self.chat else None, item.finish_reason)]
+                        )
+                    else:
+                        meter.piece()
+                        yield self._chunk([self._choice(index, item, None)])
         except NuserveError as exc:  # mid-stream: the status is sent; the error is an event
             meter.status = exc.status
             yield sse.data(error_body(exc, self.ident))
@@ -355,21 +359,22 @@ class ChunkWriter:
 
     async def whole(
         self,
-        first: tuple[int, str | Done],
-        rest: AsyncGenerator[tuple[int, str | Done], None],
+        first: tuple[int, Item],
+        rest: AsyncGenerator[tuple[int, Item], None],
         meter: Meter,
     ) -> dict[str, Any]:
         texts: dict[int, list[str]] = {}
         finishes: dict[int, str] = {}
         prompt_tokens = completion_tokens = 0
-        async for index, item in _chain(first, rest):
-            if isinstance(item, Done):
-                finishes[index] = item.finish_reason
-                prompt_tokens = item.prompt_tokens
-                completion_tokens += item.completion_tokens
-            else:
-                meter.piece()
-                texts.setdefault(index, []).append(item)
+        async with contextlib.aclosing(_chain(first, rest)) as items:
+            async for index, item in items:
+                if isinstance(item, Done):
+                    finishes[index] = item.finish_reason
+                    prompt_tokens = item.prompt_tokens
+                    completion_tokens += item.completion_tokens
+                else:
+                    meter.piece()
+                    texts.setdefault(index, []).append(item)
         meter.prompt_tokens, meter.completion_tokens = prompt_tokens, completion_tokens
         meter.finish_reason = ",".join(sorted(set(finishes.values())))
         out = []
@@ -467,18 +472,19 @@ class ResponseWriter:
 
     async def whole(
         self,
-        first: tuple[int, str | Done],
-        rest: AsyncGenerator[tuple[int, str | Done], None],
+        first: tuple[int, Item],
+        rest: AsyncGenerator[tuple[int, Item], None],
         meter: Meter,
     ) -> dict[str, Any]:
         parts: list[str] = []
         done = Done("stop", 0, 0)
-        async for _, item in _chain(first, rest):
-            if isinstance(item, Done):
-                done = item
-            else:
-                meter.piece()
-                parts.append(item)
+        async with contextlib.aclosing(_chain(first, rest)) as items:
+            async for _, item in items:
+                if isinstance(item, Done):
+                    done = item
+                else:
+                    meter.piece()
+                    parts.append(item)
         meter.prompt_tokens, meter.completion_tokens = done.prompt_tokens, done.completion_tokens
         meter.finish_reason = done.finish_reason
         body = self.response(
@@ -490,8 +496,8 @@ class ResponseWriter:
 
     async def stream(
         self,
-        first: tuple[int, str | Done],
-        rest: AsyncGenerator[tuple[int, str | Done], None],
+        first: tuple[int, Item],
+        rest: AsyncGenerator[tuple[int, Item], None],
         meter: Meter,
     ) -> AsyncGenerator[bytes, None]:
         yield self._event("response.created", response=self.response("in_progress", None, None))
@@ -505,13 +511,16 @@ class ResponseWriter:
         parts: list[str] = []
         done = Done("stop", 0, 0)
         try:
-            async for _, item in _chain(first, rest):
-                if isinstance(item, Done):
-                    done = item
-                else:
-                    meter.piece()
-                    parts.append(item)
-                    yield self._event("response.output_text.delta", **ids, delta=item, logprobs=[])
+            async with contextlib.aclosing(_chain(first, rest)) as items:
+                async for _, item in items:
+                    if isinstance(item, Done):
+                        done = item
+                    else:
+                        meter.piece()
+                        parts.append(item)
+                        yield self._event(
+                            "response.output_text.delta", **ids, delta=item, logprobs=[]
+                        )
         except NuserveError as exc:
             meter.status = exc.status
             failed = self.response("failed", "".join(parts), None)
@@ -538,12 +547,17 @@ def _status(done: Done) -> str:
 
 
 async def _chain(
-    first: tuple[int, str | Done], rest: AsyncGenerator[tuple[int, str | Done], None]
+    first: tuple[int, Item], rest: AsyncGenerator[tuple[int, Item], None]
 ) -> AsyncGenerator[tuple[int, str | Done], None]:
-    yield first
+    """``first``, then ``rest``: the pieces and ``Done``s (``choices`` sends one ``STARTED``
+    at most, first)."""
+    index, item = first
+    if not isinstance(item, Started):
+        yield index, item
     async with contextlib.aclosing(rest):
-        async for item in rest:
-            yield item
+        async for index, item in rest:
+            if not isinstance(item, Started):
+                yield index, item
 
 
 def _encoded(vector: list[float], encoding: str) -> Any:

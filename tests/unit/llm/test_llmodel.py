@@ -136,6 +136,25 @@ def test_bad_requests_are_openai_shaped_errors(mock, path, body, status, param) 
         assert str(CONTEXT) in error["message"] and error["code"] == "context_length_exceeded"
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "param"),
+    [
+        ("/v1/completions", {"model": "tiny", "prompt": "the " * (CONTEXT + 10)}, "prompt"),
+        (
+            "/v1/chat/completions",
+            {**CHAT, "response_format": {"type": "json_schema", "json_schema": {"schema": {"type": "foo"}}}},
+            "response_format",
+        ),
+    ],
+)
+def test_a_stream_checks_its_request_before_its_head(mock, path, body, param) -> None:
+    """A stream's head goes out before its first token (the engine's STARTED), but only once
+    the prompt fits and the schema can constrain decoding: else the status says so."""
+    response = mock.test(path, {**body, "stream": True}, silent=True, get_body=False)
+    assert response.status_code == 400
+    assert response.body["error"]["param"] == param
+
+
 def test_wrong_method_is_a_405(mock) -> None:
     response = mock.test("/v1/chat/completions", method="GET", silent=True, get_body=False)
     assert response.status_code == 405
