@@ -144,7 +144,11 @@ def post(port: int, path: str = INFER, body: bytes = BODY, timeout: float = 2) -
 
 
 def wait_for_200(
-    port: int, process: subprocess.Popen[bytes], timeout: float, path: str = INFER
+    port: int,
+    process: subprocess.Popen[bytes],
+    timeout: float,
+    path: str = INFER,
+    body: bytes = BODY,
 ) -> float:
     """Seconds until the first 200 on ``path`` (polls every 10 ms)."""
     start = time.perf_counter()
@@ -152,7 +156,7 @@ def wait_for_200(
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with {process.returncode} before answering")
         with contextlib.suppress(OSError, http.client.HTTPException):
-            if post(port, path) == 200:
+            if post(port, path, body) == 200:
                 return time.perf_counter() - start
         time.sleep(0.01)
     raise TimeoutError(f"no 200 on {path} within {timeout} s")
@@ -190,13 +194,14 @@ def started(
     core: int | None = None,
     timeout: float = 60,
     path: str = INFER,
+    body: bytes = BODY,
 ) -> Iterator[int]:
     """Run ``command`` (it gets ``--port``) until the block ends; yields the port."""
     port = free_port()
     process = start([*command, "--port", str(port)], log, core)
     try:
         try:
-            wait_for_200(port, process, timeout, path)
+            wait_for_200(port, process, timeout, path, body)
         except (RuntimeError, TimeoutError) as exc:
             tail = log.read_text(errors="replace")[-2000:]
             raise RuntimeError(f"{' '.join(command)}: {exc}\n{tail}") from None
