@@ -67,10 +67,12 @@ def alternate_cpu(
     return results
 
 
-def tracked_yaml(path: Path, model_dir: Path, bootstrap: str) -> Path:
+def tracked_yaml(
+    path: Path, model_dir: Path, bootstrap: str, stream: str | None = None, **options: Any
+) -> Path:
     fn = nuserve.code_to_function("iris", filename=str(IRIS_CODE), kind="serving")
     fn.add_model("iris", class_name="IrisClassifier", model_path=str(model_dir))
-    fn.set_tracking(f"kafka://{bootstrap}?topic=bench-tracking")
+    fn.set_tracking(stream or f"kafka://{bootstrap}?topic=bench-tracking", **options)
     fn.to_yaml(path)
     return path
 
@@ -80,6 +82,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 s per point, 2 rounds")
     parser.add_argument("--rounds", type=int, help="rounds (default 3, 2 with --quick)")
     parser.add_argument("--broker-anywhere", action="store_true", help="leave the broker unpinned")
+    parser.add_argument("--flush-interval-ms", type=int, help="the tracked server's setting")
+    parser.add_argument(
+        "--stream", help="track to this stream_path instead (memory://x: no Kafka at all)"
+    )
+    parser.add_argument(
+        "--untracked-twice",
+        action="store_true",
+        help="an A/A run: the second server untracked too (what the servers differ by alone)",
+    )
     args = parser.parse_args()
     seconds, rounds = (2, 2) if args.quick else (5, 3)
     rounds = args.rounds or rounds
@@ -90,10 +101,19 @@ def main() -> None:
             pin_all_threads(broker.pid, load_core)
         logs = Path(tmp)
         iris = prepare_iris(logs)
-        tracked = tracked_yaml(logs / "tracked.yaml", iris.model_dir, broker.bootstrap)
+        options: dict[str, Any] = {}
+        if args.flush_interval_ms:
+            options["flush_interval_ms"] = args.flush_interval_ms
+        tracked = tracked_yaml(
+            logs / "tracked.yaml", iris.model_dir, broker.bootstrap, args.stream, **options
+        )
         with (
             started(nuserve_command(iris.plain_yaml), logs / "off.log", server_core) as off,
-            started(nuserve_command(tracked), logs / "kafka.log", server_core) as kafka,
+            started(
+                nuserve_command(iris.plain_yaml if args.untracked_twice else tracked),
+                logs / "kafka.log",
+                server_core,
+            ) as kafka,
         ):
             ports = {"off": off, "kafka": kafka}
             runs = alternate_cpu(ports, seconds, rounds, wrk, broker.pid)
@@ -103,7 +123,10 @@ def main() -> None:
     where = "anywhere" if args.broker_anywhere else f"pinned to core {load_core}"
     print(
         f"load generator: {generator_name}; c={CONCURRENCY}, {rounds} rounds of {seconds} s; "
-        f"broker on this machine, {where}; load {os.getloadavg()[0]:.2f}"
+        f"broker on this machine, {where}; "
+        f"tracking {'off in both (A/A)' if args.untracked_twice else args.stream or 'kafka'}, "
+        f"{options or 'defaults'}; "
+        f"load {os.getloadavg()[0]:.2f}"
     )
     print(
         f"{'tracking':<22}{'req/s':>9}{'min-max':>15}{'cost':>8}"
