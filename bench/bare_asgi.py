@@ -11,6 +11,8 @@ per row: the floor of bench/framework_cost.py's zero model)
 from __future__ import annotations
 
 import argparse
+import importlib.util
+from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,16 @@ import numpy as np
 import orjson
 import uvicorn
 
-from nuserve.serve.types import Receive, Scope, Send
-from nuserve.serve.workers import best_available
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def best_available(*names: str) -> str:
+    """``nuserve.serve.workers.best_available``, copied: the floor imports nothing of nuserve
+    (bench/cold_start.py compares start-up times)."""
+    return next((n for n in names[:-1] if importlib.util.find_spec(n) is not None), names[-1])
+
 
 HTTP = best_available("httptools", "h11")
 LOOP = best_available("uvloop", "asyncio")

@@ -90,6 +90,41 @@ def pinned(core: int | None) -> Callable[[], None] | None:
     return lambda: os.sched_setaffinity(0, {core})
 
 
+PIDS: dict[int, int] = {}
+"""Port → pid of the process group ``started`` runs there (for CPU and RSS accounting)."""
+
+
+def group_pids(leader: int) -> list[int]:
+    """The processes of session ``leader`` (``started`` makes each server a session)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[3]) == leader:  # field 6 of stat: the session id
+                    found.append(int(entry.name))
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of ``pids`` (all their threads)."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def pin_all_threads(pid: int, core: int | None) -> None:
+    """Pin every thread of ``pid`` to ``core`` (``sched_setaffinity`` moves one thread)."""
+    if core is None:
+        return
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(int(task.name), {core})
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
@@ -109,7 +144,11 @@ def post(port: int, path: str = INFER, body: bytes = BODY, timeout: float = 2) -
 
 
 def wait_for_200(
-    port: int, process: subprocess.Popen[bytes], timeout: float, path: str = INFER
+    port: int,
+    process: subprocess.Popen[bytes],
+    timeout: float,
+    path: str = INFER,
+    body: bytes = BODY,
 ) -> float:
     """Seconds until the first 200 on ``path`` (polls every 10 ms)."""
     start = time.perf_counter()
@@ -117,7 +156,7 @@ def wait_for_200(
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with {process.returncode} before answering")
         with contextlib.suppress(OSError, http.client.HTTPException):
-            if post(port, path) == 200:
+            if post(port, path, body) == 200:
                 return time.perf_counter() - start
         time.sleep(0.01)
     raise TimeoutError(f"no 200 on {path} within {timeout} s")
@@ -155,16 +194,19 @@ def started(
     core: int | None = None,
     timeout: float = 60,
     path: str = INFER,
+    body: bytes = BODY,
 ) -> Iterator[int]:
     """Run ``command`` (it gets ``--port``) until the block ends; yields the port."""
     port = free_port()
     process = start([*command, "--port", str(port)], log, core)
     try:
         try:
-            wait_for_200(port, process, timeout, path)
+            wait_for_200(port, process, timeout, path, body)
         except (RuntimeError, TimeoutError) as exc:
             tail = log.read_text(errors="replace")[-2000:]
             raise RuntimeError(f"{' '.join(command)}: {exc}\n{tail}") from None
+        PIDS[port] = process.pid
         yield port
     finally:
+        PIDS.pop(port, None)
         stop(process)

@@ -21,7 +21,6 @@ from types import ModuleType
 from typing import Any
 
 from nuserve.errors import ConfigError
-from nuserve.notebook import NotebookError, NotebookLoader
 
 
 def resolve_class(
@@ -90,7 +89,13 @@ def load_code_module(
     existing = sys.modules.get(module_name)
     if existing is not None and getattr(existing, "__file__", None) == str(path.resolve()):
         return existing
-    loader = NotebookLoader(path.resolve(), function_name) if path.suffix == ".ipynb" else None
+    loader = None
+    notebook_errors: tuple[type[Exception], ...] = ()  # catches nothing for a .py file
+    if path.suffix == ".ipynb":  # the notebook reader only for a notebook (start-up time)
+        from nuserve.notebook import NotebookError, NotebookLoader  # noqa: PLC0415
+
+        loader = NotebookLoader(path.resolve(), function_name)
+        notebook_errors = (NotebookError,)
     spec = importlib.util.spec_from_file_location(module_name, path.resolve(), loader=loader)
     if spec is None or spec.loader is None:
         raise ConfigError(f"cannot import function code file {path}")
@@ -98,7 +103,7 @@ def load_code_module(
     sys.modules[module_name] = module
     try:
         spec.loader.exec_module(module)
-    except NotebookError as exc:
+    except notebook_errors as exc:
         del sys.modules[module_name]
         raise ConfigError(str(exc)) from None
     return module

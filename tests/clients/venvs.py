@@ -23,6 +23,13 @@ CLIENTS: dict[str, list[str]] = {
     "mlserver-1.7": ["mlserver==1.7.1"],
 }
 """Venv name → its exact requirements (bench/ serves these versions too)."""
+SERVERS: dict[str, list[str]] = {
+    "kserve-0.21-iris": ["kserve==0.21.0", "scikit-learn==1.9.1", "cloudpickle==3.1.3"],
+    "mlserver-1.7-iris": ["mlserver==1.7.1", "scikit-learn==1.9.1", "cloudpickle==3.1.3"],
+}
+"""The peers bench/peers.py serves the iris model in: the same versions, plus the
+scikit-learn and cloudpickle that nuserve's venv pickles the model with (made on first use,
+not by ``python -m tests.clients.venvs``)."""
 INSTALL_TIMEOUT_S = 1800
 READY = ".nuserve-requirements"
 
@@ -45,7 +52,7 @@ def _locked(path: Path) -> Iterator[None]:
 
 def python_of(name: str) -> Path:
     """The Python of venv ``name`` with its requirements installed (made when missing)."""
-    requirements = CLIENTS[name]
+    requirements = CLIENTS[name] if name in CLIENTS else SERVERS[name]
     root = cache_dir() / name
     python = root / "bin" / "python"
     marker = root / READY

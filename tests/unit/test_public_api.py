@@ -54,3 +54,32 @@ def test_import_does_not_pull_heavy_or_optional_modules():
     forbidden = {"uvicorn", "confluent_kafka", "v3io", "fsspec", "sklearn", "yaml", "cloudpickle", "numpy",
                  "nuclio_sdk", "http.client", "email"}  # fmt: skip
     assert loaded.isdisjoint(forbidden), sorted(loaded & forbidden)
+
+
+def test_what_a_served_graph_does_not_use_loads_on_first_use():
+    """``nuserve serve`` of a plain model graph loads neither the function builder, the hub
+    and notebook readers, nor the LLM and the other routers (start-up time and memory); each
+    name still works when used."""
+    code = (
+        "import sys, json, nuserve\n"
+        "from nuserve.cli import main\n"
+        "from nuserve.server.builtins import BUILTINS\n"
+        "before = sorted(sys.modules)\n"
+        "names = {n: getattr(nuserve, n).__name__ for n in nuserve.__all__ if n[0].isupper()}\n"
+        "print(json.dumps([before, names, {k: BUILTINS[k].__name__ for k in BUILTINS}]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded, names, builtins = json.loads(out.stdout)
+    lazy = {"nuserve.llm", "nuserve.function", "nuserve.hub", "nuserve.notebook",
+            "nuserve.routers.bandit", "nuserve.routers.ensemble", "nuserve.routers.parallel",
+            "nuserve.routers.remote", "nuserve.routers.weighted"}  # fmt: skip
+    assert lazy.isdisjoint(loaded), sorted(lazy & set(loaded))
+    assert names["LLModel"] == "LLModel" and names["ParallelRun"] == "ParallelRun"
+    assert all(key == value for key, value in builtins.items())
+
+
+def test_the_cli_names_the_hub_variable_the_hub_reads():
+    from nuserve import hub
+    from nuserve.cli import hub as cli_hub
+
+    assert cli_hub.HUB_ENV == hub.HUB_ENV

@@ -38,6 +38,9 @@ ALLOWED = {
     # lazy imports of nuserve's own graph modules, by fixed names
     ("graph/__init__.py", "importlib.import_module"),
     ("nuclio/__init__.py", "importlib.import_module"),
+    # nuserve's own names imported on first use, by fixed module names (LAZY, MODULES)
+    ("__init__.py", "importlib.import_module"),
+    ("server/builtins.py", "importlib.import_module"),
     # hub templates (user code shipped as data): the model file their owner names, never a request
     ("hub/functions/sklearn_classifier/sklearn_classifier.py", "import cloudpickle"),
     ("hub/functions/voting_ensemble/voting_ensemble.py", "import cloudpickle"),

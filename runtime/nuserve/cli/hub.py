@@ -9,15 +9,16 @@ import argparse
 import ast
 from typing import Any
 
-from nuserve import hub
 from nuserve.errors import ConfigError
-from nuserve.function.imports import FUNCTION_YAML, import_function
+
+HUB_ENV = "NUSERVE_HUB_URL"
+"""``nuserve.hub.HUB_ENV`` (the hub and the function builder load only for these commands)."""
 
 
 def add_hub_parser(sub: Any) -> None:
     """The ``hub`` command and its ``list`` / ``show`` subcommands."""
     parser = sub.add_parser("hub", help="list or show the function templates (hub://name)")
-    parser.add_argument("--hub", help=f"a user hub: directory or URL (default ${hub.HUB_ENV})")
+    parser.add_argument("--hub", help=f"a user hub: directory or URL (default ${HUB_ENV})")
     actions = parser.add_subparsers(dest="hub_command", metavar="ACTION", required=True)
     actions.add_parser("list", help="every function of the hubs").set_defaults(run=_list)
     show = actions.add_parser("show", help="one function: tags, files, graph, usage")
@@ -27,6 +28,8 @@ def add_hub_parser(sub: Any) -> None:
 
 def hub_list(hub_url: str | None = None) -> str:
     """One line per function: name, version, description."""
+    from nuserve import hub  # noqa: PLC0415
+
     found = hub.items(hub_url)
     width = max((len(name) for name in found), default=4)
     lines = [
@@ -39,6 +42,9 @@ def hub_list(hub_url: str | None = None) -> str:
 def hub_show(name: str, hub_url: str | None = None) -> str:
     """What ``import_function("hub://<name>")`` gives: where from, its files and graph, and
     the usage its code documents."""
+    from nuserve import hub  # noqa: PLC0415
+    from nuserve.function.imports import FUNCTION_YAML, import_function  # noqa: PLC0415
+
     item_name, tag = hub.parse_hub_url(name if name.startswith("hub://") else f"hub://{name}")
     item = hub.find(item_name, tag, hub_url)
     folder = hub.fetch(item_name, tag, hub_url)

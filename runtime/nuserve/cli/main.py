@@ -11,15 +11,17 @@ import time
 import urllib.parse
 from pathlib import Path
 from types import FunctionType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from nuserve.cli.hub import add_hub_parser
 from nuserve.errors import ConfigError, NuserveError
-from nuserve.function.serving_function import ServingFunction
 from nuserve.serve.workers import add_limit_arguments
 from nuserve.version import __version__
+
+if TYPE_CHECKING:  # the function builder loads only for the commands that build one
+    from nuserve.function.serving_function import ServingFunction
 
 DESCRIPTION = """\
 nuserve: serve ML models with the Nuclio handler, locally or on Nuclio.
@@ -336,6 +338,8 @@ def load_function(file: str) -> ServingFunction:
             f"{file} is not a Python file; pass the .py file that creates the function "
             "(fn = nuserve.new_function(...)), or a function.yaml"
         )
+    from nuserve.function.serving_function import ServingFunction  # noqa: PLC0415
+
     namespace: dict[str, Any] = runpy.run_path(str(path), run_name=BUILD_MODULE)
     found = [v for v in namespace.values() if isinstance(v, ServingFunction)]
     if isinstance(namespace.get("fn"), ServingFunction):

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import sys
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from nuserve.context import ServingContext
 from nuserve.errors import ConfigError, NuserveError, PayloadTooLarge, RequestTimeout
@@ -29,7 +30,6 @@ from nuserve.model.batching import mergeable_groups
 from nuserve.model.v2_model_server import V2ModelServer
 from nuserve.protocols import Protocol
 from nuserve.resolve import load_code_module, resolve_class
-from nuserve.routers.parallel import ParallelRun
 from nuserve.routers.router import ModelRouter, Target
 from nuserve.server.builtins import BUILTINS
 from nuserve.server.lanes import Lanes, expire
@@ -39,6 +39,7 @@ from nuserve.spec.serving import ServingSpec
 
 if TYPE_CHECKING:
     from nuserve.graph import Flow
+    from nuserve.routers.parallel import ParallelRun
     from nuserve.tracking import Tracker
 
 RAW_BODIES = frozenset({bytes, bytearray, str, memoryview})
@@ -98,9 +99,12 @@ class GraphServer:
         router: ModelRouter = router_class(context=self.context, **graph.class_args)
         if not isinstance(router, ModelRouter):
             raise ConfigError(f"router class {router_class.__name__} is not a ModelRouter")
+        # a ParallelRun exists only once its module is imported (a graph without one skips it)
+        parallel = sys.modules.get("nuserve.routers.parallel")
+        is_parallel = parallel is not None and isinstance(router, parallel.ParallelRun)
         for key, route in graph.routes.items():
-            if isinstance(router, ParallelRun) and self._is_step_child(route):
-                router.add_step_child(key, self._step_child(key, route))
+            if is_parallel and self._is_step_child(route):
+                cast("ParallelRun", router).add_step_child(key, self._step_child(key, route))
                 continue
             class_args = dict(route.class_args)
             if route.model_url is not None:

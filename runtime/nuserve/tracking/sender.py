@@ -32,6 +32,24 @@ from nuserve.tracking.record import Item, encode_item
 from nuserve.tracking.settings import TrackingSettings
 from nuserve.tracking.sinks.base import Sink, SinkError
 
+COMPACT_BELOW = 64 * 1024
+"""Messages shorter than this are copied into a bytes object of their own size (see
+``compact``)."""
+
+
+def compact(message: bytes) -> bytes:
+    """``message`` in a block of its own size.
+
+    orjson writes into a buffer of at least 1 KiB, shrunk in place when done: a message kept
+    until the send (all of one cycle's are) leaves the rest of that block split off, and the
+    next record's buffer comes from fresh memory. Encoding a record that way cost 8-10 µs
+    a record on this machine against 1.1 µs when the bytes were dropped at once; copying each
+    (a few hundred bytes: pymalloc's) brings it to about 2.6 µs (bench/tracking_profile.py).
+    """
+    if len(message) < COMPACT_BELOW:
+        return memoryview(message).tobytes()
+    return message
+
 
 class Sender:
     """Owns the sink: only its thread calls ``send``/``flush``/``close`` on it."""
@@ -139,7 +157,7 @@ class Sender:
             chunk = items[start : start + batch]
             try:
                 if batch == 1:
-                    pending.append(encode_item(chunk[0], clock))
+                    pending.append(compact(encode_item(chunk[0], clock)))
                 else:
                     pending.append(b"[" + b",".join([encode_item(i, clock) for i in chunk]) + b"]")
                 counts.append(len(chunk))

@@ -215,3 +215,14 @@ def test_wait_sent_reports_a_stuck_queue():
     sink.down = False
     tracker.close()
     assert tracker.stats()["sent"] == 1
+
+
+def test_compact_keeps_the_bytes_and_passes_large_messages_through() -> None:
+    from nuserve.tracking.sender import COMPACT_BELOW, compact
+
+    small = orjson.dumps({"inputs": [[1.0, 2.0]], "id": "r"})
+    copied = compact(small)
+    assert copied == small
+    assert copied is not small  # a block of its own, not orjson's oversized buffer
+    large = b"x" * COMPACT_BELOW
+    assert compact(large) is large  # copying a big message would cost more than it saves
