@@ -283,7 +283,7 @@ def measure(http_port: int, grpc_port: int, s: float, bodies: dict[str, Any]) ->
             row["binary"] = NAN
             answer = probe(http_port, *bodies["binary"])
             print(f"port {http_port} refused the binary request: {answer}", file=sys.stderr)
-        row["grpc raw"] = grpc_rate(grpc_port, s, bodies["array"])
+    row["grpc raw"] = grpc_rate(grpc_port, s, bodies["array"])
     row["c1"] = grpc_rate(grpc_port, s, SMALL)
     row["c8"] = grpc_rate(grpc_port, s, SMALL, concurrency=8)
     return row
@@ -321,8 +321,10 @@ def main() -> None:
     print(f"1 MB FP32 tensor (262,144 values), one connection, {s:g} s each; req/s")
     print(f"{'server':<14}{'http binary':>12}{'http json':>11}{'grpc raw':>10}")
     for name, row in rows.items():
-        if "json" in row:
-            print(f"{name:<14}{row['binary']:>12.1f}{row['json']:>11.1f}{row['grpc raw']:>10.1f}")
+        print(
+            f"{name:<14}{row.get('binary', NAN):>12.1f}{row.get('json', NAN):>11.1f}"
+            f"{row['grpc raw']:>10.1f}"
+        )
     print(f"\ngRPC unary, [1, 4] FP32 raw, {s:g} s each; calls/s")
     print(f"{'server':<14}{'sync c=1':>10}{'aio c=8':>10}")
     for name, row in rows.items():
