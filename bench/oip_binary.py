@@ -1,14 +1,20 @@
-"""OIP binary tensors and gRPC: nuserve against KServe 0.21 and MLServer 1.7, side by side.
+"""OIP binary tensors and gRPC: nuserve against KServe 0.21, MLServer 1.7 and a bare floor.
 
 Usage: .venv/bin/python bench/oip_binary.py [--seconds S] [--skip-others]
 
 1. A 1 MB FP32 tensor (262,144 values) to a model answering its mean: requests/s over one
-   keep-alive connection with the binary extension and with JSON, on nuserve, KServe and
-   MLServer (each in its own venv under ~/.cache/nuserve, made by tests/clients/venvs.py).
-   Goals: nuserve binary ≥ 5x nuserve JSON; nuserve binary ≥ 2x KServe's and MLServer's.
+   keep-alive connection with the binary extension and with JSON, and over one gRPC channel
+   with ``raw_input_contents`` (tritonclient's sync client), on nuserve, KServe and MLServer
+   (each in its own venv under ~/.cache/nuserve, made by tests/clients/venvs.py). Goals:
+   nuserve binary ≥ 5x nuserve JSON; nuserve binary ≥ 2x KServe's and MLServer's. MLServer
+   1.7's REST server has no binary extension (it parses every body as JSON and answers the
+   binary request with a 500, printed): its binary path is gRPC, compared with nuserve's
+   binary HTTP and gRPC.
 2. A 64 MB binary tensor: peak RSS growth of the nuserve worker (VmHWM), goal ≤ 2x the body.
-3. gRPC unary, a [1, 4] FP32 tensor (tritonclient's aio gRPC client, 8 calls in flight):
-   nuserve ≥ 1.5x KServe.
+3. gRPC unary, a [1, 4] FP32 tensor, with tritonclient's sync client (one call at a time)
+   and its aio client (8 calls in flight on one channel): nuserve ≥ 1.5x KServe. The floor is
+   bench/bare_grpc.py, grpcio's asyncio server answering a fixed tensor with no model and no
+   graph, measured with the same clients: what the client and grpcio allow on this machine.
 Each server runs one worker; the client runs beside it (the numbers are only as steady as
 the machine).
 """
@@ -81,15 +87,32 @@ def rate(port: int, body: bytes, headers: dict[str, str], seconds: float) -> flo
     return count / (time.monotonic() - started)
 
 
-def grpc_rate(port: int, seconds: float, concurrency: int = 8) -> float:
-    """Unary calls/s of tritonclient's aio gRPC client, ``concurrency`` calls in flight
-    (one sync client measured the client: both servers sat at its ~1,200 calls/s)."""
+def grpc_rate(port: int, seconds: float, array: np.ndarray, concurrency: int = 1) -> float:
+    """ModelInfer calls/s carrying ``array`` in ``raw_input_contents`` (tritonclient's
+    ``set_data_from_numpy``): one sync client (one call at a time) when ``concurrency`` is 1,
+    else tritonclient's aio client with ``concurrency`` calls in flight on one channel."""
+    if concurrency == 1:
+        import tritonclient.grpc as client_lib  # noqa: PLC0415
+
+        client = client_lib.InferenceServerClient(f"127.0.0.1:{port}")
+        x = client_lib.InferInput("x", list(array.shape), "FP32")
+        x.set_data_from_numpy(array)
+        count, started = 0, time.monotonic()
+        deadline = started + seconds
+        try:
+            while time.monotonic() < deadline and count < 500_000:
+                client.infer("mean", [x])
+                count += 1
+        finally:
+            client.close()
+        return count / (time.monotonic() - started)
+
     import tritonclient.grpc.aio as aioclient  # noqa: PLC0415
 
     async def run() -> float:
         client = aioclient.InferenceServerClient(f"127.0.0.1:{port}")
-        x = aioclient.InferInput("x", [1, 4], "FP32")
-        x.set_data_from_numpy(np.ones((1, 4), np.float32))
+        x = aioclient.InferInput("x", list(array.shape), "FP32")
+        x.set_data_from_numpy(array)
         count, started = 0, time.monotonic()
         deadline = started + seconds
 
@@ -107,6 +130,31 @@ def grpc_rate(port: int, seconds: float, concurrency: int = 8) -> float:
     return asyncio.run(run())
 
 
+def grpc_ready(port: int) -> bool:
+    import tritonclient.grpc as client_lib  # noqa: PLC0415
+
+    client = client_lib.InferenceServerClient(f"127.0.0.1:{port}")
+    try:
+        return bool(client.is_server_ready(client_timeout=2))
+    except Exception:  # not up yet
+        return False
+    finally:
+        client.close()
+
+
+def probe(port: int, body: bytes, headers: dict[str, str]) -> str:
+    """One request's status and the start of its answer (what a refusal says)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request("POST", "/v2/models/mean/infer", body=body, headers=headers)
+        response = conn.getresponse()
+        data = response.read()
+    finally:
+        conn.close()
+    lines = data.decode("utf-8", "replace").strip().splitlines() or [""]
+    return f"{response.status} {lines[-1][:160]}"
+
+
 def ready(port: int, path: str = "/v2/health/ready") -> bool:
     with contextlib.suppress(OSError):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
@@ -117,12 +165,26 @@ def ready(port: int, path: str = "/v2/health/ready") -> bool:
 
 @contextlib.contextmanager
 def running(
-    command: list[str], port: int, env: dict[str, str], cwd: Path, log: Path
+    command: list[str],
+    port: int,
+    env: dict[str, str],
+    cwd: Path,
+    log: Path,
+    grpc_port: int | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
+    """The server of ``command``, once its HTTP ``port`` (0: none) and ``grpc_port`` answer."""
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=out)
+
+    def up() -> bool:
+        if process.poll() is not None:
+            return False
+        if port and not ready(port):
+            return False
+        return grpc_port is None or grpc_ready(grpc_port)
+
     try:
-        wait_until(lambda: process.poll() is None and ready(port), 120, f"{command[0]} on {port}")
+        wait_until(up, 120, f"{command[0]} on {port or grpc_port}")
         yield process
     except AssertionError:
         print(log.read_text()[-3000:], file=sys.stderr)
@@ -149,16 +211,16 @@ def nuserve_server(tmp: Path, http_port: int, grpc_port: int) -> Any:
         "--grpc-port",
         str(grpc_port),
     ]
-    return running(command, http_port, env, tmp, tmp / "nuserve.log")
+    return running(command, http_port, env, tmp, tmp / "nuserve.log", grpc_port)
 
 
 def kserve_server(tmp: Path, http_port: int, grpc_port: int) -> Any:
     python = python_of("kserve-0.21")
     command = [str(python), str(HERE / "kserve_mean.py"), str(http_port), str(grpc_port)]
-    return running(command, http_port, dict(os.environ), tmp, tmp / "kserve.log")
+    return running(command, http_port, dict(os.environ), tmp, tmp / "kserve.log", grpc_port)
 
 
-def mlserver_server(tmp: Path, http_port: int) -> Any:
+def mlserver_server(tmp: Path, http_port: int, grpc_port: int) -> Any:
     python = python_of("mlserver-1.7")
     folder = tmp / "mlserver"
     folder.mkdir()
@@ -166,7 +228,7 @@ def mlserver_server(tmp: Path, http_port: int) -> Any:
         json.dumps(
             {
                 "http_port": http_port,
-                "grpc_port": free_port(),
+                "grpc_port": grpc_port,
                 "metrics_port": free_port(),
                 "parallel_workers": 0,
                 "host": "127.0.0.1",
@@ -178,7 +240,14 @@ def mlserver_server(tmp: Path, http_port: int) -> Any:
     )
     env = {**os.environ, "PYTHONPATH": str(HERE)}
     command = [str(python.parent / "mlserver"), "start", str(folder)]
-    return running(command, http_port, env, tmp, tmp / "mlserver.log")
+    return running(command, http_port, env, tmp, tmp / "mlserver.log", grpc_port)
+
+
+def bare_grpc_server(tmp: Path, grpc_port: int) -> Any:
+    """bench/bare_grpc.py: grpcio's asyncio server answering a fixed tensor (the floor)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, str(ROOT / "bench" / "bare_grpc.py"), str(grpc_port)]
+    return running(command, 0, env, tmp, tmp / "bare_grpc.log", grpc_port)
 
 
 def peak_growth(process: subprocess.Popen[bytes], port: int, mb: int) -> tuple[float, float]:
@@ -199,67 +268,113 @@ def peak_growth(process: subprocess.Popen[bytes], port: int, mb: int) -> tuple[f
     return growth / 1e6, growth / len(body)
 
 
+SMALL = np.ones((1, 4), np.float32)
+"""The small tensor of the gRPC unary figures."""
+
+
+def cpu_seconds(process: subprocess.Popen[bytes]) -> float:
+    """User + system CPU seconds of ``process`` and its children (the server's workers)."""
+    total = 0.0
+    for pid in children(process.pid) | {process.pid}:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def measure(
+    process: subprocess.Popen[bytes],
+    http_port: int,
+    grpc_port: int,
+    s: float,
+    bodies: dict[str, Any],
+) -> dict[str, float]:
+    """One server's figures; an HTTP binary request it refuses is NaN, and why is printed.
+    ``cpu c1``/``cpu c8``: the server's CPU µs per small gRPC call (steadier than calls/s on
+    a shared machine: it does not count the client)."""
+    row: dict[str, float] = {}
+    if http_port:
+        row["json"] = rate(http_port, *bodies["json"], s)
+        try:
+            row["binary"] = rate(http_port, *bodies["binary"], s)
+        except RuntimeError:
+            row["binary"] = NAN
+            answer = probe(http_port, *bodies["binary"])
+            print(f"port {http_port} refused the binary request: {answer}", file=sys.stderr)
+    row["grpc raw"] = grpc_rate(grpc_port, s, bodies["array"])
+    for column, concurrency in (("c1", 1), ("c8", 8)):
+        cpu, started = cpu_seconds(process), time.monotonic()
+        row[column] = grpc_rate(grpc_port, s, SMALL, concurrency=concurrency)
+        calls = row[column] * (time.monotonic() - started)
+        row["cpu " + column] = (cpu_seconds(process) - cpu) / calls * 1e6
+    return row
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:8.2f}x" if a == a and b == b and b else "     n/a"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--skip-others", action="store_true", help="nuserve only")
+    parser.add_argument("--skip-others", action="store_true", help="nuserve and the floor only")
     args = parser.parse_args()
     s = args.seconds
     array = np.random.default_rng(0).random(262_144, dtype=np.float32)  # 1 MB
-    binary, json_body = binary_request(array), json_request(array)
+    bodies = {"binary": binary_request(array), "json": json_request(array), "array": array}
     rows: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
+        port = free_port()
+        with bare_grpc_server(tmp, port) as bare:
+            rows["bare grpcio"] = measure(bare, 0, port, s, bodies)
         http_port, grpc_port = free_port(), free_port()
         with nuserve_server(tmp, http_port, grpc_port) as process:
             growth_mb, growth_x = peak_growth(process, http_port, 64)
-            rows["nuserve"] = {
-                "binary": rate(http_port, *binary, s),
-                "json": rate(http_port, *json_body, s),
-                "grpc": grpc_rate(grpc_port, s),
-            }
+            rows["nuserve"] = measure(process, http_port, grpc_port, s, bodies)
         if not args.skip_others:
             k_http, k_grpc = free_port(), free_port()
-            with kserve_server(tmp, k_http, k_grpc):
-                rows["kserve 0.21"] = {
-                    "binary": rate(k_http, *binary, s),
-                    "json": rate(k_http, *json_body, s),
-                    "grpc": grpc_rate(k_grpc, s),
-                }
-            m_http = free_port()
-            with mlserver_server(tmp, m_http):
-                row: dict[str, float] = {"json": rate(m_http, *json_body, s)}
-                try:
-                    row["binary"] = rate(m_http, *binary, s)
-                except RuntimeError as exc:
-                    print(f"mlserver binary: {exc}", file=sys.stderr)
-                    row["binary"] = float("nan")
-                rows["mlserver 1.7"] = row
+            with kserve_server(tmp, k_http, k_grpc) as kserve:
+                rows["kserve 0.21"] = measure(kserve, k_http, k_grpc, s, bodies)
+            m_http, m_grpc = free_port(), free_port()
+            with mlserver_server(tmp, m_http, m_grpc) as mlserver:
+                rows["mlserver 1.7"] = measure(mlserver, m_http, m_grpc, s, bodies)
     print(f"1 MB FP32 tensor (262,144 values), one connection, {s:g} s each; req/s")
-    print(f"{'server':<14}{'binary':>10}{'json':>10}{'grpc [1,4]':>12}")
+    print(f"{'server':<14}{'http binary':>12}{'http json':>11}{'grpc raw':>10}")
     for name, row in rows.items():
         print(
-            f"{name:<14}{row.get('binary', NAN):>10.1f}{row['json']:>10.1f}"
-            f"{row.get('grpc', NAN):>12.1f}"
+            f"{name:<14}{row.get('binary', NAN):>12.1f}{row.get('json', NAN):>11.1f}"
+            f"{row['grpc raw']:>10.1f}"
         )
-    n = rows["nuserve"]
-    print("\ngoal                                   measured   target")
-    print(f"nuserve binary / nuserve json           {n['binary'] / n['json']:8.2f}x   >= 5x")
-    for other in ("kserve 0.21", "mlserver 1.7"):
-        if other in rows and rows[other]["binary"] != rows[other]["binary"]:  # NaN: refused
-            print(
-                f"nuserve binary / {other} JSON        "
-                f"{n['binary'] / rows[other]['json']:8.2f}x   (it refused the binary request)"
-            )
-        elif other in rows:
-            print(
-                f"nuserve binary / {other:<21} {n['binary'] / rows[other]['binary']:8.2f}x   >= 2x"
-            )
-    if "kserve 0.21" in rows:
+    print(f"\ngRPC unary, [1, 4] FP32 raw, {s:g} s each; calls/s")
+    print(f"{'server':<14}{'sync c=1':>10}{'aio c=8':>10}   server CPU µs/call c=1, c=8")
+    for name, row in rows.items():
         print(
-            f"nuserve grpc / kserve grpc              "
-            f"{n['grpc'] / rows['kserve 0.21']['grpc']:8.2f}x   >= 1.5x"
+            f"{name:<14}{row['c1']:>10.1f}{row['c8']:>10.1f}"
+            f"{row['cpu c1']:>12.0f}{row['cpu c8']:>8.0f}"
         )
+    n, floor = rows["nuserve"], rows["bare grpcio"]
+    k, m = rows.get("kserve 0.21"), rows.get("mlserver 1.7")
+
+    def goal(label: str, a: float, b: float, target: str) -> None:
+        print(f"{label:<44}{ratio(a, b)}   {target}")
+
+    print("\ngoal                                        measured   target")
+    goal("nuserve http binary / nuserve http json", n["binary"], n["json"], ">= 5x")
+    if k is not None:
+        goal("nuserve http binary / kserve http binary", n["binary"], k["binary"], ">= 2x")
+    if m is not None:
+        goal("nuserve http binary / mlserver http binary", n["binary"], m["binary"], ">= 2x")
+        goal("nuserve http binary / mlserver grpc raw", n["binary"], m["grpc raw"], ">= 2x")
+        goal("nuserve grpc raw / mlserver grpc raw", n["grpc raw"], m["grpc raw"], ">= 2x")
+    for column, label in (("c8", "aio c=8"), ("c1", "sync c=1")):
+        if k is not None:
+            goal(f"nuserve grpc / kserve grpc, {label}", n[column], k[column], ">= 1.5x")
+        if m is not None:
+            goal(f"nuserve grpc / mlserver grpc, {label}", n[column], m[column], "")
+        goal(f"nuserve grpc / bare grpcio, {label}", n[column], floor[column], "(floor)")
+        if k is not None:
+            goal(f"kserve grpc / bare grpcio, {label}", k[column], floor[column], "(floor)")
     print(
         f"64 MB binary tensor: worker peak RSS +{growth_mb:.0f} MB = "
         f"{growth_x:.2f}x the body   <= 2x"

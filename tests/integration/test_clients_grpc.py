@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -140,8 +141,14 @@ def test_errors_are_status_codes_with_the_http_message(
         client.infer("echo", [big])
     assert err.value.status() == "StatusCode.RESOURCE_EXHAUSTED"
     assert client.infer("echo", [x]).as_numpy("output-0").tolist() == [1.0]  # still serving
-    status, body = request(served[0].port, "GET", "/metrics")
-    found = re.search(r'^nuserve_requests_total\{model="echo",op="infer"\} (\d+)$', body.decode(), re.M)
+    # the call may have gone to the other worker, whose snapshot is written once a second
+    deadline = time.monotonic() + 5
+    while True:
+        status, body = request(served[0].port, "GET", "/metrics")
+        found = re.search(r'^nuserve_requests_total\{model="echo",op="infer"\} (\d+)$', body.decode(), re.M)
+        if found is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert status == 200 and found is not None and int(found.group(1)) >= 1
 
 

@@ -1,17 +1,33 @@
 """Open Inference Protocol v2 bodies, built on the tensor codec in ``oip``.
 
 The codec (and numpy) is imported on the first OIP request, so serving MLRun rows never
-pays for it and ``import nuserve`` stays light. Outputs the request asks for as binary
-(``binary_data_output``, or ``binary_data`` on a requested output) are sent with the binary
-extension (``oip_binary``): the answer is then bytes with ``Inference-Header-Content-Length``.
+pays for it and ``import nuserve`` stays light; the two modules are then kept here (an
+``import`` statement run per request cost 5k instructions, more than a small tensor's whole
+decoding). Outputs the request asks for as binary (``binary_data_output``, or ``binary_data``
+on a requested output) are sent with the binary extension (``oip_binary``): the answer is
+then bytes with ``Inference-Header-Content-Length``.
 """
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 from nuserve.event import Response
 from nuserve.protocols.base import Protocol
+
+_MODULES: list[ModuleType] = []
+"""``[oip, oip_binary]`` once the first OIP body has been seen."""
+
+
+def _codecs() -> tuple[ModuleType, ModuleType]:
+    """The tensor codec and the binary extension (``nuserve.protocols.oip``, ``oip_binary``),
+    imported on the first call."""
+    if not _MODULES:
+        from nuserve.protocols import oip, oip_binary  # noqa: PLC0415 - see the docstring
+
+        _MODULES[:] = [oip, oip_binary]
+    return _MODULES[0], _MODULES[1]
 
 
 class OIPProtocol(Protocol):
@@ -20,10 +36,8 @@ class OIPProtocol(Protocol):
     name = "oip"
 
     def decode(self, body: dict[str, Any]) -> dict[str, Any]:
-        from nuserve.protocols.oip import decode_inputs  # noqa: PLC0415 - see the docstring
-
         request = dict(body)
-        request["inputs"] = decode_inputs(body)
+        request["inputs"] = _codecs()[0].decode_inputs(body)
         return request
 
     def encode(self, response: dict[str, Any], request: dict[str, Any]) -> Any:
@@ -32,28 +46,22 @@ class OIPProtocol(Protocol):
     def respond(
         self, response: dict[str, Any], request: dict[str, Any], output_name: str | None = None
     ) -> Response:
-        from nuserve.protocols.oip import (  # noqa: PLC0415 - see the docstring
-            DEFAULT_OUTPUT,
-            encode_tensor,
-            output_values,
-        )
-
+        oip, oip_binary = _codecs()
         body: dict[str, Any] = {"id": response.get("id"), "model_name": response.get("model_name")}
         if response.get("model_version"):
             body["model_version"] = response["model_version"]
         if response.get("parameters"):
             body["parameters"] = response["parameters"]
-        values = output_values(
-            response.get("outputs"), request.get("outputs"), output_name or DEFAULT_OUTPUT
+        values = oip.output_values(
+            response.get("outputs"), request.get("outputs"), output_name or oip.DEFAULT_OUTPUT
         )
         binary = _binary_outputs(request, [name for name, _ in values])
         if not any(binary):
             body["outputs"] = [
-                value if _encoded(value) else encode_tensor(name, value) for name, value in values
+                value if _encoded(value) else oip.encode_tensor(name, value)
+                for name, value in values
             ]
             return Response(body)
-        from nuserve.protocols import oip_binary  # noqa: PLC0415 - see the docstring
-
         triples = [_triple(name, value) for name, value in values]
         data, length = oip_binary.encode_binary_body(body, triples, binary)
         return Response(

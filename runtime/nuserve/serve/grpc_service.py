@@ -78,40 +78,45 @@ def parameters_of(parameters: Any) -> dict[str, Any]:
 
 def infer_body(request: Any) -> dict[str, Any]:
     """The OIP body of a ``ModelInferRequest``: raw inputs as arrays over the message's
-    bytes, typed contents as lists (the codec checks them as it checks JSON data)."""
-    from nuserve.protocols.oip_binary import decode_binary  # noqa: PLC0415 - numpy
+    bytes, typed contents as lists (the codec checks them as it checks JSON data).
 
+    This runs on every call: protobuf maps are read only when they hold something, and each
+    raw entry is read from the message once (each read of a ``bytes`` field makes a copy).
+    """
     raw = request.raw_input_contents
-    if raw and len(raw) != len(request.inputs):
+    given_inputs = request.inputs
+    if raw and len(raw) != len(given_inputs):
         raise BadRequest(
             f"raw_input_contents has {len(raw)} entries but the request has "
-            f"{len(request.inputs)} inputs; send one entry per input, in order"
+            f"{len(given_inputs)} inputs; send one entry per input, in order"
         )
+    decode_binary = _decode_binary()
     inputs: list[dict[str, Any]] = []
-    for i, given in enumerate(request.inputs):
+    for i, given in enumerate(given_inputs):
+        datatype = given.datatype
         tensor: dict[str, Any] = {
             "name": given.name,
-            "datatype": given.datatype,
+            "datatype": datatype,
             "shape": list(given.shape),
         }
-        parameters = parameters_of(given.parameters)
-        if parameters:
-            tensor["parameters"] = parameters
-        where = f"input {given.name!r}"
+        if given.parameters:
+            parameters = parameters_of(given.parameters)
+            if parameters:
+                tensor["parameters"] = parameters
         if raw:
-            tensor["data"] = decode_binary(where, tensor, memoryview(raw[i]))
+            tensor["data"] = decode_binary(f"input {given.name!r}", tensor, memoryview(raw[i]))
         else:
-            field = TYPED_FIELDS.get(given.datatype)
+            field = TYPED_FIELDS.get(datatype)
             if field is None:
                 raise BadRequest(
-                    f"{where}: datatype {given.datatype!r} has no typed contents; send it "
-                    "in raw_input_contents (FP16 and BF16 travel raw only)"
+                    f"input {given.name!r}: datatype {datatype!r} has no typed contents; send "
+                    "it in raw_input_contents (FP16 and BF16 travel raw only)"
                 )
             tensor["data"] = list(getattr(given.contents, field))
         inputs.append(tensor)
-    parameters = parameters_of(request.parameters)
-    parameters["binary_data_output"] = True  # the answer's chunks become raw_output_contents
-    body: dict[str, Any] = {"inputs": inputs, "parameters": parameters}
+    body_parameters = parameters_of(request.parameters) if request.parameters else {}
+    body_parameters["binary_data_output"] = True  # the answer's chunks: raw_output_contents
+    body: dict[str, Any] = {"inputs": inputs, "parameters": body_parameters}
     if request.id:
         body["id"] = request.id
     if request.outputs:
@@ -119,45 +124,61 @@ def infer_body(request: Any) -> dict[str, Any]:
     return body
 
 
+_DECODE_BINARY: Any = None
+
+
+def _decode_binary() -> Any:
+    """``oip_binary.decode_binary``, imported on the first call (numpy), then kept."""
+    global _DECODE_BINARY  # noqa: PLW0603 - a cache of one import
+    if _DECODE_BINARY is None:
+        from nuserve.protocols.oip_binary import decode_binary  # noqa: PLC0415 - numpy
+
+        _DECODE_BINARY = decode_binary
+    return _DECODE_BINARY
+
+
 def infer_response(response: Response) -> Any:
     """A ``ModelInferResponse`` from the binary answer of the protocol (header + chunks)."""
     body = response.body
     if type(body) is bytes:
         length = int(response.headers[BINARY_HEADER])
-        head = orjson.loads(body[:length])
+        head = orjson.loads(memoryview(body)[:length])
+        answer = _answer(head)
         view = memoryview(body)
         offset = length
-        outputs, raw = [], []
-        for tensor in head.get("outputs", []):
-            size = int(tensor.get("parameters", {}).get("binary_data_size", 0))
+        outputs, raw = answer.outputs, answer.raw_output_contents
+        for tensor in head.get("outputs", ()):
+            parameters = tensor.get("parameters")
+            size = int(parameters.get("binary_data_size", 0)) if parameters else 0
             raw.append(view[offset : offset + size].tobytes())
             offset += size
-            outputs.append(_output(tensor))
-    elif isinstance(body, dict):  # a body made by other code than the protocol (a flow)
+            outputs.add(
+                name=str(tensor["name"]), datatype=str(tensor["datatype"]), shape=tensor["shape"]
+            )
+        return answer
+    if isinstance(body, dict):  # a body made by other code than the protocol (a flow)
+        import numpy as np  # noqa: PLC0415 - numpy
+
         from nuserve.protocols.oip_binary import binary_tensor  # noqa: PLC0415 - numpy
 
-        head, outputs, raw = body, [], []
+        answer = _answer(body)
         for tensor in body.get("outputs") or []:
-            import numpy as np  # noqa: PLC0415 - numpy
-
             value = np.asarray(tensor.get("data")).reshape(tensor.get("shape", [-1]))
             header, chunk = binary_tensor(str(tensor.get("name")), value, tensor.get("datatype"))
-            outputs.append(_output(header))
-            raw.append(bytes(chunk))
-    else:
-        raise BadRequest(f"the answer is not OIP tensors (got {type(body).__name__})")
+            answer.outputs.add(
+                name=str(header["name"]), datatype=str(header["datatype"]), shape=header["shape"]
+            )
+            answer.raw_output_contents.append(bytes(chunk))
+        return answer
+    raise BadRequest(f"the answer is not OIP tensors (got {type(body).__name__})")
+
+
+def _answer(head: dict[str, Any]) -> Any:
+    """An empty ``ModelInferResponse`` with the answer's model name, version and id."""
     return pb.ModelInferResponse(
         model_name=str(head.get("model_name") or ""),
         model_version=str(head.get("model_version") or ""),
         id=str(head.get("id") or ""),
-        outputs=outputs,
-        raw_output_contents=raw,
-    )
-
-
-def _output(tensor: dict[str, Any]) -> Any:
-    return pb.ModelInferResponse.InferOutputTensor(
-        name=str(tensor["name"]), datatype=str(tensor["datatype"]), shape=tensor["shape"]
     )
 
 
