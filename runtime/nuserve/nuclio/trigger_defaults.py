@@ -33,6 +33,10 @@ SYNC_HANDLER = "handler:handler"
 ASYNC_HANDLER = "handler:handler_async"
 MODEL_HOOKS = ("preprocess", "validate", "predict", "postprocess", "explain", "load")
 GENERATIVE_CLASSES = frozenset({"LLModel"})
+DEFAULT_BATCH_TIMEOUT = "2ms"
+"""The batch timeout written with ``with_http(batch_size=N)`` alone (``max_batch_time_ms``'s
+default): Nuclio's platform would fill in 1 s, a second's wait whenever a batch is not full,
+and the processor itself refuses a batch without one."""
 
 
 def worker_count(spec: FunctionSpec) -> int:
@@ -84,10 +88,13 @@ def _async_class(name: Any) -> bool:
 
 
 def batch_mode(spec: FunctionSpec) -> tuple[int, str | None] | None:
-    """The HTTP trigger's ``batch`` (size, timeout): ``with_http(batch_size=...)``, else the
-    largest ``max_batch_size`` of the graph's models and their longest wait; ``None``: off."""
+    """The HTTP trigger's ``batch`` (size, timeout): ``with_http(batch_size=...)`` (with
+    ``DEFAULT_BATCH_TIMEOUT`` unless it says one), else the largest ``max_batch_size`` of the
+    graph's models and their longest wait; ``None``: off."""
     if spec.http_batch_size is not None:
-        return (spec.http_batch_size, spec.http_batch_timeout) if spec.http_batch_size else None
+        if not spec.http_batch_size:
+            return None
+        return spec.http_batch_size, spec.http_batch_timeout or DEFAULT_BATCH_TIMEOUT
     sizes: list[int] = []
     waits: list[float] = []
     for route in routes(spec.graph):

@@ -139,6 +139,11 @@ def test_batch_mode_set_by_hand_wins_and_zero_turns_it_off():
     assert by_hand["batch"] == {"mode": "enable", "batchSize": 4, "timeout": "20ms"}
 
 
+def test_batch_mode_without_a_timeout_gets_nuserves_not_nuclios_second():
+    trigger = http(echo().with_http(batch_size=8))
+    assert trigger["batch"] == {"mode": "enable", "batchSize": 8, "timeout": "2ms"}
+
+
 @pytest.mark.parametrize(
     "make",
     [
