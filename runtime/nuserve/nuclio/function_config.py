@@ -32,7 +32,13 @@ from nuserve.nuclio.function_spec import (
 )
 from nuserve.nuclio.spec_env import CODE_DIR_ENV, SPEC_ENV, decode_spec, encode_spec
 from nuserve.nuclio.stream_output import check_stream_path
-from nuserve.nuclio.trigger_defaults import batch_mode, handler_name, routes, worker_count
+from nuserve.nuclio.trigger_defaults import (
+    batch_mode,
+    handler_name,
+    is_generative,
+    routes,
+    worker_count,
+)
 from nuserve.spec.serving import ServingSpec
 from nuserve.version import __version__
 
@@ -225,14 +231,7 @@ def streams(spec: FunctionSpec) -> bool:
     (``LLModel``), whose OpenAI endpoints stream when asked."""
     if spec.streaming:
         return True
-    for route in routes(spec.graph):
-        name = route.class_name
-        if isinstance(name, type):
-            if getattr(name, "generative", False):
-                return True
-        elif isinstance(name, str) and name.rsplit(".", 1)[-1] == "LLModel":
-            return True
-    return False
+    return any(is_generative(route.class_name) for route in routes(spec.graph))
 
 
 def wheel_links(wheel_dir: str) -> str:

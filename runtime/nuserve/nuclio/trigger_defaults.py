@@ -19,7 +19,6 @@ so the settings that decide throughput are Nuclio's, not nuserve's:
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -31,7 +30,6 @@ from nuserve.spec.routers import RouterSpec, RouteSpec
 
 SYNC_HANDLER = "handler:handler"
 ASYNC_HANDLER = "handler:handler_async"
-MODEL_HOOKS = ("preprocess", "validate", "predict", "postprocess", "explain", "load")
 GENERATIVE_CLASSES = frozenset({"LLModel"})
 DEFAULT_BATCH_TIMEOUT = "2ms"
 """The batch timeout written with ``with_http(batch_size=N)`` alone (``max_batch_time_ms``'s
@@ -77,14 +75,14 @@ def is_async(spec: FunctionSpec) -> bool:
 
 
 def _async_class(name: Any) -> bool:
+    return is_generative(name) or bool(getattr(name, "async_hooks", None))
+
+
+def is_generative(name: Any) -> bool:
+    """Whether a model class (object, or a name, which is not imported) is a generative one."""
     if isinstance(name, str):
         return name.rsplit(".", 1)[-1] in GENERATIVE_CLASSES
-    if not isinstance(name, type):
-        return False
-    if getattr(name, "generative", False):
-        return True
-    hooks = (getattr(name, hook, None) for hook in MODEL_HOOKS)
-    return any(inspect.iscoroutinefunction(h) or inspect.isasyncgenfunction(h) for h in hooks)
+    return isinstance(name, type) and bool(getattr(name, "generative", False))
 
 
 def batch_mode(spec: FunctionSpec) -> tuple[int, str | None] | None:
