@@ -108,6 +108,18 @@ def complete(raw: bytes) -> bool:
     return bool(sep and found and len(rest) >= int(found.group(1)))
 
 
+def whole_answers(raw: bytes) -> int:
+    """How many whole responses ``raw`` begins with."""
+    count = 0
+    while complete(raw):
+        head, _, rest = raw.partition(b"\r\n\r\n")
+        length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+        assert length is not None
+        raw = rest[int(length.group(1)) :]
+        count += 1
+    return count
+
+
 def exchange(
     port: int, data: bytes, wait: float = 5.0, until_close: bool = False
 ) -> tuple[bytes, bool]:
@@ -537,4 +549,45 @@ def test_memory_stays_bounded_under_hostile_traffic(server: Served) -> None:
         round_of_hostile_traffic()
     grown = proc_value(f"/proc/{pid}/status", "VmRSS") - warm
     assert grown < 16 * 1024, f"the worker grew by {grown} KiB under hostile traffic"
+    assert_still_serving(server)
+
+
+def test_pipelined_requests_in_one_write_are_all_answered_in_order(server: Served) -> None:
+    one = (
+        b"POST /v2/models/iris/infer HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
+        b"X-Request-Id: r%d\r\n\r\n"
+    )
+    bodies = [b'{"inputs": [[%d.0, 1.0, 1.0, 1.0]]}' % i for i in range(3)]
+    data = b"".join(one % (len(b), i) + b for i, b in enumerate(bodies))
+    with socket.create_connection((HOST, server.port), timeout=5) as sock:
+        sock.sendall(data)
+        raw = b""
+        while whole_answers(raw) < 3:
+            chunk = sock.recv(65536)
+            assert chunk, raw
+            raw += chunk
+    answers = parse(raw)
+    assert [a.status for a in answers] == [200, 200, 200]
+    assert [a.headers["x-request-id"] for a in answers] == ["r0", "r1", "r2"]
+    assert [orjson.loads(a.body)["outputs"][0][0] for a in answers] == [0.0, 1.0, 2.0]
+
+
+def test_a_slow_head_after_an_answer_on_the_same_connection_gets_408(server: Served) -> None:
+    """The deadline is armed again by each answer (uvicorn's keep-alive timer)."""
+    head = b"POST /v2/models/iris/infer HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n"
+    with socket.create_connection((HOST, server.port), timeout=HEAD_TIMEOUT + 5) as sock:
+        sock.sendall(head % len(IRIS) + IRIS)
+        raw = b""
+        while not complete(raw):
+            raw += sock.recv(65536)
+        assert parse(raw)[0].status == 200
+        started = time.monotonic()
+        sock.sendall(b"POST /v2/models/iris/infer HTTP/1.1\r\nHost: x\r\n")  # never ends
+        late = b""
+        while chunk := sock.recv(65536):
+            late += chunk
+        took = time.monotonic() - started
+    (answer,) = parse(late)
+    assert answer.status == 408 and answer.headers["connection"] == "close"
+    assert HEAD_TIMEOUT * 0.9 < took < HEAD_TIMEOUT + 2
     assert_still_serving(server)
