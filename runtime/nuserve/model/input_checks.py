@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 from nuserve.errors import BadRequest
@@ -43,6 +44,8 @@ when a spec is read, not with ``nuserve``)."""
 Bounds = tuple[float, float]
 _NUMBERS = frozenset({float, int})
 """The types a numeric row's values may have (``bool`` is not a number here)."""
+_LISTS = frozenset({list})
+"""The type a row may have (what a JSON array decodes to)."""
 
 
 def bounds_of(value_types: Sequence[str]) -> Bounds | None:
@@ -93,6 +96,35 @@ def check_rows(
     if type(inputs) is not list or not inputs:
         got = "no rows" if type(inputs) is list else type(inputs).__name__
         raise BadRequest(f"model '{name}' expects a list of rows of {width} features (got {got})")
+    if not _rows_fit(inputs, width, numeric, bounds):
+        _raise_row_error(name, inputs, width, numeric, bounds)
+
+
+def _rows_fit(inputs: list[Any], width: int, numeric: bool, bounds: Bounds | None) -> bool:
+    """Whether every row passes, by whole-list passes in C (at 1,000 rows the Python loop
+    per row and ``min``/``max`` per row cost more than the request's parse and predict)."""
+    if not _LISTS.issuperset(map(type, inputs)) or set(map(len, inputs)) != {width}:
+        return False
+    if not numeric:
+        return True
+    if not _NUMBERS.issuperset(map(type, chain.from_iterable(inputs))):
+        return False
+    if bounds is None:
+        return True
+    import numpy as np  # noqa: PLC0415 - `import nuserve` does not import numpy
+
+    try:
+        values = np.fromiter(chain.from_iterable(inputs), np.float64, len(inputs) * width)
+    except OverflowError:  # an int past float64's range: outside any bounds
+        return False
+    return bool(bounds[0] <= values.min() and values.max() <= bounds[1])
+
+
+def _raise_row_error(
+    name: str, inputs: list[Any], width: int, numeric: bool, bounds: Bounds | None
+) -> None:
+    """The 400 naming the first row that does not fit; none when all do (a list subclass
+    is a row too, which ``_rows_fit`` leaves to this walk)."""
     all_numbers = _NUMBERS.issuperset
     for i, row in enumerate(inputs):
         if not isinstance(row, list) or len(row) != width:
@@ -100,16 +132,15 @@ def check_rows(
             raise BadRequest(
                 f"model '{name}' expects rows of {width} features (row {i} has {size})"
             )
-        if numeric and not all_numbers(map(type, row)):  # in C: per value in Python was 4 µs a row
+        if numeric and not all_numbers(map(type, row)):
             bad = next(v for v in row if type(v) is not float and type(v) is not int)
             raise BadRequest(f"model '{name}' expects numbers (row {i} has {bad!r})")
     if numeric and bounds is not None:
         low, high = bounds
-        if not (low <= min(map(min, inputs)) and max(map(max, inputs)) <= high):
-            for i, row in enumerate(inputs):
-                bad = next((v for v in row if not low <= v <= high), None)
-                if bad is not None:
-                    raise _range_error(name, f"row {i}", bad, bounds)
+        for i, row in enumerate(inputs):
+            bad = next((v for v in row if not low <= v <= high), None)
+            if bad is not None:
+                raise _range_error(name, f"row {i}", bad, bounds)
 
 
 def _check_tensor(name: str, inputs: Any, bounds: Bounds | None) -> None:

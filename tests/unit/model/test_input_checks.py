@@ -94,3 +94,36 @@ def test_bounds_are_the_narrowest_value_type_and_none_when_one_has_no_range():
     )
     assert bounds_of(["float", "str"]) is None
     assert bounds_of([]) is None
+
+
+class Row(list):  # type: ignore[type-arg]
+    """A row that is a list subclass (built by user code, not decoded JSON)."""
+
+
+def test_a_list_subclass_is_a_row_and_is_still_checked():
+    check_rows("m", [Row([1, 2])], 2, numeric=True, bounds=(-10, 10))
+    with pytest.raises(BadRequest, match=r"row 1 has 1"):
+        check_rows("m", [Row([1, 2]), Row([3])], 2, numeric=True)
+    with pytest.raises(BadRequest, match=r"row 0 has 99"):
+        check_rows("m", [Row([1, 99])], 2, numeric=True, bounds=(-10, 10))
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(float("nan"), "nan"), (float("inf"), "inf"), (10**400, "1000"), (3.5e38, "3.5e+38")],
+)
+def test_a_value_past_the_bounds_is_named_in_a_long_request(value, shown):
+    """1,000 rows take the whole-list passes; the one bad value is still found and named."""
+    rows = [[5.1, 3.5]] * 999 + [[1.0, value]]
+    with pytest.raises(BadRequest) as refused:
+        check_rows("m", rows, 2, numeric=True, bounds=bounds_of(["float", "float"]))
+    assert "row 999 has " + shown in refused.value.message
+
+
+def test_a_bool_or_a_short_row_deep_in_a_long_request_is_named():
+    rows = [[5.1, 3.5]] * 1000
+    with pytest.raises(BadRequest, match=r"row 700 has True"):
+        check_rows("m", [*rows[:700], [1.0, True], *rows[700:]], 2, numeric=True)
+    with pytest.raises(BadRequest, match=r"row 500 has 3"):
+        check_rows("m", [*rows[:500], [1.0, 2.0, 3.0], *rows[500:]], 2, numeric=True)
+    check_rows("m", rows, 2, numeric=True, bounds=bounds_of(["float", "float"]))
