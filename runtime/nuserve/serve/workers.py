@@ -181,6 +181,7 @@ def run(
                     ws="none",
                     lifespan="on",
                     access_log=False,
+                    proxy_headers=False,  # nothing reads X-Forwarded-*: 6k instructions a request
                     log_level=log_level,
                     timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
                 )
