@@ -22,11 +22,10 @@ from nuserve.event import Stream
 TEXT = "text/plain; charset=utf-8"
 JSON_LINES = "application/x-ndjson"
 _DONE = object()
+CHUNK_TYPES = frozenset({types.GeneratorType, types.AsyncGeneratorType})
+"""A generator's output types (neither can be subclassed): ``type(x) in CHUNK_TYPES`` is the
+hot path's test, with no call."""
 
-
-def is_chunks(value: Any) -> bool:
-    """Whether ``value`` is a generator's output (sync or async), not a plain value."""
-    return isinstance(value, types.GeneratorType | types.AsyncGeneratorType)
 
 
 def join(chunks: list[Any]) -> Any:

@@ -30,7 +30,13 @@ from nuserve.model.input_checks import (
     check_rows,
 )
 from nuserve.model.operations import call_operation, operation_methods, operation_names
-from nuserve.model.streaming import collect, collect_sync, is_chunks, stream_of, stream_of_sync
+from nuserve.model.streaming import (
+    CHUNK_TYPES,
+    collect,
+    collect_sync,
+    stream_of,
+    stream_of_sync,
+)
 from nuserve.protocols import OIP, ROWS, Protocol, detect, event_body
 from nuserve.protocols.datatypes import oip_datatype
 
@@ -379,7 +385,7 @@ class V2ModelServer:
                 request = self.validate(request, operation)
             stage = operation
             outputs = self.explain(request) if operation == "explain" else self.predict(request)
-            if is_chunks(outputs):
+            if type(outputs) in CHUNK_TYPES:
                 if self.streaming:
                     stream = stream_of_sync(outputs)
                     return Response(stream, content_type=stream.media_type)
@@ -425,7 +431,7 @@ class V2ModelServer:
             else:
                 call = self.explain if operation == "explain" else self.predict
                 outputs = await maybe_await(call(request))
-                if is_chunks(outputs):
+                if type(outputs) in CHUNK_TYPES:
                     if self.streaming:
                         stream = await stream_of(outputs)
                         return Response(stream, content_type=stream.media_type)
