@@ -35,6 +35,7 @@ are. Errors are gRPC status codes with the HTTP answer's message: 400 → INVALI
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from time import perf_counter
@@ -54,7 +55,9 @@ from nuserve.serve.oip_grpc import grpc_predict_v2_pb2_grpc as pb_grpc
 from nuserve.server.graph_server import GraphServer
 
 THREADS = 2
-"""gRPC handler threads per worker (measured 1, 2 and 4 with the real path: bench/RESULTS.md)."""
+"""gRPC handler threads per worker (measured 1, 2 and 4 with the real path: bench/RESULTS.md);
+``NUSERVE_GRPC_THREADS`` sets another number (a model that releases the GIL may want more)."""
+THREADS_ENV = "NUSERVE_GRPC_THREADS"
 CODES: dict[int, grpc.StatusCode] = {
     400: grpc.StatusCode.INVALID_ARGUMENT,
     401: grpc.StatusCode.UNAUTHENTICATED,
@@ -345,6 +348,19 @@ class GrpcServer:
         await asyncio.to_thread(self.executor.shutdown, True)
 
 
+def thread_count(value: str | None) -> int:
+    """``NUSERVE_GRPC_THREADS`` as a number of threads (``THREADS`` when unset)."""
+    if not value:
+        return THREADS
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= 64:
+        raise ConfigError(f"{THREADS_ENV}={value!r}: give a number of threads from 1 to 64")
+    return count
+
+
 async def start(
     server: GraphServer,
     metrics: Metrics,
@@ -352,7 +368,7 @@ async def start(
     port: int,
     max_message: int,
     token: bytes | None = None,
-    threads: int = THREADS,
+    threads: int | None = None,
 ) -> GrpcServer:
     """Start this worker's gRPC server on ``host:port`` (shared by the workers); called on the
     worker's loop, which answers the calls of a graph that needs one."""
@@ -361,6 +377,7 @@ async def start(
         ("grpc.max_send_message_length", -1),
         ("grpc.so_reuseport", 1),
     ]
+    threads = threads or thread_count(os.environ.get(THREADS_ENV))
     on_loop = server.needs_loop()
     loop = asyncio.get_running_loop() if on_loop else None
     executor = ThreadPoolExecutor(threads, thread_name_prefix="nuserve-grpc")
