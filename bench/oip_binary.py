@@ -1,6 +1,6 @@
 """OIP binary tensors and gRPC: nuserve against KServe 0.21, MLServer 1.7 and a bare floor.
 
-Usage: .venv/bin/python bench/oip_binary.py [--seconds S] [--skip-others]
+Usage: .venv/bin/python bench/oip_binary.py [--seconds S] [--skip-others] [--grpc-only]
 
 1. A 1 MB FP32 tensor (262,144 values) to a model answering its mean: requests/s over one
    keep-alive connection with the binary extension and with JSON, and over one gRPC channel
@@ -13,8 +13,11 @@ Usage: .venv/bin/python bench/oip_binary.py [--seconds S] [--skip-others]
 2. A 64 MB binary tensor: peak RSS growth of the nuserve worker (VmHWM), goal ≤ 2x the body.
 3. gRPC unary, a [1, 4] FP32 tensor, with tritonclient's sync client (one call at a time)
    and its aio client (8 calls in flight on one channel): nuserve ≥ 1.5x KServe. The floor is
-   bench/bare_grpc.py, grpcio's asyncio server answering a fixed tensor with no model and no
-   graph, measured with the same clients: what the client and grpcio allow on this machine.
+   bench/bare_grpc.py, grpcio's sync server (the one nuserve runs, the fastest bare Python
+   gRPC server here) answering a fixed tensor with no model and no graph, measured with the
+   same clients: what the client and grpcio allow on this machine; "bare grpc.aio" is the
+   same on grpcio's asyncio server (what KServe and MLServer run on). ``--grpc-only``
+   measures only this part (nuserve, KServe and the floors).
 Each server runs one worker; the client runs beside it (the numbers are only as steady as
 the machine).
 """
@@ -243,10 +246,12 @@ def mlserver_server(tmp: Path, http_port: int, grpc_port: int) -> Any:
     return running(command, http_port, env, tmp, tmp / "mlserver.log", grpc_port)
 
 
-def bare_grpc_server(tmp: Path, grpc_port: int) -> Any:
-    """bench/bare_grpc.py: grpcio's asyncio server answering a fixed tensor (the floor)."""
+def bare_grpc_server(tmp: Path, grpc_port: int, aio: bool = False) -> Any:
+    """bench/bare_grpc.py: grpcio's sync server (``aio``: its asyncio server) answering a
+    fixed tensor (the floor)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, str(ROOT / "bench" / "bare_grpc.py"), str(grpc_port)]
+    command += ["--aio"] if aio else []
     return running(command, 0, env, tmp, tmp / "bare_grpc.log", grpc_port)
 
 
@@ -288,12 +293,13 @@ def measure(
     grpc_port: int,
     s: float,
     bodies: dict[str, Any],
+    grpc_only: bool = False,
 ) -> dict[str, float]:
     """One server's figures; an HTTP binary request it refuses is NaN, and why is printed.
     ``cpu c1``/``cpu c8``: the server's CPU µs per small gRPC call (steadier than calls/s on
     a shared machine: it does not count the client)."""
     row: dict[str, float] = {}
-    if http_port:
+    if http_port and not grpc_only:
         row["json"] = rate(http_port, *bodies["json"], s)
         try:
             row["binary"] = rate(http_port, *bodies["binary"], s)
@@ -301,7 +307,7 @@ def measure(
             row["binary"] = NAN
             answer = probe(http_port, *bodies["binary"])
             print(f"port {http_port} refused the binary request: {answer}", file=sys.stderr)
-    row["grpc raw"] = grpc_rate(grpc_port, s, bodies["array"])
+    row["grpc raw"] = NAN if grpc_only else grpc_rate(grpc_port, s, bodies["array"])
     for column, concurrency in (("c1", 1), ("c8", 8)):
         cpu, started = cpu_seconds(process), time.monotonic()
         row[column] = grpc_rate(grpc_port, s, SMALL, concurrency=concurrency)
@@ -318,8 +324,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--skip-others", action="store_true", help="nuserve and the floor only")
+    parser.add_argument("--grpc-only", action="store_true", help="gRPC unary, small tensor only")
     args = parser.parse_args()
-    s = args.seconds
+    s, only = args.seconds, args.grpc_only
     array = np.random.default_rng(0).random(262_144, dtype=np.float32)  # 1 MB
     bodies = {"binary": binary_request(array), "json": json_request(array), "array": array}
     rows: dict[str, dict[str, float]] = {}
@@ -327,25 +334,32 @@ def main() -> None:
         tmp = Path(tmpdir)
         port = free_port()
         with bare_grpc_server(tmp, port) as bare:
-            rows["bare grpcio"] = measure(bare, 0, port, s, bodies)
+            rows["bare grpcio"] = measure(bare, 0, port, s, bodies, only)
+        port = free_port()
+        with bare_grpc_server(tmp, port, aio=True) as bare:
+            rows["bare grpc.aio"] = measure(bare, 0, port, s, bodies, only)
         http_port, grpc_port = free_port(), free_port()
+        growth_mb = growth_x = NAN
         with nuserve_server(tmp, http_port, grpc_port) as process:
-            growth_mb, growth_x = peak_growth(process, http_port, 64)
-            rows["nuserve"] = measure(process, http_port, grpc_port, s, bodies)
+            if not only:
+                growth_mb, growth_x = peak_growth(process, http_port, 64)
+            rows["nuserve"] = measure(process, http_port, grpc_port, s, bodies, only)
         if not args.skip_others:
             k_http, k_grpc = free_port(), free_port()
             with kserve_server(tmp, k_http, k_grpc) as kserve:
-                rows["kserve 0.21"] = measure(kserve, k_http, k_grpc, s, bodies)
+                rows["kserve 0.21"] = measure(kserve, k_http, k_grpc, s, bodies, only)
+        if not args.skip_others and not only:
             m_http, m_grpc = free_port(), free_port()
             with mlserver_server(tmp, m_http, m_grpc) as mlserver:
                 rows["mlserver 1.7"] = measure(mlserver, m_http, m_grpc, s, bodies)
-    print(f"1 MB FP32 tensor (262,144 values), one connection, {s:g} s each; req/s")
-    print(f"{'server':<14}{'http binary':>12}{'http json':>11}{'grpc raw':>10}")
-    for name, row in rows.items():
-        print(
-            f"{name:<14}{row.get('binary', NAN):>12.1f}{row.get('json', NAN):>11.1f}"
-            f"{row['grpc raw']:>10.1f}"
-        )
+    if not only:
+        print(f"1 MB FP32 tensor (262,144 values), one connection, {s:g} s each; req/s")
+        print(f"{'server':<14}{'http binary':>12}{'http json':>11}{'grpc raw':>10}")
+        for name, row in rows.items():
+            print(
+                f"{name:<14}{row.get('binary', NAN):>12.1f}{row.get('json', NAN):>11.1f}"
+                f"{row['grpc raw']:>10.1f}"
+            )
     print(f"\ngRPC unary, [1, 4] FP32 raw, {s:g} s each; calls/s")
     print(f"{'server':<14}{'sync c=1':>10}{'aio c=8':>10}   server CPU µs/call c=1, c=8")
     for name, row in rows.items():
@@ -359,9 +373,11 @@ def main() -> None:
     def goal(label: str, a: float, b: float, target: str) -> None:
         print(f"{label:<44}{ratio(a, b)}   {target}")
 
+    aio_floor = rows["bare grpc.aio"]
     print("\ngoal                                        measured   target")
-    goal("nuserve http binary / nuserve http json", n["binary"], n["json"], ">= 5x")
-    if k is not None:
+    if not only:
+        goal("nuserve http binary / nuserve http json", n["binary"], n["json"], ">= 5x")
+    if k is not None and not only:
         goal("nuserve http binary / kserve http binary", n["binary"], k["binary"], ">= 2x")
     if m is not None:
         goal("nuserve http binary / mlserver http binary", n["binary"], m["binary"], ">= 2x")
@@ -375,10 +391,12 @@ def main() -> None:
         goal(f"nuserve grpc / bare grpcio, {label}", n[column], floor[column], "(floor)")
         if k is not None:
             goal(f"kserve grpc / bare grpcio, {label}", k[column], floor[column], "(floor)")
-    print(
-        f"64 MB binary tensor: worker peak RSS +{growth_mb:.0f} MB = "
-        f"{growth_x:.2f}x the body   <= 2x"
-    )
+            goal(f"kserve grpc / bare grpc.aio, {label}", k[column], aio_floor[column], "")
+    if not only:
+        print(
+            f"64 MB binary tensor: worker peak RSS +{growth_mb:.0f} MB = "
+            f"{growth_x:.2f}x the body   <= 2x"
+        )
 
 
 if __name__ == "__main__":

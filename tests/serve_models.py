@@ -149,6 +149,53 @@ def request(
         conn.close()
 
 
+class ThreadName(nuserve.V2ModelServer):
+    """Answers its input beside the name of the thread its ``predict`` ran in (``thread``)."""
+
+    def predict(self, request: dict[str, Any]) -> Any:
+        import threading
+
+        return {"echo": request["inputs"], "thread": [threading.current_thread().name]}
+
+
+class AsyncThreadName(nuserve.V2ModelServer):
+    """``ThreadName`` with an ``async def predict``: an async graph, answered on the loop."""
+
+    async def predict(self, request: dict[str, Any]) -> Any:
+        import asyncio
+        import threading
+
+        await asyncio.sleep(0.001)
+        return {"echo": request["inputs"], "thread": [threading.current_thread().name]}
+
+
+class BatchedEcho(nuserve.V2ModelServer):
+    """Echo whose ``predict`` is batched (class args ``max_batch_size``...); it appends the
+    size of each batch it saw to ``$NUSERVE_TEST_CALLS``."""
+
+    def predict(self, request: dict[str, Any]) -> Any:
+        import numpy as np
+
+        inputs = np.asarray(request["inputs"])
+        _append(CALLS_ENV, f"batch {len(inputs)}")
+        return inputs
+
+
+class Failing(nuserve.V2ModelServer):
+    """``predict`` raises (a bug in user code: 500)."""
+
+    def predict(self, request: dict[str, Any]) -> Any:
+        raise ValueError("the model is broken")
+
+
+class Slow(nuserve.V2ModelServer):
+    """Echo after ``$NUSERVE_TEST_SLOW`` seconds (1 s by default)."""
+
+    def predict(self, request: dict[str, Any]) -> Any:
+        time.sleep(float(os.environ.get("NUSERVE_TEST_SLOW", "1")))
+        return request["inputs"]
+
+
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

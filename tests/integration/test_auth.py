@@ -119,6 +119,39 @@ def test_every_path_needs_the_token_from_the_file(tmp_path: Path) -> None:
             assert TOKEN not in Path(f"/proc/{pid}/cmdline").read_text()
 
 
+def test_grpc_calls_need_the_token_too(tmp_path: Path) -> None:
+    """The gRPC service (run in grpcio's threads) reads the token from the call's metadata."""
+    import grpc
+    import numpy as np
+    import tritonclient.grpc as grpcclient
+    from tritonclient.utils import InferenceServerException
+
+    grpc_port = free_port()
+    options = ["--auth-token-file", str(token_file(tmp_path)), "--grpc-port", str(grpc_port)]
+    with serving(tmp_path, options):
+        client = grpcclient.InferenceServerClient(f"{HOST}:{grpc_port}")
+        x = grpcclient.InferInput("x", [2], "INT64")
+        x.set_data_from_numpy(np.array([1, 2]))
+        try:
+            for headers, reason in [
+                (None, MISSING),
+                ({"authorization": "Bearer wrong-token"}, WRONG),
+                ({"authorization": f"Basic {TOKEN}"}, MISSING),
+            ]:
+                with pytest.raises(InferenceServerException) as err:
+                    client.infer("iris", [x], headers=headers)
+                assert err.value.status() == str(grpc.StatusCode.UNAUTHENTICATED)
+                assert err.value.message() == reason
+                assert TOKEN not in str(err.value)
+            with pytest.raises(InferenceServerException):
+                client.is_server_live()  # health too, as over HTTP
+            good = {"authorization": f"Bearer {TOKEN}"}
+            assert client.is_server_live(headers=good)
+            assert client.infer("iris", [x], headers=good).as_numpy("output-0").tolist() == [1, 2]
+        finally:
+            client.close()
+
+
 def test_the_token_from_the_environment_reaches_every_worker(tmp_path: Path) -> None:
     with serving(tmp_path, [], env={"NUSERVE_AUTH_TOKEN": TOKEN}, workers=2) as (_, port):
         for _ in range(20):  # new connections, spread over both workers

@@ -129,6 +129,10 @@ class ModelRouter:
         if self._table:
             self._table[path] = self._mounts[path]
 
+    def has_mounts(self) -> bool:
+        """Whether a front end is mounted (its handlers are coroutines)."""
+        return bool(self._mounts)
+
     def freeze(self) -> None:
         """Build the path table; call after the last ``add_route``."""
         table: dict[str, Target] = {

@@ -1,10 +1,29 @@
 """The OIP gRPC service (``inference.GRPCInferenceService``) of ``nuserve serve --grpc-port``.
 
-Each worker runs a grpcio asyncio server on its own event loop, beside its HTTP app, on the
-same port as the other workers (``SO_REUSEPORT``: the kernel spreads connections). A call
-becomes the same ``Event`` an HTTP request makes (the OIP path, a JSON-object body) and runs
-through the worker's ``GraphServer``, so models, tracking and answers are the ones HTTP gets;
-it is counted in ``/metrics`` under the same model and operation.
+Each worker runs grpcio's sync (thread-pool) server beside its HTTP app, on the same port as
+the other workers (``SO_REUSEPORT``: the kernel spreads connections). A call becomes the same
+``Event`` an HTTP request makes (the OIP path, a JSON-object body) and runs through the
+worker's ``GraphServer``, so models, tracking and answers are the ones HTTP gets; it is
+counted in ``/metrics`` under the same model and operation.
+
+Where a call runs, decided once per graph when the worker starts (``GraphServer.needs_loop``):
+
+- a sync graph (sync models, no adaptive batching, a sync-engine flow) is answered in the gRPC
+  thread itself, with ``GraphServer.run``, as Nuclio's sync handler answers it. So a model's
+  ``predict`` may run in a gRPC thread while an HTTP request runs it on the worker's event loop
+  thread: two calls at once, one per thread, where HTTP alone never overlaps them. A model that
+  keeps state between calls must guard it (a ``threading.Lock``), or set ``request_timeout``:
+  each model then runs in one lane thread, one call at a time, for HTTP and gRPC alike.
+- an async graph (async hooks, adaptive batching, remote models, an async-engine flow,
+  streaming, generative models) is handed to the worker's event loop
+  (``run_coroutine_threadsafe(server.run_async(event))``), where HTTP requests run too: the same
+  loop, batcher and tasks; the gRPC thread waits for the answer, and a call the client cancels
+  is cancelled on the loop.
+
+Why threads: grpcio's sync server answered a small tensor with about 1.4x less CPU than its
+asyncio server on the same machine (bench/RESULTS.md, issue 16), but only when the call runs in
+the handler thread; a hop to the loop and back costs that gain again. ``THREADS`` handler
+threads serve each worker; more calls wait in grpcio's queue.
 
 Tensors come in as ``raw_input_contents`` (decoded zero-copy, as the HTTP binary extension is)
 or typed ``contents`` (checked as JSON data is); they go back as ``raw_output_contents``: the
@@ -15,12 +34,15 @@ are. Errors are gRPC status codes with the HTTP answer's message: 400 → INVALI
 
 from __future__ import annotations
 
+import asyncio
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from time import perf_counter
-from typing import Any
+from typing import Any, NoReturn
 
 import grpc
 import orjson
-from grpc import aio
 
 from nuserve.errors import BadRequest, ConfigError
 from nuserve.event import Event, Response
@@ -32,6 +54,10 @@ from nuserve.serve.oip_grpc import grpc_predict_v2_pb2 as pb
 from nuserve.serve.oip_grpc import grpc_predict_v2_pb2_grpc as pb_grpc
 from nuserve.server.graph_server import GraphServer
 
+THREADS = 2
+"""gRPC handler threads per worker (measured 1, 2 and 4 with the real path: bench/RESULTS.md);
+``NUSERVE_GRPC_THREADS`` sets another number (a model that releases the GIL may want more)."""
+THREADS_ENV = "NUSERVE_GRPC_THREADS"
 CODES: dict[int, grpc.StatusCode] = {
     400: grpc.StatusCode.INVALID_ARGUMENT,
     401: grpc.StatusCode.UNAUTHENTICATED,
@@ -183,25 +209,43 @@ def _answer(head: dict[str, Any]) -> Any:
 
 
 class InferenceService(pb_grpc.GRPCInferenceServiceServicer):  # type: ignore[misc]
-    """The servicer (methods named as the service's calls): each call goes through
-    ``GraphServer.run_async``, as HTTP requests do."""
+    """The servicer (methods named as the service's calls), run in grpcio's threads: each call
+    goes through ``GraphServer.run`` in the thread, or ``run_async`` on ``loop`` for a graph
+    that needs one."""
 
-    def __init__(self, server: GraphServer, metrics: Metrics, token: bytes | None) -> None:
+    def __init__(
+        self,
+        server: GraphServer,
+        metrics: Metrics,
+        token: bytes | None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
         self.server = server
         self.metrics = metrics
         self.token = token
+        self.loop = loop
+        self.run: Callable[[Event, Any], Response] = (
+            self.run_on_loop if loop is not None else self.run_here
+        )
+        """How a call is answered, chosen once: in this thread, or on the worker's loop."""
 
-    async def call(self, context: Any, path: str, method: str, body: Any = None) -> Response:
+    def run_here(self, event: Event, context: Any) -> Response:
+        return self.server.run(event)
+
+    def run_on_loop(self, event: Event, context: Any) -> Response:
+        """``run_async`` on the worker's loop; this thread waits (a cancelled call is
+        cancelled there too)."""
+        assert self.loop is not None
+        future = asyncio.run_coroutine_threadsafe(self.server.run_async(event), self.loop)
+        context.add_callback(future.cancel)
+        return future.result()
+
+    def call(self, context: Any, path: str, method: str, body: Any = None) -> Response:
         """Run one event; a failure aborts the call with its code and message."""
         if self.token is not None:
-            headers = [(k.encode(), v.encode()) for k, v in context.invocation_metadata() or ()]
-            refused = check_bearer(
-                [(k.lower(), v) for k, v in headers if isinstance(v, bytes)], self.token
-            )
-            if refused is not None:
-                await context.abort(grpc.StatusCode.UNAUTHENTICATED, refused)
+            self.authenticate(context)
         started = perf_counter()
-        response = await self.server.run_async(Event(body, path, method))
+        response = self.run(Event(body, path, method), context)
         status = response.status_code
         self.metrics.series(path).observe(status, perf_counter() - started)
         if status >= 300:
@@ -209,38 +253,48 @@ class InferenceService(pb_grpc.GRPCInferenceServiceServicer):  # type: ignore[mi
             message = str(error or f"failed with status {status}")
             if status >= 500:
                 message = redact_paths(message)
-            await context.abort(CODES.get(status, grpc.StatusCode.INTERNAL), message)
+            abort(context, CODES.get(status, grpc.StatusCode.INTERNAL), message)
         return response
 
-    async def answer(self, context: Any, path: str, method: str, body: Any = None) -> Any:
-        """The JSON body of a read (GET) or a failure's abort."""
-        return (await self.call(context, path, method, body)).body
+    def authenticate(self, context: Any) -> None:
+        """The bearer token of the call's metadata (``authorization``), as HTTP checks it."""
+        headers = [
+            (str(k).lower().encode(), v.encode() if isinstance(v, str) else bytes(v))
+            for k, v in context.invocation_metadata() or ()
+        ]
+        refused = check_bearer(headers, self.token) if self.token is not None else None
+        if refused is not None:
+            abort(context, grpc.StatusCode.UNAUTHENTICATED, refused)
 
-    async def ServerLive(self, request: Any, context: Any) -> Any:
-        body = await self.answer(context, "/v2/health/live", "GET")
+    def answer(self, context: Any, path: str, method: str, body: Any = None) -> Any:
+        """The JSON body of a read (GET) or a failure's abort."""
+        return self.call(context, path, method, body).body
+
+    def ServerLive(self, request: Any, context: Any) -> Any:
+        body = self.answer(context, "/v2/health/live", "GET")
         return pb.ServerLiveResponse(live=bool(body.get("live")))
 
-    async def ServerReady(self, request: Any, context: Any) -> Any:
-        response = await self.server.run_async(Event(None, "/v2/health/ready", "GET"))
+    def ServerReady(self, request: Any, context: Any) -> Any:
+        response = self.run(Event(None, "/v2/health/ready", "GET"), context)
         return pb.ServerReadyResponse(ready=response.status_code == 200)
 
-    async def ModelReady(self, request: Any, context: Any) -> Any:
+    def ModelReady(self, request: Any, context: Any) -> Any:
         path = model_prefix(request.name, request.version) + "/ready"
-        response = await self.server.run_async(Event(None, path, "GET"))
+        response = self.run(Event(None, path, "GET"), context)
         if response.status_code == 503:
             return pb.ModelReadyResponse(ready=False)  # loading, or failed: not an error
         if response.status_code != 200:
-            await self.call(context, path, "GET")  # aborts with the code and message
+            self.call(context, path, "GET")  # aborts with the code and message
         return pb.ModelReadyResponse(ready=True)
 
-    async def ServerMetadata(self, request: Any, context: Any) -> Any:
-        body = await self.answer(context, "/v2", "GET")
+    def ServerMetadata(self, request: Any, context: Any) -> Any:
+        body = self.answer(context, "/v2", "GET")
         return pb.ServerMetadataResponse(
             name=body["name"], version=body["version"], extensions=body.get("extensions", [])
         )
 
-    async def ModelMetadata(self, request: Any, context: Any) -> Any:
-        body = await self.answer(context, model_prefix(request.name, request.version), "GET")
+    def ModelMetadata(self, request: Any, context: Any) -> Any:
+        body = self.answer(context, model_prefix(request.name, request.version), "GET")
         meta = pb.ModelMetadataResponse.TensorMetadata
         return pb.ModelMetadataResponse(
             name=body["name"],
@@ -256,18 +310,55 @@ class InferenceService(pb_grpc.GRPCInferenceServiceServicer):  # type: ignore[mi
             ],
         )
 
-    async def ModelInfer(self, request: Any, context: Any) -> Any:
+    def ModelInfer(self, request: Any, context: Any) -> Any:
         path = model_prefix(request.model_name, request.model_version) + "/infer"
         try:
             body = infer_body(request)
         except BadRequest as exc:
             self.metrics.series(path).observe(400, 0.0)
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, exc.message)
-        response = await self.call(context, path, "POST", body)
+            abort(context, grpc.StatusCode.INVALID_ARGUMENT, exc.message)
+        response = self.call(context, path, "POST", body)
         try:
             return infer_response(response)
         except (BadRequest, ValueError, KeyError, TypeError) as exc:
-            await context.abort(grpc.StatusCode.INTERNAL, f"cannot send the answer: {exc}")
+            abort(context, grpc.StatusCode.INTERNAL, f"cannot send the answer: {exc}")
+
+
+def abort(context: Any, code: grpc.StatusCode, message: str) -> NoReturn:
+    """End the call with ``code`` (``context.abort`` raises)."""
+    context.abort(code, message)
+    raise AssertionError("unreachable: context.abort raises")  # pragma: no cover
+
+
+class GrpcServer:
+    """One worker's running gRPC server and its handler threads."""
+
+    def __init__(self, server: grpc.Server, executor: ThreadPoolExecutor, on_loop: bool) -> None:
+        self.server = server
+        self.executor = executor
+        self.on_loop = on_loop
+        """Whether calls are answered on the worker's loop (an async graph)."""
+
+    async def stop(self, grace: float) -> None:
+        """Refuse new calls, let the running ones end within ``grace`` seconds (the loop keeps
+        running meanwhile, for the calls an async graph answers there), then join the
+        threads."""
+        stopped = self.server.stop(grace)
+        await asyncio.to_thread(stopped.wait)
+        await asyncio.to_thread(self.executor.shutdown, True)
+
+
+def thread_count(value: str | None) -> int:
+    """``NUSERVE_GRPC_THREADS`` as a number of threads (``THREADS`` when unset)."""
+    if not value:
+        return THREADS
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= 64:
+        raise ConfigError(f"{THREADS_ENV}={value!r}: give a number of threads from 1 to 64")
+    return count
 
 
 async def start(
@@ -277,23 +368,31 @@ async def start(
     port: int,
     max_message: int,
     token: bytes | None = None,
-) -> aio.Server:
-    """Start this worker's gRPC server on ``host:port`` (shared by the workers)."""
+    threads: int | None = None,
+) -> GrpcServer:
+    """Start this worker's gRPC server on ``host:port`` (shared by the workers); called on the
+    worker's loop, which answers the calls of a graph that needs one."""
     options = [
         ("grpc.max_receive_message_length", max_message),
         ("grpc.max_send_message_length", -1),
         ("grpc.so_reuseport", 1),
     ]
-    grpc_server = aio.server(options=options)
+    threads = threads or thread_count(os.environ.get(THREADS_ENV))
+    on_loop = server.needs_loop()
+    loop = asyncio.get_running_loop() if on_loop else None
+    executor = ThreadPoolExecutor(threads, thread_name_prefix="nuserve-grpc")
+    grpc_server = grpc.server(executor, options=options)
     pb_grpc.add_GRPCInferenceServiceServicer_to_server(
-        InferenceService(server, metrics, token), grpc_server
+        InferenceService(server, metrics, token, loop), grpc_server
     )
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
         bound = grpc_server.add_insecure_port(address)
     except RuntimeError as exc:
+        executor.shutdown(wait=False)
         raise ConfigError(f"cannot serve gRPC on {address}: {exc}") from None
     if bound == 0:
+        executor.shutdown(wait=False)
         raise ConfigError(f"cannot serve gRPC on {address} (the port is taken?)")
-    await grpc_server.start()
-    return grpc_server
+    grpc_server.start()
+    return GrpcServer(grpc_server, executor, on_loop)

@@ -1,7 +1,11 @@
 """Per-worker request metrics, shared between worker processes through snapshot files.
 
-Counters live in plain Python objects touched only by the worker's event loop thread, so the
-hot path takes no lock: one dict lookup (path → series, cached) and a few increments. Each
+Counters live in plain Python objects: one dict lookup (path → series, cached) and a few
+increments under the series' own lock. HTTP requests count on the worker's event loop thread,
+gRPC calls (``nuserve serve --grpc-port``) in the gRPC server's threads, so two threads may
+count into one series at once: ``+=`` on an attribute is not atomic, and a lock taken by one
+thread at a time costs about 0.05 µs (measured in bench/RESULTS.md, issue 16). Creating a
+series and reading them all (snapshots, totals) take the ``Metrics`` lock. Each
 worker writes its snapshot as JSON into a shared directory (``<pid>.json``, at most once per
 second, and fresh before answering ``/metrics``); ``/metrics`` sums the files of live workers.
 
@@ -18,6 +22,7 @@ import contextlib
 import logging
 import os
 import re
+import threading
 from bisect import bisect_left
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
@@ -44,10 +49,12 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 class Series:
     """Counters of one (model, op) pair."""
 
-    __slots__ = ("buckets", "errors", "labels", "requests", "seconds")
+    __slots__ = ("buckets", "errors", "labels", "lock", "requests", "seconds")
 
     def __init__(self, labels: tuple[str, str]) -> None:
         self.labels = labels
+        self.lock = threading.Lock()
+        """Held while counting and while read (HTTP and gRPC threads count at once)."""
         self.requests = 0
         self.errors = 0
         self.seconds = 0.0
@@ -55,11 +62,17 @@ class Series:
         """Per-bucket (not cumulative) counts; the last one is ``+Inf``."""
 
     def observe(self, status: int, seconds: float) -> None:
-        self.requests += 1
-        if status >= 400:
-            self.errors += 1
-        self.seconds += seconds
-        self.buckets[bisect_left(BUCKETS, seconds)] += 1
+        with self.lock:
+            self.requests += 1
+            if status >= 400:
+                self.errors += 1
+            self.seconds += seconds
+            self.buckets[bisect_left(BUCKETS, seconds)] += 1
+
+    def row(self) -> list[Any]:
+        """``[model, op, requests, errors, seconds, buckets]``, read at one instant."""
+        with self.lock:
+            return [*self.labels, self.requests, self.errors, self.seconds, list(self.buckets)]
 
 
 def labels_for(path: str) -> tuple[str, str]:
@@ -103,6 +116,8 @@ class Metrics:
         self.inits = 0
         self._by_path: dict[str, Series] = {}
         self._by_labels: dict[tuple[str, str], Series] = {}
+        self._lock = threading.Lock()
+        """Guards creating series and reading them all (threads count beside the loop)."""
         self.tracking: Callable[[], dict[str, int]] | None = None
         """The tracker's ``stats`` when the function tracks requests."""
         self.timeouts: Callable[[], dict[str, int]] | None = None
@@ -112,15 +127,21 @@ class Metrics:
 
     def set_models(self, models: Mapping[str, Collection[str]]) -> None:
         """The models (name → custom operations) whose paths get series of their own."""
-        self.known = {name: frozenset((*MODEL_OPERATIONS, *ops)) for name, ops in models.items()}
-        self._by_path.clear()
+        with self._lock:
+            self.known = {
+                name: frozenset((*MODEL_OPERATIONS, *ops)) for name, ops in models.items()
+            }
+            self._by_path.clear()
 
     def series(self, path: str) -> Series:
         series = self._by_path.get(path)
         if series is None:
-            series = self.labelled(*self.known_labels(path))
-            if len(self._by_path) < MAX_CACHED_PATHS:
-                self._by_path[path] = series
+            with self._lock:
+                series = self._by_path.get(path)
+                if series is None:
+                    series = self._labelled(*self.known_labels(path))
+                    if len(self._by_path) < MAX_CACHED_PATHS:
+                        self._by_path[path] = series
         return series
 
     def known_labels(self, path: str) -> tuple[str, str]:
@@ -135,6 +156,10 @@ class Metrics:
 
     def labelled(self, model: str, op: str) -> Series:
         """The series of ``(model, op)``, created on first use (bounded in number)."""
+        with self._lock:
+            return self._labelled(model, op)
+
+    def _labelled(self, model: str, op: str) -> Series:
         labels = (model, op)
         series = self._by_labels.get(labels)
         if series is None:
@@ -145,19 +170,20 @@ class Metrics:
         return series
 
     def total(self) -> int:
-        return sum(s.requests for s in self._by_labels.values())
+        with self._lock:
+            every = list(self._by_labels.values())
+        return sum(s.requests for s in every)
 
     def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            every = list(self._by_labels.values())
         return {
             "pid": self.pid,
             "inits": self.inits,
             "in_flight": self.in_flight,
             "tracking": self.tracking() if self.tracking is not None else {},
             "timeouts": self.timeouts() if self.timeouts is not None else {},
-            "series": [
-                [s.labels[0], s.labels[1], s.requests, s.errors, s.seconds, s.buckets]
-                for s in self._by_labels.values()
-            ],
+            "series": [s.row() for s in every],
         }
 
     def write_snapshot(self, directory: str) -> None:
@@ -182,8 +208,8 @@ class Metrics:
 async def write_periodically(metrics: Metrics, directory: str, interval: float = 1.0) -> None:
     """Write ``metrics``' snapshot every ``interval`` seconds while it changes (a loop task).
 
-    It runs on the worker's event loop, the thread that updates the counters, so a snapshot
-    is never taken halfway through an update.
+    It runs on the worker's event loop; each series is read under its lock, so a snapshot
+    never holds half an update of a gRPC thread's count.
     """
     last: tuple[int, int, int, dict[str, int] | None, dict[str, int] | None] | None = None
     warned = False

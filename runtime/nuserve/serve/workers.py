@@ -174,8 +174,8 @@ def run(
                     port=port,
                     workers=workers,
                     http=_protocol(),
-                    # grpcio's asyncio server answered 2.4x slower on uvloop (bench/oip_binary.py)
-                    loop="asyncio" if grpc else best_available("uvloop", "asyncio"),
+                    # the gRPC server runs in threads of its own, not on this loop
+                    loop=best_available("uvloop", "asyncio"),
                     timeout_keep_alive=head_timeout,
                     h11_max_incomplete_event_size=MAX_HEAD_BYTES,
                     ws="none",

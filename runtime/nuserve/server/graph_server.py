@@ -189,6 +189,21 @@ class GraphServer:
             self.lanes = Lanes(self.root, self.spec.name)
         return self
 
+    def needs_loop(self) -> bool:
+        """Whether answering a request may need an event loop (known once ``start`` ran): a
+        streamed graph, a flow on the async engine, a model with async hooks, adaptive
+        batching or remote calls, a generative model, or a mounted front end. Such a graph
+        is answered with ``run_async`` on the worker's loop; any other is answered by ``run``
+        in the caller's thread (``nuserve serve``'s gRPC threads do so)."""
+        if self.spec.streaming:
+            return True
+        root = self.root
+        if not isinstance(root, ModelRouter):
+            return getattr(root, "engine", "sync") != "sync"
+        if root.has_mounts():
+            return True
+        return any(m.is_async or getattr(m, "generative", False) for m in root.models())
+
     def _mount_generative(self, router: ModelRouter) -> None:
         """The OpenAI-compatible endpoints and the generate extension, when the router
         serves an ``LLModel`` (``nuserve.llm``)."""

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
-from nuserve.errors import BadRequest
-from nuserve.serve.grpc_service import infer_body, model_prefix
+import nuserve
+from nuserve.errors import BadRequest, ConfigError
+from nuserve.serve.grpc_service import THREADS, infer_body, model_prefix, thread_count
 from nuserve.serve.oip_grpc import grpc_predict_v2_pb2 as pb
+from nuserve.server.graph_server import GraphServer
+from nuserve.spec.serving import ServingSpec
 
 
 def request(*tensors: tuple[str, str, list[int]]) -> pb.ModelInferRequest:
@@ -49,3 +54,49 @@ def test_what_a_client_gets_wrong() -> None:
         infer_body(request(("h", "FP16", [1])))
     assert model_prefix("m", "") == "/v2/models/m"
     assert model_prefix("m", "2") == "/v2/models/m/versions/2"
+
+
+def graph_server(configure: Any) -> GraphServer:
+    fn = nuserve.new_function("t")
+    configure(fn)
+    return GraphServer(ServingSpec.from_dict(fn.spec.serving_spec().to_dict())).start()
+
+
+@pytest.mark.parametrize(
+    ("configure", "needs"),
+    [
+        (lambda fn: fn.add_model("m", class_name="tests.serve_models.CountingEcho"), False),
+        (lambda fn: fn.add_model("m", class_name="tests.serve_models.AsyncThreadName"), True),
+        (
+            lambda fn: fn.add_model(
+                "m", class_name="tests.serve_models.BatchedEcho", max_batch_size=4
+            ),
+            True,
+        ),
+        (
+            lambda fn: (
+                fn.add_model("m", class_name="tests.serve_models.CountingEcho"),
+                fn.set_streaming(True),
+            ),
+            True,
+        ),
+        (lambda fn: fn.set_topology("flow", engine="async").to(handler="json.dumps"), True),
+        (lambda fn: fn.set_topology("flow", engine="sync").to(handler="json.dumps"), False),
+    ],
+    ids=["sync model", "async hooks", "batching", "streaming", "async flow", "sync flow"],
+)
+def test_which_graphs_need_the_loop(configure: Any, needs: bool) -> None:
+    """Decided once per graph: a sync one is answered in the gRPC thread, others on the loop."""
+    server = graph_server(configure)
+    try:
+        assert server.needs_loop() is needs
+    finally:
+        server.close()
+
+
+def test_the_thread_count_setting() -> None:
+    assert thread_count(None) == thread_count("") == THREADS
+    assert thread_count("4") == 4
+    for bad in ("0", "-1", "many", "65"):
+        with pytest.raises(ConfigError, match="NUSERVE_GRPC_THREADS"):
+            thread_count(bad)
