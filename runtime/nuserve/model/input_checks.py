@@ -46,6 +46,9 @@ _NUMBERS = frozenset({float, int})
 """The types a numeric row's values may have (``bool`` is not a number here)."""
 _LISTS = frozenset({list})
 """The type a row may have (what a JSON array decodes to)."""
+FEW_ROWS = 8
+"""Up to this many rows, one walk row by row is cheaper than the whole-list passes (their
+numpy calls cost microseconds each); past it, the passes are (4 µs against 0.3 ms at 1,000)."""
 
 
 def bounds_of(value_types: Sequence[str]) -> Bounds | None:
@@ -96,8 +99,9 @@ def check_rows(
     if type(inputs) is not list or not inputs:
         got = "no rows" if type(inputs) is list else type(inputs).__name__
         raise BadRequest(f"model '{name}' expects a list of rows of {width} features (got {got})")
-    if not _rows_fit(inputs, width, numeric, bounds):
-        _raise_row_error(name, inputs, width, numeric, bounds)
+    if len(inputs) > FEW_ROWS and _rows_fit(inputs, width, numeric, bounds):
+        return
+    _walk_rows(name, inputs, width, numeric, bounds)
 
 
 def _rows_fit(inputs: list[Any], width: int, numeric: bool, bounds: Bounds | None) -> bool:
@@ -120,11 +124,12 @@ def _rows_fit(inputs: list[Any], width: int, numeric: bool, bounds: Bounds | Non
     return bool(bounds[0] <= values.min() and values.max() <= bounds[1])
 
 
-def _raise_row_error(
+def _walk_rows(
     name: str, inputs: list[Any], width: int, numeric: bool, bounds: Bounds | None
 ) -> None:
-    """The 400 naming the first row that does not fit; none when all do (a list subclass
-    is a row too, which ``_rows_fit`` leaves to this walk)."""
+    """Row by row: the 400 naming the first row that does not fit, none when all do. The
+    cheapest check for a few rows; for more, it runs only when ``_rows_fit`` found a row
+    that does not fit, or one that is a list subclass (a row too)."""
     all_numbers = _NUMBERS.issuperset
     for i, row in enumerate(inputs):
         if not isinstance(row, list) or len(row) != width:
@@ -138,9 +143,9 @@ def _raise_row_error(
     if numeric and bounds is not None:
         low, high = bounds
         for i, row in enumerate(inputs):
-            bad = next((v for v in row if not low <= v <= high), None)
-            if bad is not None:
-                raise _range_error(name, f"row {i}", bad, bounds)
+            for value in row:
+                if not low <= value <= high:  # NaN too
+                    raise _range_error(name, f"row {i}", value, bounds)
 
 
 def _check_tensor(name: str, inputs: Any, bounds: Bounds | None) -> None:
