@@ -9,12 +9,12 @@ import orjson
 from nuserve.event import Response
 
 JSON = "application/json"
-_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
 
 def dump_json(value: Any) -> bytes:
     """JSON bytes; numpy arrays and scalars are written as numbers and lists."""
-    return orjson.dumps(value, option=_OPTIONS)
+    return orjson.dumps(value, option=JSON_OPTIONS)
 
 
 def encode_response(response: Response, event_id: str) -> tuple[int, bytes, str]:
@@ -27,7 +27,7 @@ def encode_response(response: Response, event_id: str) -> tuple[int, bytes, str]
     if type(body) is bytes:
         return response.status_code, body, response.content_type
     try:
-        return response.status_code, orjson.dumps(body, option=_OPTIONS), JSON
+        return response.status_code, orjson.dumps(body, option=JSON_OPTIONS), JSON
     except TypeError as exc:
         error = {"error": f"response is not JSON-serialisable: {exc}", "id": event_id}
         return 500, orjson.dumps(error), JSON

@@ -129,6 +129,10 @@ class ModelRouter:
         if self._table:
             self._table[path] = self._mounts[path]
 
+    def targets(self) -> dict[str, Target]:
+        """The path table (``freeze`` builds it): path → where it leads."""
+        return dict(self._table)
+
     def has_mounts(self) -> bool:
         """Whether a front end is mounted (its handlers are coroutines)."""
         return bool(self._mounts)

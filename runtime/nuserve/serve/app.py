@@ -40,7 +40,9 @@ from typing import Any
 import nuclio_sdk
 import orjson
 
-from nuserve.event import Stream, new_event_id
+from nuserve.codec import JSON, JSON_OPTIONS
+from nuserve.errors import NuserveError
+from nuserve.event import Event, Response, Stream, new_event_id
 from nuserve.nuclio.adapter import (
     answer_async,
     encoded,
@@ -58,6 +60,7 @@ from nuserve.serve.config import FAILED_PREFIX, OVERLOADED, ServeConfig
 from nuserve.serve.context import new_context
 from nuserve.serve.deadlines import Deadlines
 from nuserve.serve.events import read_headers, request_event, response_head, streamed_head
+from nuserve.serve.hot_path import HotRoute, header_dict, hot_routes, usable
 from nuserve.serve.served import served_names, serving_line
 from nuserve.serve.streaming import stream_out
 from nuserve.serve.throttle import Throttle
@@ -104,6 +107,8 @@ class App:
         """This worker's OpenAPI document, kept once every model has loaded."""
         self.grpc: Any = None
         """This worker's gRPC server (``--grpc-port``), started after the graph."""
+        self.hot: dict[str, HotRoute] = {}
+        """The paths whose JSON POSTs take the hot path (``hot_path``), found at startup."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -141,41 +146,120 @@ class App:
         context = self.context
         if context is None:
             return await _json(send, 503, "the server has not started (lifespan startup)")
+        route = self.hot.get(scope["path"]) if scope["method"] == "POST" else None
+        if route is not None:
+            given = header_dict(scope["headers"])
+            if given is not None and usable(given) and not self.config.strict_content_type:
+                return await self.answer_hot(route, given, scope, receive, send)
         headers = read_headers(scope["headers"])
-        limit = self.max_body_size
         length = headers.get("Content-Length")
         if self.config.strict_content_type:
             refused = not_json(headers, length)
             if refused is not None:
                 return await _json(send, 415, refused, request_id=headers.get("X-Request-Id"))
+        raw = await self.read_body(receive, send, length, headers.get("X-Request-Id"))
+        if isinstance(raw, int):
+            return raw
+        return await self.respond(scope, raw, headers, receive, send)
+
+    async def read_body(
+        self, receive: Receive, send: Send, length: str | None, request_id: str | None
+    ) -> bytes | bytearray | int:
+        """The whole body; else the status of the refusal already sent (413, 408), or
+        ``CLIENT_GONE``."""
+        limit = self.max_body_size
         if length is not None and length.isdigit() and int(length) > limit:
-            return await self.too_large(send, headers.get("X-Request-Id"), int(length))
+            return await self.too_large(send, request_id, int(length))
         expected = int(length) if length is not None and length.isdigit() else None
         if getattr(getattr(receive, "__self__", None), "more_body", True):
             try:
                 raw = await self.deadlines.run(_read_body(receive, limit, expected))
             except TimeoutError:
-                return await self.too_slow(send, headers.get("X-Request-Id"))
+                return await self.too_slow(send, request_id)
         else:  # uvicorn's cycle has the whole body already: nothing to wait for
             raw = await _read_body(receive, limit, expected)
         if raw is None:
             return CLIENT_GONE
         if len(raw) > limit:
-            return await self.too_large(send, headers.get("X-Request-Id"), None, len(raw))
+            return await self.too_large(send, request_id, None, len(raw))
+        return raw
+
+    async def respond(
+        self,
+        scope: Scope,
+        raw: bytes | bytearray,
+        headers: dict[str, str],
+        receive: Receive,
+        send: Send,
+    ) -> int:
+        """Run the request's event through the graph and write its answer."""
         event, lenient = request_event(scope, raw, headers)
-        server = context.user_data.server
+        server = self.context.user_data.server
         if lenient:  # decoded as Nuclio's wrapper would: the adapter's checks apply
             response = await answer_async(server, event, len(raw))
         else:
             response = await server.run_async(event)
+        return await self.send_response(response, event.id, receive, send)
+
+    async def send_response(
+        self, response: Response, event_id: str, receive: Receive, send: Send
+    ) -> int:
+        """Write an answer as the adapter encodes it (a stream as it comes)."""
         if type(response.body) is Stream:
-            stream_headers, media_type = stream_head(response, event.id)
+            stream_headers, media_type = stream_head(response, event_id)
             head = streamed_head(stream_headers, media_type)
             return await stream_out(response.status_code, head, response.body.chunks, receive, send)
-        status, body, content_type = encoded(response, event.id)
-        head = response_head(response, event.id, body, content_type)
+        status, body, content_type = encoded(response, event_id)
+        head = response_head(response, event_id, body, content_type)
         await send({"type": "http.response.start", "status": status, "headers": head})
         await send({"type": "http.response.body", "body": body})
+        return status
+
+    async def answer_hot(
+        self,
+        route: HotRoute,
+        given: dict[bytes, bytes],
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> int:
+        """``answer`` for a hot route (``hot_path``): the same answer through fewer layers."""
+        length = given.get(b"content-length")
+        given_id = given.get(b"x-request-id")
+        request_id = given_id.decode("latin-1") if given_id else None
+        raw = await self.read_body(
+            receive, send, None if length is None else length.decode("latin-1"), request_id
+        )
+        if isinstance(raw, int):
+            return raw
+        try:
+            body = orjson.loads(raw)
+        except ValueError:
+            body = None
+        if type(body) is not dict:
+            return await self.respond(scope, raw, read_headers(scope["headers"]), receive, send)
+        event = Event(body, scope["path"], "POST", {}, JSON, request_id or new_event_id(), "http")
+        try:
+            response = route.model.infer(event, route.operation, route.protocol)
+        except NuserveError as exc:
+            response = self.context.user_data.server.error_response(exc, event)
+        except Exception as exc:  # noqa: BLE001 - the server must keep serving
+            response = self.context.user_data.server.internal_error(exc, event)
+        status = response.status_code
+        answer = response.body
+        if type(answer) is not dict or response.headers or status >= 500:
+            return await self.send_response(response, event.id, receive, send)
+        try:
+            data = orjson.dumps(answer, option=JSON_OPTIONS)
+        except TypeError:  # the general encoder names the type in a 500
+            return await self.send_response(response, event.id, receive, send)
+        head = [
+            JSON_HEADERS[0],
+            (b"content-length", b"%d" % len(data)),
+            (b"x-request-id", given_id or event.id.encode("latin-1", "replace")),
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": head})
+        await send({"type": "http.response.body", "body": data})
         return status
 
     async def internal_error(self, scope: Scope, send: Send, exc: Exception) -> None:
@@ -328,6 +412,7 @@ class App:
         if lanes is not None:
             self.metrics.timeouts = lanes.stats
         self.context = context
+        self.hot = hot_routes(context.user_data.server)
         if config.grpc_port:
             from nuserve.serve import grpc_service  # noqa: PLC0415 - grpcio only when asked
 
@@ -378,6 +463,7 @@ class App:
         if callable(close):
             close()
         self.context = None
+        self.hot = {}
 
     def report_failure(self, text: str) -> None:
         """Leave the reason in the shared directory, where ``workers.run`` reads it."""

@@ -273,17 +273,22 @@ def test_raising_model_is_500_json_without_traceback(config: ServeConfig) -> Non
     assert b"Traceback" not in answer.body
 
 
+@pytest.mark.parametrize(
+    ("broken_part", "content_type"),
+    [("encoded", "text/plain"), ("header_dict", "application/json")],  # general way, hot path
+)
 def test_an_exception_outside_the_handler_is_500_json(
-    config: ServeConfig, monkeypatch: pytest.MonkeyPatch
+    config: ServeConfig, monkeypatch: pytest.MonkeyPatch, broken_part: str, content_type: str
 ) -> None:
-    def broken(response: Any, event_id: str) -> Any:
+    def broken(*args: Any) -> Any:
         raise RuntimeError("adapter bug")
 
-    monkeypatch.setattr(app_module, "encoded", broken)
+    monkeypatch.setattr(app_module, broken_part, broken)
 
     async def main() -> Answer:
         async with running(App(config)) as app:
-            return await call(app, "POST", "/v2/models/e/infer", b'{"inputs": [1]}', JSON)
+            headers = {"Content-Type": content_type}
+            return await call(app, "POST", "/v2/models/e/infer", b'{"inputs": [1]}', headers)
 
     answer = asyncio.run(main())
     assert answer.status == 500
@@ -584,17 +589,22 @@ def test_5xx_messages_name_the_file_but_not_where_it_lives(tmp_path: Path) -> No
     assert int(answer.headers["content-length"]) == len(answer.body)
 
 
+@pytest.mark.parametrize(
+    ("broken_part", "content_type"),
+    [("encoded", "text/plain"), ("header_dict", "application/json")],  # general way, hot path
+)
 def test_an_internal_error_is_redacted_too(
-    config: ServeConfig, monkeypatch: pytest.MonkeyPatch
+    config: ServeConfig, monkeypatch: pytest.MonkeyPatch, broken_part: str, content_type: str
 ) -> None:
-    def broken(response: Any, event_id: str) -> Any:
+    def broken(*args: Any) -> Any:
         raise OSError(f"cannot open {Path.cwd()}/secret/config.toml")
 
-    monkeypatch.setattr(app_module, "encoded", broken)
+    monkeypatch.setattr(app_module, broken_part, broken)
 
     async def main() -> Answer:
         async with running(App(config)) as app:
-            return await call(app, "POST", "/v2/models/e/infer", b'{"inputs": [1]}', JSON)
+            headers = {"Content-Type": content_type}
+            return await call(app, "POST", "/v2/models/e/infer", b'{"inputs": [1]}', headers)
 
     answer = asyncio.run(main())
     assert answer.json()["error"] == "internal error: OSError: cannot open .../config.toml"
