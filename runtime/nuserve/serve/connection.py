@@ -61,6 +61,9 @@ def max_in_flight() -> int:
     return check_max_in_flight(MAX_IN_FLIGHT_ENV, os.environ.get(MAX_IN_FLIGHT_ENV, MAX_IN_FLIGHT))
 
 
+ONE_WRITE_BODY = 64 * 1024
+"""Bodies under this many bytes are joined to their head (a copy); larger ones are written
+after it in one ``writelines``."""
 HEAD_TOO_LARGE = (
     "request head (request line and headers) over {} bytes; "
     "send shorter headers, or put the data in the body"
@@ -75,6 +78,48 @@ class Admitted:
     """Requests let in and not yet answered, over every connection of this worker."""
 
     count = 0
+
+
+class OneWrite:
+    """The transport as one response cycle sees it: the head of an answer with a length is
+    held until its body comes, and both leave in one write — one ``send`` and one segment
+    instead of two, on the server and on the client. A streamed (chunked) answer's head goes
+    at once, as before: its client may be waiting for it (time to first token)."""
+
+    __slots__ = ("cycle", "head", "state", "transport")
+
+    def __init__(self, transport: asyncio.Transport, cycle: Any) -> None:
+        self.transport = transport
+        self.cycle = cycle
+        self.head = b""
+        self.state = 0
+        """0: no head yet; 1: the head is held; 2: the head is out."""
+
+    def write(self, data: bytes) -> None:
+        if self.state == 1:
+            self.state = 2
+            head, self.head = self.head, b""
+            if len(data) < ONE_WRITE_BODY:
+                self.transport.write(head + data)
+            else:  # no copy of a large body
+                self.transport.writelines((head, data))
+            return
+        if self.state == 0 and self.cycle.response_started:
+            cycle = self.cycle
+            if cycle.chunked_encoding is False and cycle.expected_content_length:
+                self.state, self.head = 1, data
+                return
+            self.state = 2
+        self.transport.write(data)
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def is_closing(self) -> bool:
+        return self.transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)
 
 
 class HeadLimitedProtocol(HttpToolsProtocol):
@@ -173,6 +218,9 @@ class HeadLimitedProtocol(HttpToolsProtocol):
             self.scope[OVERLOADED] = True  # type: ignore[literal-required]
         self.pending.append(admitted)
         super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and cycle.transport is self.transport:
+            cycle.transport = OneWrite(self.transport, cycle)  # type: ignore[assignment]
 
     def on_response_complete(self) -> None:
         if self.pending and self.pending.popleft():

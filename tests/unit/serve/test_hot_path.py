@@ -1,0 +1,127 @@
+"""The hot path (``nuserve.serve.hot_path``) answers exactly what the general way answers.
+
+Each request goes to two apps over the same function: one as served (its hot routes found at
+startup), one with no hot routes (every request the general way: Nuclio's header dict, the
+graph server, the router, the adapter's encoder). Status, headers and body must agree (the
+timestamp and a generated id apart).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from nuserve.serve.app import App
+from nuserve.serve.config import ServeConfig
+from nuserve.serve.hot_path import hot_routes
+from tests.serve_models import write_function_yaml
+from tests.unit.serve.test_app import Answer, call, running
+
+JSON = {"Content-Type": "application/json"}
+ROWS = b'{"inputs": [[1, 2], [3, 4]]}'
+OIP = b'{"inputs": [{"name": "x", "shape": [2, 2], "datatype": "FP32", "data": [1, 2, 3, 4]}]}'
+CASES: list[tuple[str, bytes, dict[str, str]]] = [
+    ("/v2/models/e/infer", ROWS, JSON),
+    ("/v2/models/e/infer", ROWS, {**JSON, "X-Request-Id": "client-7"}),
+    ("/v2/models/e/infer", ROWS, {**JSON, "X-Request-Id": ""}),
+    ("/v2/models/e/infer", b'{"id": "body-1", "inputs": [[1]]}', JSON),
+    ("/v2/models/e/infer", b'{"id": 5, "inputs": [["\xc3\xa9", null, true]]}', JSON),
+    ("/v2/models/e/predict", ROWS, JSON),
+    ("/v2/models/e", ROWS, JSON),
+    ("/v2/models/e/infer", OIP, JSON),
+    ("/v2/models/e/infer", b'{"inputs": [{"name": "x", "shape": [3], "datatype": "FP32"}]}', JSON),
+    ("/v2/models/m/infer", ROWS, JSON),  # a postprocess hook
+    ("/v2/models/m/infer", b'{"inputs": [[1, "a"]]}', JSON),  # predict fails: 500
+    ("/v2/models/bad/infer", ROWS, JSON),  # a ValueError in predict: 500
+    ("/v2/models/leaky/infer", ROWS, JSON),  # an OSError naming a path: redacted
+    ("/v2/models/e/infer", b'{"rows": []}', JSON),  # no inputs: 400
+    ("/v2/models/e/infer", b'{"inputs": [1, 2', JSON),  # malformed
+    ("/v2/models/e/infer", b'{"inputs": [NaN]}', JSON),  # Python's json takes it: 400
+    ("/v2/models/e/infer", b"[1, 2]", JSON),  # not an object
+    ("/v2/models/e/infer", b'"text"', JSON),
+    ("/v2/models/e/infer", b"", JSON),
+    ("/v2/models/e/infer", ROWS, {"Content-Type": "application/json; charset=utf-8"}),
+    ("/v2/models/e/infer", ROWS, {"Content-Type": "text/plain"}),
+    ("/v2/models/e/infer", ROWS, {}),
+    ("/v2/models/e/infer", b"x" * 5000, JSON),  # over max_body_size: 413
+    ("/v2/models/nope/infer", ROWS, JSON),
+    ("/v1/models/e:predict", b'{"instances": [[1, 2]]}', JSON),  # KServe v1
+    ("/v1/models/e:predict", b'{"inputs": [[1, 2]]}', JSON),
+    ("/v1/models/e:predict", b'{"rows": 1}', JSON),
+]
+
+
+def comparable(answer: Answer, generated_id: bool) -> tuple[int, dict[str, str], Any]:
+    headers = dict(answer.headers)
+    try:
+        body: Any = orjson.loads(answer.body)
+    except orjson.JSONDecodeError:
+        body = answer.body
+    if generated_id:  # each app makes its own
+        headers.pop("x-request-id", None)
+        headers.pop("content-length", None)
+        if isinstance(body, dict) and body.get("id") == answer.headers.get("x-request-id"):
+            body["id"] = "<generated>"
+    if isinstance(body, dict):
+        body.pop("timestamp", None)
+    return answer.status, headers, body
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> ServeConfig:
+    path = write_function_yaml(
+        tmp_path / "function.yaml",
+        {
+            "e": "tests.models.Echo",
+            "m": "tests.models.Summer",
+            "bad": "tests.models.Raising",
+            "leaky": "tests.unit.serve.test_app.LeakyPath",
+        },
+        max_body_size=4096,
+    )
+    return ServeConfig(spec_path=str(path))
+
+
+def test_the_hot_path_answers_what_the_general_way_answers(config: ServeConfig) -> None:
+    async def main() -> list[tuple[Answer, Answer]]:
+        async with running(App(config)) as hot, running(App(config)) as general:
+            assert "/v2/models/e/infer" in hot.hot and "/v2/models/m/predict" in hot.hot
+            general.hot = {}
+            return [
+                (await call(hot, "POST", p, b, h), await call(general, "POST", p, b, h))
+                for p, b, h in CASES
+            ]
+
+    for (path, body, headers), (fast, slow) in zip(CASES, asyncio.run(main()), strict=True):
+        generated = not headers.get("X-Request-Id")
+        assert comparable(fast, generated) == comparable(slow, generated), (path, body, headers)
+    answers = asyncio.run(main())
+    statuses = [fast.status for fast, _ in answers]
+    assert statuses.count(200) >= 9 and {400, 404, 413, 500} <= set(statuses)
+    leaked = [
+        fast for (path, _, _), (fast, _) in zip(CASES, answers, strict=True) if "leaky" in path
+    ]
+    assert str(Path.cwd()) not in leaked[0].json()["error"]
+
+
+def test_what_takes_the_hot_path(tmp_path: Path) -> None:
+    """Plain sync models of a router; not an async model, a tracked one, or explain."""
+    path = write_function_yaml(
+        tmp_path / "function.yaml", {"e": "tests.models.Echo", "a": "tests.models.AsyncEcho"}
+    )
+
+    async def main() -> dict[str, Any]:
+        async with running(App(ServeConfig(spec_path=str(path)))) as app:
+            return hot_routes(app.context.user_data.server)
+
+    routes = asyncio.run(main())
+    assert {p: (r.operation, getattr(r.protocol, "name", None)) for p, r in routes.items()} == {
+        "/v2/models/e": ("infer", None),
+        "/v2/models/e/infer": ("infer", None),
+        "/v2/models/e/predict": ("predict", None),
+        "/v1/models/e:predict": ("infer", "kserve-v1"),
+    }  # not model a: its async hooks run on the loop
