@@ -61,6 +61,7 @@ def max_in_flight() -> int:
     return check_max_in_flight(MAX_IN_FLIGHT_ENV, os.environ.get(MAX_IN_FLIGHT_ENV, MAX_IN_FLIGHT))
 
 
+CONTINUE = b"HTTP/1.1 100 "
 ONE_WRITE_BODY = 64 * 1024
 """Bodies under this many bytes are joined to their head (a copy); larger ones are written
 after it in one ``writelines``."""
@@ -81,45 +82,56 @@ class Admitted:
 
 
 class OneWrite:
-    """The transport as one response cycle sees it: the head of an answer with a length is
-    held until its body comes, and both leave in one write — one ``send`` and one segment
-    instead of two, on the server and on the client. A streamed (chunked) answer's head goes
-    at once, as before: its client may be waiting for it (time to first token)."""
+    """The transport as a connection's response cycles see it: the head of an answer is held
+    until its body comes, and both leave in one write — one ``send`` and one segment instead
+    of two, on the server and on the client. A streamed answer's head (it has a
+    ``transfer-encoding``) goes at once, as before: its client may be waiting for it (time to
+    first token); so does an interim ``100 Continue``. ``done``, when an answer is complete,
+    sends a head still held (a HEAD request's answer has no body) and readies the next one.
+    One per connection: a pipelined request's cycle writes only once the one before it is
+    done."""
 
-    __slots__ = ("cycle", "head", "state", "transport")
+    __slots__ = ("head", "state", "transport")
 
-    def __init__(self, transport: asyncio.Transport, cycle: Any) -> None:
+    def __init__(self, transport: asyncio.Transport) -> None:
         self.transport = transport
-        self.cycle = cycle
         self.head = b""
         self.state = 0
         """0: no head yet; 1: the head is held; 2: the head is out."""
 
     def write(self, data: bytes) -> None:
-        if self.state == 1:
+        state = self.state
+        if state == 1:
             self.state = 2
             head, self.head = self.head, b""
             if len(data) < ONE_WRITE_BODY:
                 self.transport.write(head + data)
             else:  # no copy of a large body
                 self.transport.writelines((head, data))
-            return
-        if self.state == 0 and self.cycle.response_started:
-            cycle = self.cycle
-            if cycle.chunked_encoding is False and cycle.expected_content_length:
+        elif state == 0 and not data.startswith(CONTINUE):
+            if b"\r\ntransfer-encoding:" in data:
+                self.state = 2
+                self.transport.write(data)
+            else:
                 self.state, self.head = 1, data
-                return
-            self.state = 2
-        self.transport.write(data)
+        else:
+            self.transport.write(data)
+
+    def done(self) -> None:
+        if self.state == 1:
+            self.transport.write(self.head)
+            self.head = b""
+        self.state = 0
+
+    def writelines(self, list_of_data: Any) -> None:
+        for data in list_of_data:
+            self.write(data)
 
     def close(self) -> None:
         self.transport.close()
 
     def is_closing(self) -> bool:
         return self.transport.is_closing()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.transport, name)
 
 
 class HeadLimitedProtocol(HttpToolsProtocol):
@@ -153,6 +165,7 @@ class HeadLimitedProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.one_write = OneWrite(transport)
         self.timeout_keep_alive_task = self.loop.call_later(
             self.timeout_keep_alive, self.timeout_keep_alive_handler
         )
@@ -218,11 +231,11 @@ class HeadLimitedProtocol(HttpToolsProtocol):
             self.scope[OVERLOADED] = True  # type: ignore[literal-required]
         self.pending.append(admitted)
         super().on_headers_complete()
-        cycle = self.cycle
-        if cycle is not None and cycle.transport is self.transport:
-            cycle.transport = OneWrite(self.transport, cycle)  # type: ignore[assignment]
+        if self.cycle is not None:
+            self.cycle.transport = self.one_write  # type: ignore[assignment]
 
     def on_response_complete(self) -> None:
+        self.one_write.done()
         if self.pending and self.pending.popleft():
             Admitted.count -= 1
         super().on_response_complete()  # arms the keep-alive timer: the next head's deadline
