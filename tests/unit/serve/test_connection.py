@@ -135,3 +135,24 @@ def test_a_second_answer_on_the_connection_is_one_write_too() -> None:
     first, second = asyncio.run(main())
     assert first == second and first.startswith(b"HTTP/1.1 200 OK\r\n")
     assert first.endswith(b"\r\n\r\nok")
+
+
+def test_the_head_of_a_head_request_is_sent_when_the_answer_completes() -> None:
+    """A HEAD answer has a length but no body write: its held head goes at completion."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        headers = [(b"content-length", b"7")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b'{"a":1}'})
+
+    async def main() -> list[bytes]:
+        request = b"HEAD /x HTTP/1.1\r\nHost: h\r\n\r\n"
+        transport, protocol = await exchange(app, request)
+        await until(lambda: protocol.cycle is not None and protocol.cycle.response_complete)
+        return transport.writes
+
+    (written,) = asyncio.run(main())
+    assert written.startswith(b"HTTP/1.1 200 OK\r\n") and written.endswith(
+        b"content-length: 7\r\n\r\n"
+    )
