@@ -240,7 +240,10 @@ class App:
             return await self.respond(scope, raw, read_headers(scope["headers"]), receive, send)
         event = Event(body, scope["path"], "POST", {}, JSON, request_id or new_event_id(), "http")
         try:
-            response = route.model.infer(event, route.operation, route.protocol)
+            if route.is_async:
+                response = await route.model.infer_async(event, route.operation, route.protocol)
+            else:
+                response = route.model.infer(event, route.operation, route.protocol)
         except NuserveError as exc:
             response = self.context.user_data.server.error_response(exc, event)
         except Exception as exc:  # noqa: BLE001 - the server must keep serving

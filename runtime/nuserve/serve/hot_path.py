@@ -1,12 +1,13 @@
 """The hot path of ``nuserve serve``: a JSON POST to the infer path of a plain model.
 
 Most requests a worker answers are one shape: ``POST /v2/models/<m>/infer`` (or ``predict``),
-``Content-Type: application/json``, to a sync model that is not tracked, with no request
-timeout. For those the app skips the layers a general request needs and gives the same
-answer: no Nuclio-style header dict (the raw header list is looked up once, as a dict), no
-trip through ``GraphServer.run_async`` and the router (the path names the model, found once
-at startup), no general encoder (a JSON object body is dumped and its head written here).
-The model's own ``infer`` runs as it always does — hooks, checks, protocols, errors.
+``Content-Type: application/json``, to a model (sync, async or batching) that is not tracked,
+with no request timeout. For those the app skips the layers a general request needs and
+gives the same answer: no Nuclio-style header dict (the raw header list is looked up once,
+as a dict), no trip through ``GraphServer.run_async`` and the router (the path names the
+model, found once at startup), no general encoder (a JSON object body is dumped and its head
+written here). The model's own ``infer`` (or ``infer_async``) runs as it always does: hooks,
+checks, protocols, errors.
 
 Anything else goes the general way, with nothing lost: another content type (or
 ``--strict-content-type``), a repeated header, the binary extension, a body that does not parse
@@ -29,17 +30,20 @@ HOT_OPS = {"": "infer", "infer": "infer", "predict": "predict"}
 
 
 class HotRoute(NamedTuple):
-    """A path the hot path answers: the model, the operation, the path's protocol."""
+    """A path the hot path answers: the model, the operation, the path's protocol, and
+    whether the model's ``infer_async`` is awaited (async hooks, adaptive batching)."""
 
     model: V2ModelServer
     operation: str
     protocol: Protocol | None
+    is_async: bool
 
 
 def hot_routes(server: GraphServer) -> dict[str, HotRoute]:
     """The paths whose JSON POSTs take the hot path: those of a plain ``ModelRouter`` that
-    lead to a sync, untracked, unstreamed model whose class keeps ``V2ModelServer.infer``;
-    none when the function has a request timeout (its lanes run each call)."""
+    lead to an untracked, unstreamed model whose class keeps ``V2ModelServer.infer`` and
+    ``infer_async``; none when the function has a request timeout (its lanes run each
+    call)."""
     root = server.root
     if server.lanes is not None or not isinstance(root, ModelRouter):
         return {}
@@ -50,11 +54,12 @@ def hot_routes(server: GraphServer) -> dict[str, HotRoute]:
         model, operation = target.model, HOT_OPS.get(target.op)
         if model is None or operation is None or target.handler is not None:
             continue
-        if model.is_async or model.tracker is not None or model.streaming:
+        if model.tracker is not None or model.streaming:
             continue
-        if type(model).infer is not V2ModelServer.infer:
+        cls = type(model)
+        if cls.infer is not V2ModelServer.infer or cls.infer_async is not V2ModelServer.infer_async:
             continue
-        routes[path] = HotRoute(model, operation, target.protocol)
+        routes[path] = HotRoute(model, operation, target.protocol, model.is_async)
     return routes
 
 

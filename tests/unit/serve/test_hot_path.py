@@ -52,6 +52,10 @@ CASES: list[tuple[str, bytes, dict[str, str]]] = [
     ("/v1/models/e:predict", b'{"instances": [[1, 2]]}', JSON),  # KServe v1
     ("/v1/models/e:predict", b'{"inputs": [[1, 2]]}', JSON),
     ("/v1/models/e:predict", b'{"rows": 1}', JSON),
+    ("/v2/models/a/infer", ROWS, JSON),  # async hooks
+    ("/v2/models/a/infer", b'{"inputs": 3}', JSON),
+    ("/v2/models/b/infer", ROWS, JSON),  # adaptive batching
+    ("/v2/models/b/infer", b'{"inputs": [[1, 2], [3]]}', JSON),
 ]
 
 
@@ -80,8 +84,11 @@ def config(tmp_path: Path) -> ServeConfig:
             "m": "tests.models.Summer",
             "bad": "tests.models.Raising",
             "leaky": "tests.unit.serve.test_app.LeakyPath",
+            "a": "tests.models.AsyncEcho",
+            "b": "tests.serve_models.BatchedEcho",
         },
         max_body_size=4096,
+        model_args={"b": {"max_batch_size": 4, "max_batch_time_ms": 1}},
     )
     return ServeConfig(spec_path=str(path))
 
@@ -89,7 +96,9 @@ def config(tmp_path: Path) -> ServeConfig:
 def test_the_hot_path_answers_what_the_general_way_answers(config: ServeConfig) -> None:
     async def main() -> list[tuple[Answer, Answer]]:
         async with running(App(config)) as hot, running(App(config)) as general:
-            assert "/v2/models/e/infer" in hot.hot and "/v2/models/m/predict" in hot.hot
+            assert {"/v2/models/e/infer", "/v2/models/a/infer", "/v2/models/b/infer"} <= set(
+                hot.hot
+            )
             general.hot = {}
             return [
                 (await call(hot, "POST", p, b, h), await call(general, "POST", p, b, h))
@@ -109,19 +118,34 @@ def test_the_hot_path_answers_what_the_general_way_answers(config: ServeConfig) 
 
 
 def test_what_takes_the_hot_path(tmp_path: Path) -> None:
-    """Plain sync models of a router; not an async model, a tracked one, or explain."""
-    path = write_function_yaml(
-        tmp_path / "function.yaml", {"e": "tests.models.Echo", "a": "tests.models.AsyncEcho"}
-    )
+    """The infer paths of a plain router's models, sync or async; not explain; none when the
+    function tracks its requests (the tracker wraps each call)."""
 
-    async def main() -> dict[str, Any]:
-        async with running(App(ServeConfig(spec_path=str(path)))) as app:
-            return hot_routes(app.context.user_data.server)
+    def routes(**options: Any) -> dict[str, tuple[str, str | None, bool]]:
+        path = write_function_yaml(
+            tmp_path / "function.yaml",
+            {"e": "tests.models.Echo", "a": "tests.models.AsyncEcho"},
+            **options,
+        )
 
-    routes = asyncio.run(main())
-    assert {p: (r.operation, getattr(r.protocol, "name", None)) for p, r in routes.items()} == {
-        "/v2/models/e": ("infer", None),
-        "/v2/models/e/infer": ("infer", None),
-        "/v2/models/e/predict": ("predict", None),
-        "/v1/models/e:predict": ("infer", "kserve-v1"),
-    }  # not model a: its async hooks run on the loop
+        async def main() -> dict[str, Any]:
+            async with running(App(ServeConfig(spec_path=str(path)))) as app:
+                return hot_routes(app.context.user_data.server)
+
+        found = asyncio.run(main())
+        return {
+            p: (r.operation, getattr(r.protocol, "name", None), r.is_async)
+            for p, r in found.items()
+        }
+
+    assert routes() == {
+        "/v2/models/e": ("infer", None, False),
+        "/v2/models/e/infer": ("infer", None, False),
+        "/v2/models/e/predict": ("predict", None, False),
+        "/v1/models/e:predict": ("infer", "kserve-v1", False),
+        "/v2/models/a": ("infer", None, True),
+        "/v2/models/a/infer": ("infer", None, True),
+        "/v2/models/a/predict": ("predict", None, True),
+        "/v1/models/a:predict": ("infer", "kserve-v1", True),
+    }
+    assert routes(tracking="file://" + str(tmp_path / "tracked.jsonl")) == {}
