@@ -132,7 +132,12 @@ class App:
             started = perf_counter()
             status = 500
             try:
-                status = await self.answer(scope, receive, send)
+                route = self.hot.get(path) if scope["method"] == "POST" else None
+                given = header_dict(scope["headers"]) if route is not None else None
+                if route is not None and given is not None and usable(given):  # ``hot_path``
+                    status = await self.answer_hot(route, given, scope, receive, send)
+                else:
+                    status = await self.answer(scope, receive, send)
             except Exception as exc:  # noqa: BLE001 - the client gets JSON, never a traceback
                 await self.internal_error(scope, send, exc)
             finally:
@@ -146,11 +151,6 @@ class App:
         context = self.context
         if context is None:
             return await _json(send, 503, "the server has not started (lifespan startup)")
-        route = self.hot.get(scope["path"]) if scope["method"] == "POST" else None
-        if route is not None:
-            given = header_dict(scope["headers"])
-            if given is not None and usable(given) and not self.config.strict_content_type:
-                return await self.answer_hot(route, given, scope, receive, send)
         headers = read_headers(scope["headers"])
         length = headers.get("Content-Length")
         if self.config.strict_content_type:
@@ -224,14 +224,21 @@ class App:
         send: Send,
     ) -> int:
         """``answer`` for a hot route (``hot_path``): the same answer through fewer layers."""
-        length = given.get(b"content-length")
+        given_length = given.get(b"content-length")
         given_id = given.get(b"x-request-id")
         request_id = given_id.decode("latin-1") if given_id else None
-        raw = await self.read_body(
-            receive, send, None if length is None else length.decode("latin-1"), request_id
-        )
-        if isinstance(raw, int):
-            return raw
+        length = None if given_length is None else given_length.decode("latin-1")
+        whole = not getattr(getattr(receive, "__self__", None), "more_body", True)
+        if whole and length is not None and length.isdigit() and int(length) <= self.max_body_size:
+            message = await receive()  # uvicorn has the whole body: one message, no deadline
+            if message["type"] != "http.request":
+                return CLIENT_GONE
+            raw: bytes | bytearray = message.get("body", b"")
+        else:
+            read = await self.read_body(receive, send, length, request_id)
+            if isinstance(read, int):
+                return read
+            raw = read
         try:
             body = orjson.loads(raw)
         except ValueError:
@@ -415,7 +422,8 @@ class App:
         if lanes is not None:
             self.metrics.timeouts = lanes.stats
         self.context = context
-        self.hot = hot_routes(context.user_data.server)
+        if not config.strict_content_type:  # the hot path takes JSON without asking
+            self.hot = hot_routes(context.user_data.server)
         if config.grpc_port:
             from nuserve.serve import grpc_service  # noqa: PLC0415 - grpcio only when asked
 

@@ -71,7 +71,8 @@ def header_dict(raw_headers: list[tuple[bytes, bytes]]) -> dict[bytes, bytes] | 
 
 
 def usable(headers: dict[bytes, bytes]) -> bool:
-    """Whether the request's headers allow the hot path: a JSON body, no binary tensors."""
+    """Whether the request's headers allow the hot path: a JSON body, no binary tensors
+    (``--strict-content-type`` servers have no hot routes: it refuses before reading)."""
     return (
         headers.get(b"content-type") == b"application/json"
         and b"inference-header-content-length" not in headers
