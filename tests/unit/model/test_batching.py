@@ -36,7 +36,9 @@ class Shrinking(CountingDoubler):
 
 def make_server(cls=CountingDoubler, **batching):
     fn = nuserve.new_function("b")
-    fn.add_model("m", class_name=cls, **(batching or {"max_batch_size": 8, "max_batch_time_ms": 20}))
+    fn.add_model(
+        "m", class_name=cls, **(batching or {"max_batch_size": 8, "max_batch_time_ms": 20})
+    )
     return fn.to_mock_server()
 
 
@@ -82,8 +84,10 @@ def test_oip_tensors_are_batched_and_requested_outputs_honoured():
     server = make_server()
     model = server.root.routes["m"]
     bodies = [
-        {"inputs": [{"name": "x", "shape": [1, 2], "datatype": "FP32", "data": [i, i]}],
-         "outputs": [{"name": "output-0"}]}
+        {
+            "inputs": [{"name": "x", "shape": [1, 2], "datatype": "FP32", "data": [i, i]}],
+            "outputs": [{"name": "output-0"}],
+        }
         for i in range(3)
     ]
     responses = asyncio.run(_concurrent(server, bodies))
@@ -122,7 +126,11 @@ def test_run_batch_merges_a_list_of_events_into_one_predict():
     assert model.calls == [5]
     assert [r.status_code for r in responses] == [200, 200, 404, 200, 200, 200]
     assert [r.body["outputs"] for r in responses if r.status_code == 200] == [
-        [[0]], [[2]], [[4]], [[6]], [[8]]
+        [[0]],
+        [[2]],
+        [[4]],
+        [[6]],
+        [[8]],
     ]
 
 
@@ -219,3 +227,42 @@ def test_a_full_batch_restores_the_whole_wait():
     assert batcher.wait == 0.1
     asyncio.run(_concurrent(server, [{"inputs": [[1]]}, {"inputs": [[2]]}]))
     assert batcher.wait == 0.2
+
+
+def test_a_batch_goes_once_its_requests_stop_coming_not_when_its_wait_ends():
+    """16 clients that wait for their answers, a batch of 32 allowed: no 17th request can come,
+    so waiting out max_batch_time_ms on every batch only added latency."""
+    server = make_server(max_batch_size=32, max_batch_time_ms=400)
+    model = server.root.routes["m"]
+    batcher = model.batcher
+
+    async def rounds():
+        loop = asyncio.get_running_loop()
+        took = []
+        for _ in range(4):
+            started = loop.time()
+            answers = await _concurrent(server, [{"inputs": [[i]]} for i in range(16)])
+            took.append(loop.time() - started)
+            assert [a.body["outputs"] for a in answers] == [[[2 * i]] for i in range(16)]
+        return took
+
+    took = asyncio.run(rounds())
+    assert took[0] >= 0.35  # the first batch knows no gap yet: it waits the whole wait
+    assert max(took[1:]) < 0.1, took  # then each goes once the 16 are in
+    assert model.calls[-4:] == [16, 16, 16, 16]  # still one predict per round
+    assert batcher.gap is not None and batcher.wait == 0.4  # a batch that gathered keeps the wait
+
+
+def test_a_stray_timer_does_not_teach_the_batcher_a_shorter_wait():
+    """A batch sent early (the requests stopped coming) cancels its wait's timer: a timer left
+    behind would fire on no request and halve the wait."""
+    server = make_server(max_batch_size=32, max_batch_time_ms=100)
+    batcher = server.root.routes["m"].batcher
+
+    async def rounds():
+        for _ in range(3):
+            await _concurrent(server, [{"inputs": [[i]]} for i in range(4)])
+        await asyncio.sleep(0.25)  # past any wait left behind
+
+    asyncio.run(rounds())
+    assert batcher.wait == 0.1
