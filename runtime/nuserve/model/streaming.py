@@ -27,7 +27,6 @@ CHUNK_TYPES = frozenset({types.GeneratorType, types.AsyncGeneratorType})
 hot path's test, with no call."""
 
 
-
 def join(chunks: list[Any]) -> Any:
     """One value from a generator's chunks, for a caller that does not stream."""
     if chunks and all(type(c) is str for c in chunks):
