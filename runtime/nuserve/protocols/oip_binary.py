@@ -122,6 +122,24 @@ def decode_binary(where: str, tensor: dict[str, Any], chunk: memoryview) -> Arra
     return np.frombuffer(chunk, dtype=dtype)
 
 
+def decode_raw(name: str, tensor: dict[str, Any], chunk: bytes) -> Array:
+    """``decode_binary`` of a gRPC ``raw_input_contents`` entry, for a tensor whose datatype
+    and shape (a list of ints) are read already: a numeric datatype whose size is right (most
+    calls) is checked without wording the error it does not raise; anything else goes to
+    ``decode_binary``, which names what is wrong."""
+    dtype = _LITTLE.get(tensor["datatype"])
+    if dtype is not None:
+        count = 1
+        for d in tensor["shape"]:
+            if d < 0:
+                break
+            count *= d
+        else:
+            if len(chunk) == count * dtype.itemsize:
+                return np.frombuffer(chunk, dtype=dtype)
+    return decode_binary(f"input {name!r}", tensor, memoryview(chunk))
+
+
 def _decode_bytes(where: str, chunk: memoryview, count: int, parameters: Any) -> Array:
     as_str = isinstance(parameters, dict) and parameters.get("content_type") == "str"
     out = np.empty(count, dtype=object)
