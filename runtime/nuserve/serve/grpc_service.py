@@ -111,21 +111,25 @@ def infer_body(request: Any) -> dict[str, Any]:
     ``parameters`` ask for the answer as tensors (``AsTensors``).
 
     This runs on every call: each protobuf field is read once (a read builds a Python object;
-    a ``bytes`` field's, a copy), and maps only when they hold something.
+    a ``bytes`` field's, a copy), maps only when they hold something, repeated fields by index
+    and slice (upb's iterators cost more: a one-item loop 0.5 µs, ``list(shape)`` 0.55 µs
+    against 0.23 µs for ``shape[:]``).
     """
-    raw = request.raw_input_contents
     given_inputs = request.inputs
-    if raw and len(raw) != len(given_inputs):
+    count = len(given_inputs)
+    raw = request.raw_input_contents
+    if raw and len(raw) != count:
         raise BadRequest(
             f"raw_input_contents has {len(raw)} entries but the request has "
-            f"{len(given_inputs)} inputs; send one entry per input, in order"
+            f"{count} inputs; send one entry per input, in order"
         )
     decode_raw = (_BINARY or _binary()).decode_raw
     inputs: list[dict[str, Any]] = []
-    for i, given in enumerate(given_inputs):
+    for i in range(count):
+        given = given_inputs[i]
         name = given.name
         datatype = given.datatype
-        tensor: dict[str, Any] = {"name": name, "datatype": datatype, "shape": list(given.shape)}
+        tensor: dict[str, Any] = {"name": name, "datatype": datatype, "shape": given.shape[:]}
         if given.parameters:
             parameters = parameters_of(given.parameters)
             if parameters:
@@ -139,21 +143,19 @@ def infer_body(request: Any) -> dict[str, Any]:
                     f"input {name!r}: datatype {datatype!r} has no typed contents; send "
                     "it in raw_input_contents (FP16 and BF16 travel raw only)"
                 )
-            tensor["data"] = list(getattr(given.contents, field))
+            tensor["data"] = getattr(given.contents, field)[:]
         inputs.append(tensor)
     body_parameters = (
         AsTensors(parameters_of(request.parameters)) if request.parameters else AsTensors()
     )
-    body_parameters["binary_data_output"] = (
-        True  # what the binary body says, if a hook drops AsTensors
-    )
+    body_parameters["binary_data_output"] = True  # the binary body, if a hook drops AsTensors
     body: dict[str, Any] = {"inputs": inputs, "parameters": body_parameters}
     request_id = request.id
     if request_id:
         body["id"] = request_id
     requested = request.outputs
     if requested:
-        body["outputs"] = [{"name": o.name} for o in requested]
+        body["outputs"] = [{"name": requested[j].name} for j in range(len(requested))]
     return body
 
 
