@@ -27,9 +27,10 @@ threads serve each worker; more calls wait in grpcio's queue.
 
 Tensors come in as ``raw_input_contents`` (decoded zero-copy, as the HTTP binary extension is)
 or typed ``contents`` (checked as JSON data is); they go back as ``raw_output_contents``: the
-request asks the protocol for binary outputs and the answer's chunks are handed over as they
-are. Errors are gRPC status codes with the HTTP answer's message: 400 → INVALID_ARGUMENT,
-404 → NOT_FOUND, 503 → UNAVAILABLE, 413 and a message over the limit → RESOURCE_EXHAUSTED.
+request's ``parameters`` are ``AsTensors``, so the OIP protocol answers with each output's
+header and buffer (``Tensors``), not a binary body to parse back. Errors are gRPC status
+codes with the HTTP answer's message: 400 → INVALID_ARGUMENT, 404 → NOT_FOUND,
+503 → UNAVAILABLE, 413 and a message over the limit → RESOURCE_EXHAUSTED.
 """
 
 from __future__ import annotations
