@@ -37,6 +37,8 @@ DATATYPES: dict[str, np.dtype[Any]] = {
     "BYTES": np.dtype(object),
 }
 _EXPECTED_DATATYPES = ", ".join(OIP_DATATYPES)
+_ARRAY_DATATYPES = frozenset((*DATATYPES, "BF16"))
+"""The datatypes a tensor may declare (BF16 arrives as its raw bits)."""
 # (dtype.kind, itemsize) -> datatype; keyed this way so that aliases (intc, longlong) match.
 BY_KIND = {(dt.kind, dt.itemsize): name for name, dt in DATATYPES.items() if name != "BYTES"}
 BF16_BITS = np.dtype(np.uint16)
@@ -240,7 +242,33 @@ def decode_tensor(tensor: object) -> Array:
     """Validate one request tensor and return it as an array of its declared dtype and shape.
 
     BYTES values become ``bytes``, or ``str`` with ``parameters: {"content_type": "str"}``.
+
+    A tensor decoded from bytes already (``oip_binary``: an array in ``data``) whose fields are
+    all well formed, with no zero dim, is reshaped at once; any other goes the whole way,
+    which words the error (the same checks, in the order that picks the error named).
     """
+    if tensor.__class__ is dict:
+        data = tensor.get("data")
+        if data.__class__ is np.ndarray:
+            shape = tensor.get("shape")
+            datatype = tensor.get("datatype")
+            parameters = tensor.get("parameters")
+            if (
+                tensor.get("name").__class__ is str
+                and shape.__class__ is list
+                and datatype.__class__ is str
+                and datatype in _ARRAY_DATATYPES
+                and (parameters is None or parameters.__class__ is dict)
+                and len(shape) <= MAX_DIMS
+            ):
+                count = 1
+                for d in shape:
+                    if d.__class__ is not int or d <= 0:
+                        break
+                    count *= d
+                else:
+                    if count == data.size and count <= MAX_VALUES:
+                        return data.reshape(shape)
     if not isinstance(tensor, dict):
         raise BadRequest(
             f"input tensor must be an object with name, shape, datatype and data, "

@@ -15,6 +15,7 @@ from typing import Any
 
 from nuserve.event import Response
 from nuserve.protocols.base import Protocol
+from nuserve.protocols.binary_header import AsTensors, Tensors
 
 _MODULES: list[ModuleType] = []
 """``[oip, oip_binary]`` once the first OIP body has been seen."""
@@ -47,6 +48,8 @@ class OIPProtocol(Protocol):
         self, response: dict[str, Any], request: dict[str, Any], output_name: str | None = None
     ) -> Response:
         oip, oip_binary = _codecs()
+        if request.get("parameters").__class__ is AsTensors:
+            return Response(_tensors(oip, oip_binary, response, request, output_name))
         body: dict[str, Any] = {"id": response.get("id"), "model_name": response.get("model_name")}
         if response.get("model_version"):
             body["model_version"] = response["model_version"]
@@ -71,6 +74,30 @@ class OIPProtocol(Protocol):
         )
 
 
+def _tensors(
+    oip: ModuleType,
+    oip_binary: ModuleType,
+    response: dict[str, Any],
+    request: dict[str, Any],
+    output_name: str | None,
+) -> Tensors:
+    """The answer to an ``AsTensors`` request: every output as bytes (``binary_tensor``), as
+    the binary body would carry them, without the body. One array and no requested outputs
+    (most calls) skip ``output_values``: it would answer the one output ``default_name``."""
+    outputs = response.get("outputs")
+    requested = request.get("outputs")
+    default_name = output_name or oip.DEFAULT_OUTPUT
+    binary_tensor = oip_binary.binary_tensor
+    if requested is None and outputs.__class__ is oip.np.ndarray:
+        tensors = [binary_tensor(default_name, outputs)]
+    else:
+        values = oip.output_values(outputs, requested, default_name)
+        tensors = [binary_tensor(*_triple(name, value)) for name, value in values]
+    return Tensors(
+        response.get("id"), response.get("model_name"), response.get("model_version"), tensors
+    )
+
+
 def _encoded(value: object) -> bool:
     return isinstance(value, dict) and "name" in value and ("datatype" in value or "data" in value)
 
@@ -80,13 +107,11 @@ def _triple(name: str, value: object) -> tuple[str, object, object]:
     if not _encoded(value):
         return name, value, None
     assert isinstance(value, dict)
-    import numpy as np  # noqa: PLC0415 - see the module docstring
-
-    from nuserve.protocols.oip import DATATYPES  # noqa: PLC0415 - see the module docstring
-
+    oip = _codecs()[0]
+    np = oip.np
     datatype = value.get("datatype")
     data = value.get("data")
-    dtype = DATATYPES.get(datatype) if isinstance(datatype, str) else None
+    dtype = oip.DATATYPES.get(datatype) if isinstance(datatype, str) else None
     arr = np.asarray(data, dtype=dtype if dtype is not None and datatype != "BYTES" else None)
     if datatype == "BYTES" and arr.dtype.kind in "US":
         arr = np.asarray(data, dtype=object)

@@ -27,9 +27,10 @@ threads serve each worker; more calls wait in grpcio's queue.
 
 Tensors come in as ``raw_input_contents`` (decoded zero-copy, as the HTTP binary extension is)
 or typed ``contents`` (checked as JSON data is); they go back as ``raw_output_contents``: the
-request asks the protocol for binary outputs and the answer's chunks are handed over as they
-are. Errors are gRPC status codes with the HTTP answer's message: 400 → INVALID_ARGUMENT,
-404 → NOT_FOUND, 503 → UNAVAILABLE, 413 and a message over the limit → RESOURCE_EXHAUSTED.
+request's ``parameters`` are ``AsTensors``, so the OIP protocol answers with each output's
+header and buffer (``Tensors``), not a binary body to parse back. Errors are gRPC status
+codes with the HTTP answer's message: 400 → INVALID_ARGUMENT, 404 → NOT_FOUND,
+503 → UNAVAILABLE, 413 and a message over the limit → RESOURCE_EXHAUSTED.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from time import perf_counter
+from types import ModuleType
 from typing import Any, NoReturn
 
 import grpc
@@ -47,7 +49,7 @@ import orjson
 from nuserve.errors import BadRequest, ConfigError
 from nuserve.event import Event, Response
 from nuserve.nuclio.redact import redact_paths
-from nuserve.protocols.binary_header import BINARY_HEADER
+from nuserve.protocols.binary_header import BINARY_HEADER, AsTensors, Tensors
 from nuserve.serve.auth import check_bearer
 from nuserve.serve.metrics import Metrics
 from nuserve.serve.oip_grpc import grpc_predict_v2_pb2 as pb
@@ -71,6 +73,8 @@ CODES: dict[int, grpc.StatusCode] = {
     504: grpc.StatusCode.DEADLINE_EXCEEDED,
 }
 """HTTP status → gRPC status code (anything else ≥ 400 is INTERNAL)."""
+MAX_PATHS = 1024
+"""Inference paths kept per service, one per (model, version) called."""
 TYPED_FIELDS = {
     "BOOL": "bool_contents",
     "INT8": "int_contents",
@@ -104,68 +108,87 @@ def parameters_of(parameters: Any) -> dict[str, Any]:
 
 def infer_body(request: Any) -> dict[str, Any]:
     """The OIP body of a ``ModelInferRequest``: raw inputs as arrays over the message's
-    bytes, typed contents as lists (the codec checks them as it checks JSON data).
+    bytes, typed contents as lists (the codec checks them as it checks JSON data); its
+    ``parameters`` ask for the answer as tensors (``AsTensors``).
 
-    This runs on every call: protobuf maps are read only when they hold something, and each
-    raw entry is read from the message once (each read of a ``bytes`` field makes a copy).
+    This runs on every call: each protobuf field is read once (a read builds a Python object;
+    a ``bytes`` field's, a copy), maps only when they hold something, repeated fields by index
+    and slice (upb's iterators cost more: a one-item loop 0.5 µs, ``list(shape)`` 0.55 µs
+    against 0.23 µs for ``shape[:]``).
     """
-    raw = request.raw_input_contents
     given_inputs = request.inputs
-    if raw and len(raw) != len(given_inputs):
+    count = len(given_inputs)
+    raw = request.raw_input_contents
+    if raw and len(raw) != count:
         raise BadRequest(
             f"raw_input_contents has {len(raw)} entries but the request has "
-            f"{len(given_inputs)} inputs; send one entry per input, in order"
+            f"{count} inputs; send one entry per input, in order"
         )
-    decode_binary = _decode_binary()
+    decode_raw = (_BINARY or _binary()).decode_raw
     inputs: list[dict[str, Any]] = []
-    for i, given in enumerate(given_inputs):
+    for i in range(count):
+        given = given_inputs[i]
+        name = given.name
         datatype = given.datatype
-        tensor: dict[str, Any] = {
-            "name": given.name,
-            "datatype": datatype,
-            "shape": list(given.shape),
-        }
+        tensor: dict[str, Any] = {"name": name, "datatype": datatype, "shape": given.shape[:]}
         if given.parameters:
             parameters = parameters_of(given.parameters)
             if parameters:
                 tensor["parameters"] = parameters
         if raw:
-            tensor["data"] = decode_binary(f"input {given.name!r}", tensor, memoryview(raw[i]))
+            tensor["data"] = decode_raw(name, tensor, raw[i])
         else:
             field = TYPED_FIELDS.get(datatype)
             if field is None:
                 raise BadRequest(
-                    f"input {given.name!r}: datatype {datatype!r} has no typed contents; send "
+                    f"input {name!r}: datatype {datatype!r} has no typed contents; send "
                     "it in raw_input_contents (FP16 and BF16 travel raw only)"
                 )
-            tensor["data"] = list(getattr(given.contents, field))
+            tensor["data"] = getattr(given.contents, field)[:]
         inputs.append(tensor)
-    body_parameters = parameters_of(request.parameters) if request.parameters else {}
-    body_parameters["binary_data_output"] = True  # the answer's chunks: raw_output_contents
+    body_parameters = (
+        AsTensors(parameters_of(request.parameters)) if request.parameters else AsTensors()
+    )
+    body_parameters["binary_data_output"] = True  # the binary body, if a hook drops AsTensors
     body: dict[str, Any] = {"inputs": inputs, "parameters": body_parameters}
-    if request.id:
-        body["id"] = request.id
-    if request.outputs:
-        body["outputs"] = [{"name": o.name} for o in request.outputs]
+    request_id = request.id
+    if request_id:
+        body["id"] = request_id
+    requested = request.outputs
+    if requested:
+        body["outputs"] = [{"name": requested[j].name} for j in range(len(requested))]
     return body
 
 
-_DECODE_BINARY: Any = None
+_BINARY: ModuleType | None = None
+"""``nuserve.protocols.oip_binary`` once the first call imported it (numpy)."""
 
 
-def _decode_binary() -> Any:
-    """``oip_binary.decode_binary``, imported on the first call (numpy), then kept."""
-    global _DECODE_BINARY  # noqa: PLW0603 - a cache of one import
-    if _DECODE_BINARY is None:
-        from nuserve.protocols.oip_binary import decode_binary  # noqa: PLC0415 - numpy
+def _binary() -> ModuleType:
+    """``oip_binary``, imported on the first call, then kept."""
+    global _BINARY  # noqa: PLW0603 - a cache of one import
+    from nuserve.protocols import oip_binary  # noqa: PLC0415 - numpy
 
-        _DECODE_BINARY = decode_binary
-    return _DECODE_BINARY
+    _BINARY = oip_binary
+    return oip_binary
 
 
 def infer_response(response: Response) -> Any:
-    """A ``ModelInferResponse`` from the binary answer of the protocol (header + chunks)."""
+    """A ``ModelInferResponse`` from the protocol's answer: tensors (``Tensors``, the answer to
+    the body ``infer_body`` makes), a binary body (header + chunks: a hook replaced the
+    request's parameters) or a JSON one (a body made by other code than the protocol)."""
     body = response.body
+    if body.__class__ is Tensors:
+        answer = pb.ModelInferResponse(
+            model_name=str(body.model_name or ""),
+            model_version=str(body.model_version or ""),
+            id=str(body.id or ""),
+        )
+        outputs, raw = answer.outputs, answer.raw_output_contents
+        for header, chunk in body.outputs:
+            outputs.add(name=header["name"], datatype=header["datatype"], shape=header["shape"])
+            raw.append(chunk if chunk.__class__ is bytes else chunk.tobytes())
+        return answer
     if type(body) is bytes:
         length = int(response.headers[BINARY_HEADER])
         head = orjson.loads(memoryview(body)[:length])
@@ -185,8 +208,7 @@ def infer_response(response: Response) -> Any:
     if isinstance(body, dict):  # a body made by other code than the protocol (a flow)
         import numpy as np  # noqa: PLC0415 - numpy
 
-        from nuserve.protocols.oip_binary import binary_tensor  # noqa: PLC0415 - numpy
-
+        binary_tensor = (_BINARY or _binary()).binary_tensor
         answer = _answer(body)
         for tensor in body.get("outputs") or []:
             value = np.asarray(tensor.get("data")).reshape(tensor.get("shape", [-1]))
@@ -221,13 +243,16 @@ class InferenceService(pb_grpc.GRPCInferenceServiceServicer):  # type: ignore[mi
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         self.server = server
-        self.metrics = metrics
+        self.metrics = metrics.for_threads()
+        """Counters of their own (``Metrics.for_threads``): the loop's count without a lock."""
         self.token = token
         self.loop = loop
         self.run: Callable[[Event, Any], Response] = (
             self.run_on_loop if loop is not None else self.run_here
         )
         """How a call is answered, chosen once: in this thread, or on the worker's loop."""
+        self.infer_paths: dict[tuple[str, str], str] = {}
+        """``/v2/models/<name>[/versions/<v>]/infer`` per (name, version) called (bounded)."""
 
     def run_here(self, event: Event, context: Any) -> Response:
         return self.server.run(event)
@@ -245,7 +270,8 @@ class InferenceService(pb_grpc.GRPCInferenceServiceServicer):  # type: ignore[mi
         if self.token is not None:
             self.authenticate(context)
         started = perf_counter()
-        response = self.run(Event(body, path, method), context)
+        event = Event(body, path, method)
+        response = self.server.run(event) if self.loop is None else self.run_on_loop(event, context)
         status = response.status_code
         self.metrics.series(path).observe(status, perf_counter() - started)
         if status >= 300:
@@ -311,7 +337,12 @@ class InferenceService(pb_grpc.GRPCInferenceServiceServicer):  # type: ignore[mi
         )
 
     def ModelInfer(self, request: Any, context: Any) -> Any:
-        path = model_prefix(request.model_name, request.model_version) + "/infer"
+        key = (request.model_name, request.model_version)
+        path = self.infer_paths.get(key)
+        if path is None:
+            path = model_prefix(*key) + "/infer"
+            if len(self.infer_paths) < MAX_PATHS:  # names come from clients: bounded
+                self.infer_paths[key] = path
         try:
             body = infer_body(request)
         except BadRequest as exc:

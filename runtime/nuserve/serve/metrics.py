@@ -1,11 +1,10 @@
 """Per-worker request metrics, shared between worker processes through snapshot files.
 
-Counters live in plain Python objects: one dict lookup (path → series, cached) and a few
-increments under the series' own lock. HTTP requests count on the worker's event loop thread,
-gRPC calls (``nuserve serve --grpc-port``) in the gRPC server's threads, so two threads may
-count into one series at once: ``+=`` on an attribute is not atomic, and a lock taken by one
-thread at a time costs about 0.05 µs (measured in bench/RESULTS.md, issue 16). Creating a
-series and reading them all (snapshots, totals) take the ``Metrics`` lock. Each
+Counters live in plain Python objects touched only by the worker's event loop thread, so the
+HTTP hot path takes no lock: one dict lookup (path → series, cached) and a few increments.
+gRPC calls (``nuserve serve --grpc-port``) count in grpcio's threads, into counters of their
+own (``Metrics.for_threads``), whose series count under a lock (``+=`` on an attribute is not
+atomic between threads); snapshots and totals add the two up. Each
 worker writes its snapshot as JSON into a shared directory (``<pid>.json``, at most once per
 second, and fresh before answering ``/metrics``); ``/metrics`` sums the files of live workers.
 
@@ -47,19 +46,38 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class Series:
-    """Counters of one (model, op) pair."""
+    """Counters of one (model, op) pair, counted by one thread (the worker's loop)."""
 
-    __slots__ = ("buckets", "errors", "labels", "lock", "requests", "seconds")
+    __slots__ = ("buckets", "errors", "labels", "requests", "seconds")
 
     def __init__(self, labels: tuple[str, str]) -> None:
         self.labels = labels
-        self.lock = threading.Lock()
-        """Held while counting and while read (HTTP and gRPC threads count at once)."""
         self.requests = 0
         self.errors = 0
         self.seconds = 0.0
         self.buckets = [0] * (len(BUCKETS) + 1)
         """Per-bucket (not cumulative) counts; the last one is ``+Inf``."""
+
+    def observe(self, status: int, seconds: float) -> None:
+        self.requests += 1
+        if status >= 400:
+            self.errors += 1
+        self.seconds += seconds
+        self.buckets[bisect_left(BUCKETS, seconds)] += 1
+
+    def row(self) -> list[Any]:
+        """``[model, op, requests, errors, seconds, buckets]``."""
+        return [*self.labels, self.requests, self.errors, self.seconds, list(self.buckets)]
+
+
+class LockedSeries(Series):
+    """A series that several threads count into (gRPC's): each count and read is whole."""
+
+    __slots__ = ("lock",)
+
+    def __init__(self, labels: tuple[str, str]) -> None:
+        super().__init__(labels)
+        self.lock = threading.Lock()
 
     def observe(self, status: int, seconds: float) -> None:
         with self.lock:
@@ -108,16 +126,25 @@ class Metrics:
     """
 
     def __init__(
-        self, pid: int | None = None, models: Mapping[str, Collection[str]] | None = None
+        self,
+        pid: int | None = None,
+        models: Mapping[str, Collection[str]] | None = None,
+        threaded: bool = False,
     ) -> None:
         self.pid = os.getpid() if pid is None else pid
+        self.threaded = threaded
+        """Whether several threads count here (``for_threads``' counters): locked series."""
+        self._series: type[Series] = LockedSeries if threaded else Series
+        self.threads: Metrics | None = None
+        """The counters of the calls other threads answer (gRPC), added to this worker's."""
         self.known: dict[str, frozenset[str]] = {}
         self.in_flight = 0
         self.inits = 0
         self._by_path: dict[str, Series] = {}
         self._by_labels: dict[tuple[str, str], Series] = {}
         self._lock = threading.Lock()
-        """Guards creating series and reading them all (threads count beside the loop)."""
+        """Guards creating series and reading them all (a threaded one's readers are other
+        threads)."""
         self.tracking: Callable[[], dict[str, int]] | None = None
         """The tracker's ``stats`` when the function tracks requests."""
         self.timeouts: Callable[[], dict[str, int]] | None = None
@@ -132,6 +159,21 @@ class Metrics:
                 name: frozenset((*MODEL_OPERATIONS, *ops)) for name, ops in models.items()
             }
             self._by_path.clear()
+        if self.threads is not None:
+            self.threads.set_models(models)
+
+    def for_threads(self) -> Metrics:
+        """The counters that threads other than the worker's loop count into (gRPC's
+        handler threads), created once; this worker's snapshots and totals include them.
+        A threaded ``Metrics`` is its own."""
+        if self.threaded:
+            return self
+        with self._lock:
+            if self.threads is None:
+                threads = Metrics(self.pid, threaded=True)
+                threads.known = self.known
+                self.threads = threads
+            return self.threads
 
     def series(self, path: str) -> Series:
         series = self._by_path.get(path)
@@ -165,25 +207,44 @@ class Metrics:
         if series is None:
             if len(self._by_labels) >= MAX_SERIES:
                 labels = OTHER
-            series = self._by_labels.get(labels) or Series(labels)
+            series = self._by_labels.get(labels) or self._series(labels)
             self._by_labels[labels] = series
         return series
 
     def total(self) -> int:
+        """Requests counted, the threads' included."""
         with self._lock:
             every = list(self._by_labels.values())
-        return sum(s.requests for s in every)
+        threads = self.threads
+        return sum(s.requests for s in every) + (threads.total() if threads is not None else 0)
+
+    def rows(self) -> list[list[Any]]:
+        """One row per series (``Series.row``); the threads' counts added to the same
+        (model, op)'s."""
+        with self._lock:
+            every = list(self._by_labels.values())
+        rows = [s.row() for s in every]
+        if self.threads is not None:
+            index = {(row[0], row[1]): row for row in rows}
+            for extra in self.threads.rows():
+                row = index.get((extra[0], extra[1]))
+                if row is None:
+                    rows.append(extra)
+                    continue
+                row[2] += extra[2]
+                row[3] += extra[3]
+                row[4] += extra[4]
+                row[5] = [a + b for a, b in zip(row[5], extra[5], strict=True)]
+        return rows
 
     def snapshot(self) -> dict[str, Any]:
-        with self._lock:
-            every = list(self._by_labels.values())
         return {
             "pid": self.pid,
             "inits": self.inits,
             "in_flight": self.in_flight,
             "tracking": self.tracking() if self.tracking is not None else {},
             "timeouts": self.timeouts() if self.timeouts is not None else {},
-            "series": [s.row() for s in every],
+            "series": self.rows(),
         }
 
     def write_snapshot(self, directory: str) -> None:
@@ -208,8 +269,9 @@ class Metrics:
 async def write_periodically(metrics: Metrics, directory: str, interval: float = 1.0) -> None:
     """Write ``metrics``' snapshot every ``interval`` seconds while it changes (a loop task).
 
-    It runs on the worker's event loop; each series is read under its lock, so a snapshot
-    never holds half an update of a gRPC thread's count.
+    It runs on the worker's event loop, the thread that updates its counters, so a snapshot
+    is never taken halfway through an update; the gRPC threads' series are read under their
+    locks.
     """
     last: tuple[int, int, int, dict[str, int] | None, dict[str, int] | None] | None = None
     warned = False

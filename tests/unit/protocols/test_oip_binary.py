@@ -28,7 +28,9 @@ class Echo(nuserve.V2ModelServer):
         return request["inputs"]
 
 
-def binary_body(tensors: list[tuple[str, str, list[int], bytes]], **extra: Any) -> tuple[bytes, int]:
+def binary_body(
+    tensors: list[tuple[str, str, list[int], bytes]], **extra: Any
+) -> tuple[bytes, int]:
     """``(body, JSON length)`` with each ``(name, datatype, shape, raw)`` sent as bytes."""
     inputs = [
         {"name": n, "datatype": d, "shape": s, "parameters": {"binary_data_size": len(raw)}}
@@ -77,9 +79,7 @@ NUMERIC = [
 
 
 @pytest.mark.parametrize(("datatype", "array"), NUMERIC, ids=[d for d, _ in NUMERIC])
-def test_each_numeric_datatype_round_trips_as_bytes(
-    server: Any, datatype: str, array: Any
-) -> None:
+def test_each_numeric_datatype_round_trips_as_bytes(server: Any, datatype: str, array: Any) -> None:
     body, length = binary_body(
         [("x", datatype, list(array.shape), array.tobytes())],
         parameters={"binary_data_output": True},
@@ -189,8 +189,7 @@ BAD = [
         [("s", "BYTES", [1], struct.pack("<I", 10) + b"abc")],
         b"",
         0,
-        "input 's': BYTES element 0 says 10 bytes but only 3 are left of its "
-        "binary_data_size 7",
+        "input 's': BYTES element 0 says 10 bytes but only 3 are left of its binary_data_size 7",
     ),
     (
         "BYTES missing a prefix",
@@ -203,7 +202,9 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize(("tensors", "tail", "cut", "message"), [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+@pytest.mark.parametrize(
+    ("tensors", "tail", "cut", "message"), [b[1:] for b in BAD], ids=[b[0] for b in BAD]
+)
 def test_malformed_binary_bodies_are_400s_naming_the_input(
     server: Any, tensors: Any, tail: bytes, cut: int, message: str
 ) -> None:
@@ -229,3 +230,38 @@ def test_a_header_length_past_the_body_is_a_400(server: Any) -> None:
     assert response.body["error"].startswith(
         "Inference-Header-Content-Length must be the JSON header's length in bytes"
     )
+
+
+def test_a_decoded_array_is_checked_as_any_tensor() -> None:
+    """``decode_tensor`` reshapes an array decoded from bytes at once only when every field is
+    well formed; each other case is refused as the whole check refuses it."""
+    from nuserve.errors import BadRequest
+    from nuserve.protocols.oip import MAX_DIMS, decode_tensor
+
+    def tensor(**fields: Any) -> dict[str, Any]:
+        return {
+            "name": "x",
+            "datatype": "FP32",
+            "shape": [2, 3],
+            "data": np.zeros(6, np.float32),
+            **fields,
+        }
+
+    assert decode_tensor(tensor()).shape == (2, 3)
+    assert decode_tensor(tensor(datatype="BF16", data=np.zeros(6, np.uint16))).dtype == np.uint16
+    assert decode_tensor(tensor(shape=[0, 5], data=np.zeros(0, np.float32))).shape == (0, 5)
+    wrong = [
+        (tensor(name=7), "input tensor 'name' must be a string"),
+        (tensor(shape=(2, 3)), "shape must be a list of non-negative integers"),
+        (tensor(shape=[2, True, 3]), "shape must be a list of non-negative integers"),
+        (tensor(shape=[2, -3]), "shape must be a list of non-negative integers"),
+        (tensor(shape=[1] * (MAX_DIMS + 1), data=np.zeros(1)), "dimensions"),
+        (tensor(shape=[0, 2**49, 2], data=np.zeros(0)), "too large"),
+        (tensor(datatype=["FP32"]), "unknown datatype"),
+        (tensor(datatype="FP8"), "unknown datatype"),
+        (tensor(parameters=[1]), "parameters must be an object"),
+        (tensor(shape=[4]), "data has 6 values but shape \\[4\\] needs 4"),
+    ]
+    for bad, message in wrong:
+        with pytest.raises(BadRequest, match=message):
+            decode_tensor(bad)
