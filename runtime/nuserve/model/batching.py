@@ -176,8 +176,9 @@ WAIT_STEPS = 16
 GAP_FACTOR = 4
 """A batch goes once no request has come for this many times the usual gap between two
 requests of a batch (learned), even before its wait is over."""
-MIN_GAP_S = 20e-6
-"""The shortest quiet time that ends a batch early."""
+QUIET_SHARE = 16
+"""The shortest quiet time that ends a batch early: ``max_batch_time_ms / QUIET_SHARE`` (a
+burst of requests from clients on another machine, or another core, comes unevenly)."""
 GAP_WEIGHT = 0.2
 """Weight of each new gap in the learned one (an exponentially weighted mean)."""
 
@@ -197,7 +198,9 @@ class Batcher:
     paid the whole ``max_batch_time_ms`` on every request, for nothing.
 
     Within a wait, the batch goes as soon as the requests stop coming: once none has come for
-    ``GAP_FACTOR`` times the learned gap between two requests of a batch. Clients that wait for
+    ``max_batch_time_ms / QUIET_SHARE``, or ``GAP_FACTOR`` times the learned gap between two
+    requests of a batch if longer (a shorter quiet split wrk's bursts of 16 into batches of 7,
+    a longer one idled the worker: measured in bench/RESULTS.md). Clients that wait for
     their answers (16 of them, a batch of 32 allowed) once waited out the whole wait on every
     batch: the 16 came within a tenth of it, and no 17th could come. While a batch waits, the
     quiet time is checked on each turn of the loop (``perf_counter``: the loop's own clock
@@ -257,7 +260,7 @@ class Batcher:
         self._check = None
         if not self._pending or self.gap is None:
             return
-        quiet = max(MIN_GAP_S, GAP_FACTOR * self.gap)
+        quiet = max(self.most_wait / QUIET_SHARE, GAP_FACTOR * self.gap)
         if perf_counter() - self._last >= quiet:
             self._send()
         else:
