@@ -133,8 +133,10 @@ def ratio(results: dict[str, list[dict[str, Any]]], top: str, bottom: str) -> fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 s per point, one round")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds (medians are reported)")
+    parser.add_argument("--seconds", type=int, default=5, help="seconds per point and round")
     args = parser.parse_args()
-    seconds, rounds = (2, 1) if args.quick else (5, 2)
+    seconds, rounds = (2, 1) if args.quick else (args.seconds, args.rounds)
     wrk = generator()
     server_core = cores()[0]
     bare = [sys.executable, str(ROOT / "bench" / "bare_asgi.py")]
