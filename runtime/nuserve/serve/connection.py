@@ -100,6 +100,7 @@ class OneWrite:
         """0: no head yet; 1: the head is held; 2: the head is out."""
 
     def write(self, data: bytes) -> None:
+        """What uvicorn's cycle calls (with ``close`` and ``is_closing``: all it uses)."""
         state = self.state
         if state == 1:
             self.state = 2
@@ -122,10 +123,6 @@ class OneWrite:
             self.transport.write(self.head)
             self.head = b""
         self.state = 0
-
-    def writelines(self, list_of_data: Any) -> None:
-        for data in list_of_data:
-            self.write(data)
 
     def close(self) -> None:
         self.transport.close()

@@ -81,16 +81,12 @@ class LockedSeries(Series):
 
     def observe(self, status: int, seconds: float) -> None:
         with self.lock:
-            self.requests += 1
-            if status >= 400:
-                self.errors += 1
-            self.seconds += seconds
-            self.buckets[bisect_left(BUCKETS, seconds)] += 1
+            super().observe(status, seconds)
 
     def row(self) -> list[Any]:
         """``[model, op, requests, errors, seconds, buckets]``, read at one instant."""
         with self.lock:
-            return [*self.labels, self.requests, self.errors, self.seconds, list(self.buckets)]
+            return super().row()
 
 
 def labels_for(path: str) -> tuple[str, str]:

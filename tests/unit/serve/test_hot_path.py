@@ -149,3 +149,33 @@ def test_what_takes_the_hot_path(tmp_path: Path) -> None:
         "/v1/models/a:predict": ("infer", "kserve-v1", True),
     }
     assert routes(tracking="file://" + str(tmp_path / "tracked.jsonl")) == {}
+
+
+def test_a_json_post_to_a_plain_model_skips_the_graph_server(
+    config: ServeConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answers above agree whichever way is taken: this is what says which one was."""
+
+    async def main() -> list[int]:
+        async with running(App(config)) as app:
+            server = app.context.user_data.server
+            runs: list[str] = []
+            general = server.run_async
+
+            async def counted(event: Any) -> Any:
+                runs.append(event.path)
+                return await general(event)
+
+            monkeypatch.setattr(server, "run_async", counted)
+            statuses = []
+            for path, body, headers in [
+                ("/v2/models/e/infer", ROWS, JSON),  # hot
+                ("/v2/models/b/infer", ROWS, JSON),  # hot, batched
+                ("/v2/models/e/infer", ROWS, {"Content-Type": "text/plain"}),  # general
+                ("/v2/models/e/infer", b"[1]", JSON),  # general: not an object
+            ]:
+                statuses.append((await call(app, "POST", path, body, headers)).status)
+            assert runs == ["/v2/models/e/infer", "/v2/models/e/infer"]
+            return statuses
+
+    assert asyncio.run(main())[:2] == [200, 200]
