@@ -381,7 +381,12 @@ class V2ModelServer:
             if self._custom_preprocess:
                 request = self.preprocess(request, operation)
             stage = "validate"
-            if self._custom_validate or self._feature_count is not None or "inputs" not in request:
+            if (
+                self._custom_validate
+                or self._feature_count is not None
+                or type(request) is not dict
+                or request.get("inputs") is None  # what the default validate refuses
+            ):
                 request = self.validate(request, operation)
             stage = operation
             outputs = self.explain(request) if operation == "explain" else self.predict(request)
@@ -423,7 +428,11 @@ class V2ModelServer:
             stage = "validate"
             if self._custom_validate:
                 request = await maybe_await(self.validate(request, operation))
-            elif self._feature_count is not None or "inputs" not in request:
+            elif (
+                self._feature_count is not None
+                or type(request) is not dict
+                or request.get("inputs") is None
+            ):
                 request = self.validate(request, operation)  # nuserve's own: sync
             stage = operation
             if self.batcher is not None and operation != "explain":

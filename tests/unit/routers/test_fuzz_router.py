@@ -378,6 +378,7 @@ B = "/v2/models/b/infer"
 )
 @example([(B, {"inputs": {"a": 1}}), (B, {"inputs": [1]})])
 @example([(B, {"inputs": "abc"}), (B, {"inputs": [1]})])
+@example([(B, {"inputs": None}), (B, {"inputs": [[1]]})])  # null inputs: 400 both ways
 def test_nuclio_batch_mode_answers_each_event_as_it_would_alone(
     requests: list[tuple[str, Any]],
 ) -> None:
